@@ -1,0 +1,398 @@
+/*
+ * pp_kafka: consumer group + producer on librdkafka (see pp_kafka.h).
+ *
+ * Follows librdkafka's reference consumer: eager assignor (range; DESIGN §12
+ * rules out cooperative-sticky on 2.0.2), explicit rebalance callback,
+ * enable.auto.offset.store=false so only offsets the daemon declared
+ * durable are ever committed.
+ */
+#include "pp_kafka.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+struct pp_kafka {
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    pp_kafka_hooks_t hooks;
+    char *topics[PP_TOPIC_COUNT];
+    char *alerts_topic;
+    char *dlq_topic;
+    int assigned;            /* partitions in the current assignment */
+    uint64_t produce_failed; /* delivery reports with an error */
+};
+
+static void klog(pp_kafka_t *k, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void klog(pp_kafka_t *k, int level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (k->hooks.log)
+        k->hooks.log(k->hooks.opaque, level, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    pp_kafka_t *k = opaque;
+    klog(k, err == RD_KAFKA_RESP_ERR__FATAL ? 3 : 4, "kafka error=%s reason=\"%s\"",
+         rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    pp_kafka_t *k = opaque;
+    if (m->err) {
+        k->produce_failed++;
+        klog(k, 3, "kafka delivery failed topic=%s error=%s", rd_kafka_topic_name(m->rkt),
+             rd_kafka_err2str(m->err));
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    pp_kafka_t *k = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        k->assigned = e ? 0 : parts->cnt;
+        klog(k, 6, "kafka assigned partitions=%d%s", parts->cnt, e ? " (assign failed)" : "");
+        if (k->hooks.on_assign)
+            k->hooks.on_assign(k->hooks.opaque, parts->cnt);
+    } else {
+        klog(k, 6, "kafka revoking partitions=%d", parts->cnt);
+        if (k->hooks.on_revoke)
+            k->hooks.on_revoke(k->hooks.opaque);
+        rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0 /* sync */);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            klog(k, 4, "kafka commit on revoke failed error=%s", rd_kafka_err2str(e));
+        rd_kafka_assign(rk, NULL);
+        k->assigned = 0;
+    }
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    pp_kafka_t *k = rd_kafka_opaque(rk);
+    if (k && k->hooks.log) {
+        char line[1200];
+        snprintf(line, sizeof line, "librdkafka facility=%s msg=\"%s\"", fac, buf);
+        k->hooks.log(k->hooks.opaque, level, line);
+    }
+}
+
+/* Apply the user's keys, then our own required settings. */
+static rd_kafka_conf_t *make_conf(pp_kafka_t *k, const pp_kafka_conf_t *c, bool consumer,
+                                  char *err, size_t err_len)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    for (size_t i = 0; i < c->n_conf; i++) {
+        const char *key = c->conf_keys[i];
+        /* consumer-only keys would make the producer warn: skip them there */
+        if (!consumer && (strcmp(key, "group.id") == 0 || strcmp(key, "auto.offset.reset") == 0 ||
+                          strncmp(key, "session.timeout", 15) == 0 ||
+                          strcmp(key, "partition.assignment.strategy") == 0 ||
+                          strncmp(key, "max.poll", 8) == 0 || strncmp(key, "fetch.", 6) == 0 ||
+                          strcmp(key, "group.instance.id") == 0 ||
+                          strcmp(key, "heartbeat.interval.ms") == 0))
+            continue;
+        if (rd_kafka_conf_set(conf, key, c->conf_values[i], e, sizeof e) != RD_KAFKA_CONF_OK) {
+            /* never echo the value: it may be a secret */
+            snprintf(err, err_len, "kafka config key '%s' rejected: %s", key, e);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    const char *const fixed_consumer[][2] = {
+        {"enable.auto.offset.store", "false"}, /* only durable offsets are stored */
+        {"enable.auto.commit", "true"},        /* ...and committed periodically */
+        {"enable.partition.eof", "false"},
+    };
+    const char *const fixed_producer[][2] = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+    };
+    size_t n = consumer ? sizeof fixed_consumer / sizeof fixed_consumer[0]
+                        : sizeof fixed_producer / sizeof fixed_producer[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *const *kv = consumer ? fixed_consumer[i] : fixed_producer[i];
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], e, sizeof e) != RD_KAFKA_CONF_OK) {
+            snprintf(err, err_len, "kafka config %s: %s", kv[0], e);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    if (consumer) {
+        char v[64];
+        size_t vlen = sizeof v;
+        if (rd_kafka_conf_get(conf, "group.id", v, &vlen) != RD_KAFKA_CONF_OK || vlen <= 1) {
+            snprintf(err, err_len, "kafka group.id is not set: add group.id to the [kafka] section");
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+        vlen = sizeof v;
+        if (rd_kafka_conf_get(conf, "partition.assignment.strategy", v, &vlen) == RD_KAFKA_CONF_OK &&
+            strstr(v, "cooperative") != NULL) {
+            snprintf(err, err_len, "cooperative-sticky assignment is not supported with this "
+                                   "librdkafka; use range or roundrobin");
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    } else {
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    }
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_opaque(conf, k);
+    return conf;
+}
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+pp_kafka_t *pp_kafka_new(const pp_kafka_conf_t *c, const pp_kafka_hooks_t *hooks, char *err,
+                         size_t err_len)
+{
+    pp_kafka_t *k = calloc(1, sizeof *k);
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *subs = NULL;
+    char e[512];
+    if (k == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    if (hooks)
+        k->hooks = *hooks;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if ((k->topics[t] = dupstr(c->topics[t])) == NULL)
+            goto fail_oom;
+    if ((k->alerts_topic = dupstr(c->alerts_topic)) == NULL || (k->dlq_topic = dupstr(c->dlq_topic)) == NULL)
+        goto fail_oom;
+
+    if ((conf = make_conf(k, c, false, err, err_len)) == NULL)
+        goto fail;
+    k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (k->producer == NULL) {
+        snprintf(err, err_len, "kafka producer: %s", e);
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    conf = NULL; /* now owned by the producer */
+
+    if ((conf = make_conf(k, c, true, err, err_len)) == NULL)
+        goto fail;
+    k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (k->consumer == NULL) {
+        snprintf(err, err_len, "kafka consumer: %s", e);
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    conf = NULL; /* now owned by the consumer */
+    rd_kafka_poll_set_consumer(k->consumer);
+
+    subs = rd_kafka_topic_partition_list_new(PP_TOPIC_COUNT);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        rd_kafka_topic_partition_list_add(subs, k->topics[t], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t re = rd_kafka_subscribe(k->consumer, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (re) {
+        snprintf(err, err_len, "kafka subscribe failed: %s", rd_kafka_err2str(re));
+        goto fail;
+    }
+    return k;
+
+fail_oom:
+    snprintf(err, err_len, "out of memory");
+fail:
+    pp_kafka_close(k);
+    return NULL;
+}
+
+static int topic_index(const pp_kafka_t *k, const char *name)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if (strcmp(k->topics[t], name) == 0)
+            return t;
+    return -1;
+}
+
+int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m)
+{
+    rd_kafka_poll(k->producer, 0); /* serve delivery reports */
+    rd_kafka_message_t *rm = rd_kafka_consumer_poll(k->consumer, timeout_ms);
+    if (rm == NULL)
+        return 0;
+    if (rm->err) {
+        if (rm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            klog(k, rm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? 3 : 4,
+                 "kafka consume error topic=%s partition=%" PRId32 " error=\"%s\"",
+                 rm->rkt ? rd_kafka_topic_name(rm->rkt) : "-", rm->partition,
+                 rd_kafka_message_errstr(rm));
+        rd_kafka_message_destroy(rm);
+        return 0;
+    }
+    const char *tname = rd_kafka_topic_name(rm->rkt);
+    int t = topic_index(k, tname);
+    if (t < 0) { /* cannot happen: we only subscribe to our topics */
+        klog(k, 3, "kafka message from unexpected topic=%s", tname);
+        rd_kafka_message_destroy(rm);
+        return 0;
+    }
+    m->topic = (pp_topic_t)t;
+    m->topic_name = tname;
+    m->partition = rm->partition;
+    m->offset = rm->offset;
+    m->payload = rm->payload;
+    m->len = rm->len;
+    m->key = rm->key;
+    m->key_len = rm->key_len;
+    m->handle = rm;
+    return 1;
+}
+
+void pp_kafka_release(pp_kmsg_t *m)
+{
+    if (m && m->handle) {
+        rd_kafka_message_destroy(m->handle);
+        m->handle = NULL;
+    }
+}
+
+int pp_kafka_store_offset(pp_kafka_t *k, pp_topic_t topic, int32_t partition, int64_t next_offset)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, k->topics[topic], partition)->offset = next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(k->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        /* partition no longer assigned: the next owner re-reads and skips by state offset */
+        klog(k, 4, "kafka offset store failed topic=%s partition=%" PRId32 " error=%s",
+             k->topics[topic], partition, rd_kafka_err2str(e));
+        return -EIO;
+    }
+    return 0;
+}
+
+static int produce(pp_kafka_t *k, const char *topic, const void *key, size_t key_len,
+                   const void *buf, size_t len, rd_kafka_headers_t *hdrs)
+{
+    rd_kafka_resp_err_t e;
+    for (int attempt = 0; attempt < 50; attempt++) {
+        e = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY((void *)key, key_len),
+                              RD_KAFKA_V_VALUE((void *)buf, len),
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(k->producer, 100); /* queue full: let deliveries drain */
+    }
+    if (e) {
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        klog(k, 3, "kafka produce failed topic=%s error=%s", topic, rd_kafka_err2str(e));
+        return -EIO;
+    }
+    return 0; /* hdrs now owned by the message */
+}
+
+int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const char *why)
+{
+    char part[16], off[24];
+    snprintf(part, sizeof part, "%" PRId32, m->partition);
+    snprintf(off, sizeof off, "%" PRId64, m->offset);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_header_add(h, "pp-reason", -1, reason, -1);
+    rd_kafka_header_add(h, "pp-error", -1, why, -1);
+    rd_kafka_header_add(h, "pp-source-topic", -1, m->topic_name, -1);
+    rd_kafka_header_add(h, "pp-source-partition", -1, part, -1);
+    rd_kafka_header_add(h, "pp-source-offset", -1, off, -1);
+    /* keep the original headers too */
+    rd_kafka_headers_t *orig = NULL;
+    if (m->handle && rd_kafka_message_headers(m->handle, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t sz;
+        for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &sz) == 0; i++)
+            rd_kafka_header_add(h, name, -1, val, (ssize_t)sz);
+    }
+    return produce(k, k->dlq_topic, m->key, m->key_len, m->payload, m->len, h);
+}
+
+int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t *buf, size_t len)
+{
+    return produce(k, k->alerts_topic, partner_id, strlen(partner_id), buf, len, NULL);
+}
+
+int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms)
+{
+    uint64_t failed_before = k->produce_failed;
+    rd_kafka_resp_err_t e = rd_kafka_flush(k->producer, timeout_ms);
+    if (e == RD_KAFKA_RESP_ERR__TIMED_OUT)
+        return -ETIMEDOUT;
+    return k->produce_failed != failed_before ? -EIO : 0;
+}
+
+static int set_paused(pp_kafka_t *k, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(k->consumer, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -EIO;
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(k->consumer, l)
+                                  : rd_kafka_resume_partitions(k->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return e ? -EIO : 0;
+}
+
+int pp_kafka_pause(pp_kafka_t *k)
+{
+    return set_paused(k, true);
+}
+
+int pp_kafka_resume(pp_kafka_t *k)
+{
+    return set_paused(k, false);
+}
+
+int pp_kafka_assigned(const pp_kafka_t *k)
+{
+    return k->assigned;
+}
+
+void pp_kafka_close(pp_kafka_t *k)
+{
+    if (k == NULL)
+        return;
+    if (k->consumer) {
+        rd_kafka_consumer_close(k->consumer); /* revoke (flush hook) + final commit */
+        rd_kafka_destroy(k->consumer);
+    }
+    if (k->producer) {
+        rd_kafka_flush(k->producer, 10000);
+        rd_kafka_destroy(k->producer);
+    }
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        free(k->topics[t]);
+    free(k->alerts_topic);
+    free(k->dlq_topic);
+    free(k);
+}

@@ -1,0 +1,99 @@
+/*
+ * pp_kafka: the Kafka adapter. A consumer-group member on the four input
+ * topics plus a producer for the DLQ and alerts.
+ *
+ * Offsets are never committed by themselves: the daemon stores the next
+ * offset of a partition (pp_kafka_store_offset) only after Redis has
+ * acknowledged the write containing its effect; librdkafka's auto-commit
+ * then commits stored offsets only. On revoke, the daemon's hook flushes
+ * first and the adapter commits synchronously before letting go.
+ *
+ * This adapter knows nothing of Redis; daemon/ wires the two.
+ */
+#ifndef PP_KAFKA_H
+#define PP_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_event.h"
+
+typedef struct pp_kafka pp_kafka_t;
+
+/* What the daemon plugs into the adapter. */
+typedef struct pp_kafka_hooks {
+    void *opaque;
+    /* Partitions are being revoked: flush all applied work now (offsets
+     * stored by the flush are committed right after). */
+    void (*on_revoke)(void *opaque);
+    /* New partitions were assigned (cached state may be loaded lazily). */
+    void (*on_assign)(void *opaque, int n_partitions);
+    /* A log line from the adapter or librdkafka: level is syslog-like (3 err, 4 warn, 6 info). */
+    void (*log)(void *opaque, int level, const char *msg);
+} pp_kafka_hooks_t;
+
+/* Adapter configuration. conf_keys/conf_values are passed to librdkafka as is
+ * (both consumer and producer), so TLS/SASL and tuning work as documented by
+ * librdkafka. Strings are borrowed for the duration of pp_kafka_new only. */
+typedef struct pp_kafka_conf {
+    const char *const *conf_keys;
+    const char *const *conf_values;
+    size_t n_conf;
+    const char *topics[PP_TOPIC_COUNT]; /* input topic names */
+    const char *alerts_topic;
+    const char *dlq_topic;
+} pp_kafka_conf_t;
+
+/* One consumed message, borrowed from librdkafka until pp_kafka_release. */
+typedef struct pp_kmsg {
+    pp_topic_t topic;          /* which input topic */
+    const char *topic_name;
+    int32_t partition;
+    int64_t offset;
+    const uint8_t *payload;
+    size_t len;
+    const char *key;           /* not NUL-terminated; NULL if none */
+    size_t key_len;
+    void *handle;              /* the rd_kafka_message_t */
+} pp_kmsg_t;
+
+/* Create the consumer (subscribed to the input topics) and the producer.
+ * Returns NULL with a sentence in err on failure (bad config key or value,
+ * missing group.id...). */
+pp_kafka_t *pp_kafka_new(const pp_kafka_conf_t *conf, const pp_kafka_hooks_t *hooks, char *err,
+                         size_t err_len);
+
+/* Wait up to timeout_ms for a message. Returns 1 and fills *m, 0 when none
+ * (or only an error/event that was handled and logged). */
+int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m);
+
+/* Give a message back to librdkafka. NULL-safe on m->handle. */
+void pp_kafka_release(pp_kmsg_t *m);
+
+/* Record that everything before next_offset of (topic, partition) is durable. */
+int pp_kafka_store_offset(pp_kafka_t *k, pp_topic_t topic, int32_t partition, int64_t next_offset);
+
+/* Send a rejected message to the DLQ with its original bytes, key and headers
+ * pp-reason, pp-error, pp-source-topic, pp-source-partition, pp-source-offset.
+ * Returns 0 or a negative error (queue full...). */
+int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const char *why);
+
+/* Produce an already-serialised alert with key partner_id. */
+int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t *buf, size_t len);
+
+/* Wait until every produced message is acknowledged by the broker (bounded).
+ * Returns 0, or -ETIMEDOUT / -EIO when some failed (they are counted). */
+int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms);
+
+/* Pause / resume fetching on every assigned partition (Redis outage). */
+int pp_kafka_pause(pp_kafka_t *k);
+int pp_kafka_resume(pp_kafka_t *k);
+
+/* Number of currently assigned partitions. */
+int pp_kafka_assigned(const pp_kafka_t *k);
+
+/* Leave the group (committing stored offsets) and free everything. NULL-safe. */
+void pp_kafka_close(pp_kafka_t *k);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * pp_config: INI parsing with libinih (see pp_config.h).
+ */
+#include "pp_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d == NULL)
+        abort();
+    memcpy(d, s, n);
+    return d;
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = dupstr(v);
+}
+
+/* Set or replace a [kafka] key. */
+static void kafka_set(pp_config_t *cfg, const char *key, const char *value)
+{
+    for (size_t i = 0; i < cfg->n_kafka; i++)
+        if (strcmp(cfg->kafka_keys[i], key) == 0) {
+            set_str(&cfg->kafka_values[i], value);
+            return;
+        }
+    char **k = realloc(cfg->kafka_keys, (cfg->n_kafka + 1) * sizeof *k);
+    if (k == NULL)
+        abort();
+    cfg->kafka_keys = k;
+    char **v = realloc(cfg->kafka_values, (cfg->n_kafka + 1) * sizeof *v);
+    if (v == NULL)
+        abort();
+    cfg->kafka_values = v;
+    cfg->kafka_keys[cfg->n_kafka] = dupstr(key);
+    cfg->kafka_values[cfg->n_kafka] = dupstr(value);
+    cfg->n_kafka++;
+}
+
+int pp_config_defaults(pp_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    kafka_set(cfg, "bootstrap.servers", "127.0.0.1:19092");
+    kafka_set(cfg, "group.id", "partnerpulsed");
+    kafka_set(cfg, "auto.offset.reset", "earliest");
+    kafka_set(cfg, "partition.assignment.strategy", "range");
+    static const char *const names[PP_TOPIC_COUNT] = {"partner.deals", "partner.referrals",
+                                                      "partner.engagements", "partner.lifecycle"};
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        cfg->topics[t] = dupstr(names[t]);
+    cfg->alerts_topic = dupstr("partner.alerts");
+    cfg->dlq_topic = dupstr("partner.dlq");
+    cfg->redis_host = dupstr("127.0.0.1");
+    cfg->redis_port = 16379;
+    cfg->redis_user = dupstr("");
+    cfg->redis_password = dupstr("");
+    cfg->redis_prefix = dupstr("pp:");
+    cfg->redis_timeout_ms = 2000;
+    cfg->flush_interval_ms = 50;
+    cfg->flush_max_partners = 5000;
+    cfg->batch_max_messages = 10000;
+    cfg->cache_max_partners = 200000;
+    cfg->log_level = 6;
+    pp_limits_default(&cfg->limits);
+    return 0;
+}
+
+void pp_config_free(pp_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n_kafka; i++) {
+        free(cfg->kafka_keys[i]);
+        free(cfg->kafka_values[i]);
+    }
+    free(cfg->kafka_keys);
+    free(cfg->kafka_values);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        free(cfg->topics[t]);
+    free(cfg->alerts_topic);
+    free(cfg->dlq_topic);
+    free(cfg->redis_host);
+    free(cfg->redis_user);
+    free(cfg->redis_password);
+    free(cfg->redis_prefix);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+typedef struct parse_ctx {
+    pp_config_t *cfg;
+    char *err;
+    size_t err_len;
+    bool failed;
+} parse_ctx_t;
+
+static bool parse_long(const char *v, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end != '\0' || x < lo || x > hi)
+        return false;
+    *out = x;
+    return true;
+}
+
+static int level_of(const char *v)
+{
+    static const struct { const char *name; int level; } levels[] = {
+        {"error", 3}, {"warning", 4}, {"warn", 4}, {"notice", 5}, {"info", 6}, {"debug", 7}};
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(v, levels[i].name) == 0)
+            return levels[i].level;
+    return -1;
+}
+
+/* inih handler: 1 = ok, 0 = error (inih then reports the line). */
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx_t *p = user;
+    pp_config_t *cfg = p->cfg;
+    long long n;
+#define INT_KEY(sec, key, lo, hi, dst)                                                        \
+    if (strcmp(section, sec) == 0 && strcmp(name, key) == 0) {                                \
+        if (!parse_long(value, lo, hi, &n)) {                                                 \
+            snprintf(p->err, p->err_len, "[%s] %s must be an integer in %lld..%lld", \
+                     section, name, (long long)(lo), (long long)(hi));                \
+            p->failed = true;                                                                 \
+            return 0;                                                                         \
+        }                                                                                     \
+        dst = (__typeof__(dst))n;                                                             \
+        return 1;                                                                             \
+    }
+#define STR_KEY(sec, key, dst)                                                                \
+    if (strcmp(section, sec) == 0 && strcmp(name, key) == 0) {                                \
+        set_str(&(dst), value);                                                               \
+        return 1;                                                                             \
+    }
+    if (strcmp(section, "kafka") == 0) {
+        kafka_set(cfg, name, value);
+        return 1;
+    }
+    STR_KEY("topics", "deals", cfg->topics[PP_TOPIC_DEALS])
+    STR_KEY("topics", "referrals", cfg->topics[PP_TOPIC_REFERRALS])
+    STR_KEY("topics", "engagements", cfg->topics[PP_TOPIC_ENGAGEMENTS])
+    STR_KEY("topics", "lifecycle", cfg->topics[PP_TOPIC_LIFECYCLE])
+    STR_KEY("topics", "alerts", cfg->alerts_topic)
+    STR_KEY("topics", "dlq", cfg->dlq_topic)
+    STR_KEY("redis", "host", cfg->redis_host)
+    INT_KEY("redis", "port", 1, 65535, cfg->redis_port)
+    STR_KEY("redis", "user", cfg->redis_user)
+    STR_KEY("redis", "password", cfg->redis_password)
+    INT_KEY("redis", "db", 0, 1000000, cfg->redis_db)
+    STR_KEY("redis", "prefix", cfg->redis_prefix)
+    INT_KEY("redis", "timeout_ms", 10, 600000, cfg->redis_timeout_ms)
+    INT_KEY("daemon", "flush_interval_ms", 1, 60000, cfg->flush_interval_ms)
+    INT_KEY("daemon", "flush_max_partners", 1, 1000000, cfg->flush_max_partners)
+    INT_KEY("daemon", "batch_max_messages", 1, 1000000, cfg->batch_max_messages)
+    INT_KEY("daemon", "cache_max_partners", 1, 100000000, cfg->cache_max_partners)
+    if (strcmp(section, "daemon") == 0 && strcmp(name, "log_level") == 0) {
+        if ((cfg->log_level = level_of(value)) < 0) {
+            snprintf(p->err, p->err_len,
+                     "[daemon] log_level must be error, warning, notice, info or debug");
+            p->failed = true;
+            return 0;
+        }
+        return 1;
+    }
+    INT_KEY("limits", "max_message_bytes", 64, 16 * 1024 * 1024, cfg->limits.max_message_bytes)
+    INT_KEY("limits", "max_amount_minor", 0, INT64_MAX, cfg->limits.max_amount_minor)
+    INT_KEY("limits", "max_future_skew_ms", 0, INT64_MAX / 4, cfg->limits.max_future_skew_ms)
+#undef INT_KEY
+#undef STR_KEY
+    snprintf(p->err, p->err_len, "unknown key '%s' in section [%s] (see docs/configuration.md)",
+             name, section);
+    p->failed = true;
+    return 0;
+}
+
+int pp_config_load(pp_config_t *cfg, const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, err_len, "cannot open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    parse_ctx_t p = {.cfg = cfg, .err = err, .err_len = err_len, .failed = false};
+    int rc = ini_parse_file(f, on_entry, &p);
+    fclose(f);
+    if (p.failed) {
+        /* prefix with the file name */
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, err_len, "%s: line %d: %s", path, rc, tmp);
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, err_len, "%s: line %d: syntax error (expected 'key = value' or '[section]')",
+                 path, rc);
+        return -1;
+    }
+    if (cfg->redis_prefix[0] == '\0' || strchr(cfg->redis_prefix, '{') != NULL) {
+        snprintf(err, err_len, "%s: [redis] prefix must be non-empty and must not contain '{'", path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * pp_config: the daemon's INI configuration (docs/configuration.md).
+ *
+ * Sections: [kafka] (every key passed to librdkafka verbatim), [topics],
+ * [redis], [daemon], [limits]. Unknown keys outside [kafka] are errors, so a
+ * typo is caught at start rather than silently ignored.
+ */
+#ifndef PP_CONFIG_H
+#define PP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pp_event.h"
+
+typedef struct pp_config {
+    /* [kafka]: passed to librdkafka (consumer and producer). */
+    char **kafka_keys;
+    char **kafka_values;
+    size_t n_kafka;
+
+    /* [topics] */
+    char *topics[PP_TOPIC_COUNT]; /* deals, referrals, engagements, lifecycle */
+    char *alerts_topic;
+    char *dlq_topic;
+
+    /* [redis] */
+    char *redis_host;        /* host name/IP, or a unix socket path starting with '/' */
+    int redis_port;
+    char *redis_user;        /* ACL user (Redis 6+), empty = default user */
+    char *redis_password;    /* empty = no AUTH */
+    int redis_db;
+    char *redis_prefix;      /* key prefix, default "pp:" */
+    int redis_timeout_ms;    /* connect and command timeout */
+
+    /* [daemon] */
+    int flush_interval_ms;   /* flush dirty partners at least this often */
+    int flush_max_partners;  /* ...or when this many partners are dirty */
+    int batch_max_messages;  /* messages taken from Kafka per loop turn */
+    size_t cache_max_partners; /* clean partners beyond this are evicted */
+    int log_level;           /* syslog level: 3 err, 4 warning, 6 info, 7 debug */
+
+    /* [limits] */
+    pp_limits_t limits;
+} pp_config_t;
+
+/* Set every default (the local stack of deploy/local). */
+int pp_config_defaults(pp_config_t *cfg);
+
+/*
+ * Load path over the defaults. Returns 0, or -1 with a sentence in err
+ * (file unreadable, line N: unknown key, bad number...).
+ */
+int pp_config_load(pp_config_t *cfg, const char *path, char *err, size_t err_len);
+
+/* Free every string. NULL-safe. */
+void pp_config_free(pp_config_t *cfg);
+
+#endif

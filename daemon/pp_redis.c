@@ -1,0 +1,282 @@
+/*
+ * pp_redis: Redis store on hiredis (see pp_redis.h).
+ */
+#include "pp_redis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#define KEY_MAX (PP_ID_MAX + 64)
+#define MAX_FIELDS 64
+
+struct pp_redis {
+    redisContext *c;           /* NULL = disconnected */
+    char *host, *user, *password, *prefix;
+    int port, db, timeout_ms;
+    char err[256];
+    uint8_t *blob;             /* scratch for one encoded state */
+};
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s ? s : "", n);
+    return d;
+}
+
+pp_redis_t *pp_redis_new(const pp_redis_opts_t *o)
+{
+    pp_redis_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->host = dupstr(o->host);
+    r->user = dupstr(o->user);
+    r->password = dupstr(o->password);
+    r->prefix = dupstr(o->prefix);
+    r->blob = malloc(pp_partner_blob_size());
+    if (!r->host || !r->user || !r->password || !r->prefix || !r->blob) {
+        pp_redis_free(r);
+        return NULL;
+    }
+    r->port = o->port;
+    r->db = o->db;
+    r->timeout_ms = o->timeout_ms;
+    return r;
+}
+
+static void disconnect(pp_redis_t *r)
+{
+    if (r->c) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+}
+
+void pp_redis_free(pp_redis_t *r)
+{
+    if (r == NULL)
+        return;
+    disconnect(r);
+    if (r->password) /* do not leave the secret in freed memory */
+        memset(r->password, 0, strlen(r->password));
+    free(r->host);
+    free(r->user);
+    free(r->password);
+    free(r->prefix);
+    free(r->blob);
+    free(r);
+}
+
+const char *pp_redis_error(const pp_redis_t *r)
+{
+    return r->err;
+}
+
+/* Drop the connection and remember why. Returns -EIO. */
+static int fail(pp_redis_t *r, const char *what)
+{
+    snprintf(r->err, sizeof r->err, "redis %s:%d: %s: %s", r->host, r->port, what,
+             r->c && r->c->err ? r->c->errstr : "error");
+    disconnect(r);
+    return -EIO;
+}
+
+static int fail_reply(pp_redis_t *r, const char *what, const redisReply *rep)
+{
+    snprintf(r->err, sizeof r->err, "redis %s:%d: %s: %s", r->host, r->port, what,
+             rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    disconnect(r);
+    return -EIO;
+}
+
+static int ensure(pp_redis_t *r)
+{
+    if (r->c)
+        return 0;
+    struct timeval tv = {.tv_sec = r->timeout_ms / 1000, .tv_usec = (r->timeout_ms % 1000) * 1000};
+    r->c = r->host[0] == '/' ? redisConnectUnixWithTimeout(r->host, tv)
+                             : redisConnectWithTimeout(r->host, r->port, tv);
+    if (r->c == NULL) {
+        snprintf(r->err, sizeof r->err, "redis: out of memory");
+        return -EIO;
+    }
+    if (r->c->err)
+        return fail(r, "connect");
+    redisSetTimeout(r->c, tv);
+    redisReply *rep = NULL;
+    if (r->password[0]) {
+        rep = r->user[0] ? redisCommand(r->c, "AUTH %s %s", r->user, r->password)
+                         : redisCommand(r->c, "AUTH %s", r->password);
+        if (rep == NULL)
+            return fail(r, "AUTH");
+        if (rep->type == REDIS_REPLY_ERROR) {
+            /* the reply text never contains the password */
+            int rc = fail_reply(r, "AUTH rejected (check [redis] user/password)", rep);
+            freeReplyObject(rep);
+            return rc;
+        }
+        freeReplyObject(rep);
+    }
+    if (r->db != 0) {
+        rep = redisCommand(r->c, "SELECT %d", r->db);
+        if (rep == NULL)
+            return fail(r, "SELECT");
+        if (rep->type == REDIS_REPLY_ERROR) {
+            int rc = fail_reply(r, "SELECT", rep);
+            freeReplyObject(rep);
+            return rc;
+        }
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+int pp_redis_ping(pp_redis_t *r)
+{
+    if (ensure(r) != 0)
+        return -EIO;
+    redisReply *rep = redisCommand(r->c, "PING");
+    if (rep == NULL)
+        return fail(r, "PING");
+    int rc = rep->type == REDIS_REPLY_STATUS ? 0 : fail_reply(r, "PING", rep);
+    freeReplyObject(rep);
+    return rc;
+}
+
+static void state_key(const pp_redis_t *r, const char *id, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%sstate:{%s}", r->prefix, id);
+}
+
+int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found)
+{
+    if (n == 0)
+        return 0;
+    if (ensure(r) != 0)
+        return -EIO;
+    char key[KEY_MAX];
+    for (size_t i = 0; i < n; i++) {
+        state_key(r, sts[i]->id, key, sizeof key);
+        if (redisAppendCommand(r->c, "GET %s", key) != REDIS_OK)
+            return fail(r, "GET (append)");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+        if (redisGetReply(r->c, &v) != REDIS_OK)
+            return fail(r, "GET");
+        redisReply *rep = v;
+        if (found)
+            found[i] = false;
+        if (rep->type == REDIS_REPLY_STRING) {
+            if (pp_partner_decode((const uint8_t *)rep->str, rep->len, sts[i]) == 0) {
+                if (found)
+                    found[i] = true;
+            } else if (rc == 0) {
+                snprintf(r->err, sizeof r->err,
+                         "stored state of partner %s is corrupt or of another version", sts[i]->id);
+                rc = -EBADMSG;
+            }
+        } else if (rep->type != REDIS_REPLY_NIL && rc == 0) {
+            snprintf(r->err, sizeof r->err, "GET state of %s: %s", sts[i]->id,
+                     rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+            rc = -EIO;
+        }
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+/* Append the commands storing one partner. */
+static int append_partner(pp_redis_t *r, const pp_partner_t *st)
+{
+    char key[KEY_MAX];
+    size_t blen = pp_partner_encode(st, r->blob, pp_partner_blob_size());
+    state_key(r, st->id, key, sizeof key);
+    const char *sargv[3] = {"SET", key, (const char *)r->blob};
+    size_t slen[3] = {3, strlen(key), blen};
+    if (redisAppendCommandArgv(r->c, 3, sargv, slen) != REDIS_OK)
+        return -EIO;
+
+    pp_field_t fields[MAX_FIELDS];
+    size_t nf = pp_partner_fields(st, fields, MAX_FIELDS);
+    const char *argv[2 + 2 * MAX_FIELDS];
+    size_t argl[2 + 2 * MAX_FIELDS];
+    snprintf(key, sizeof key, "%spartner:{%s}", r->prefix, st->id);
+    argv[0] = "HSET";
+    argl[0] = 4;
+    argv[1] = key;
+    argl[1] = strlen(key);
+    for (size_t i = 0; i < nf; i++) {
+        argv[2 + 2 * i] = fields[i].name;
+        argl[2 + 2 * i] = strlen(fields[i].name);
+        argv[3 + 2 * i] = fields[i].value;
+        argl[3 + 2 * i] = strlen(fields[i].value);
+    }
+    if (redisAppendCommandArgv(r->c, (int)(2 + 2 * nf), argv, argl) != REDIS_OK)
+        return -EIO;
+
+    char zkey[KEY_MAX], score[32];
+    snprintf(zkey, sizeof zkey, "%shealth", r->prefix);
+    snprintf(score, sizeof score, "%.2f", pp_partner_health(st));
+    if (redisAppendCommand(r->c, "ZADD %s %s %s", zkey, score, st->id) != REDIS_OK)
+        return -EIO;
+    return 0;
+}
+
+#define CMDS_PER_PARTNER 3
+
+int pp_redis_write(pp_redis_t *r, const pp_partner_t *const *sts, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (ensure(r) != 0)
+        return -EIO;
+    if (redisAppendCommand(r->c, "MULTI") != REDIS_OK)
+        return fail(r, "MULTI (append)");
+    for (size_t i = 0; i < n; i++)
+        if (append_partner(r, sts[i]) != 0)
+            return fail(r, "append");
+    if (redisAppendCommand(r->c, "EXEC") != REDIS_OK)
+        return fail(r, "EXEC (append)");
+    /* MULTI +OK, n*CMDS "+QUEUED", then EXEC's array */
+    size_t expect = 1 + n * CMDS_PER_PARTNER;
+    int rc = 0;
+    for (size_t i = 0; i < expect; i++) {
+        void *v = NULL;
+        if (redisGetReply(r->c, &v) != REDIS_OK)
+            return fail(r, "MULTI/queued reply");
+        redisReply *rep = v;
+        if (rep->type == REDIS_REPLY_ERROR && rc == 0) {
+            snprintf(r->err, sizeof r->err, "redis rejected a queued command: %s", rep->str);
+            rc = -EIO; /* EXEC will then fail with EXECABORT */
+        }
+        freeReplyObject(rep);
+    }
+    void *v = NULL;
+    if (redisGetReply(r->c, &v) != REDIS_OK)
+        return fail(r, "EXEC");
+    redisReply *rep = v;
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        if (rc == 0)
+            rc = fail_reply(r, "EXEC", rep);
+        else
+            disconnect(r);
+    } else {
+        for (size_t i = 0; i < rep->elements; i++)
+            if (rep->element[i]->type == REDIS_REPLY_ERROR && rc == 0) {
+                snprintf(r->err, sizeof r->err, "redis command in EXEC failed: %s",
+                         rep->element[i]->str);
+                rc = -EIO;
+            }
+    }
+    freeReplyObject(rep);
+    return rc;
+}

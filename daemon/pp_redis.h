@@ -1,0 +1,59 @@
+/*
+ * pp_redis: the Redis store (hiredis, synchronous, pipelined).
+ *
+ * The only things the daemon asks of Redis: load the states of a set of
+ * partners in one pipelined round trip, and write a batch of dirty partners
+ * in one pipelined MULTI/EXEC (state blob with its applied offsets + the
+ * public hash + the health leaderboard), so a batch is either wholly in
+ * Redis or not at all. Layout: docs/redis.md. Knows nothing of Kafka.
+ *
+ * On any connection or protocol error the connection is dropped and the
+ * next call reconnects; errors are returned, never fatal.
+ */
+#ifndef PP_REDIS_H
+#define PP_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pp_partner.h"
+
+typedef struct pp_redis pp_redis_t;
+
+typedef struct pp_redis_opts {
+    const char *host;      /* IP/hostname, or unix socket path if it starts with '/' */
+    int port;
+    const char *user;      /* ACL user or "" */
+    const char *password;  /* "" = no AUTH */
+    int db;
+    const char *prefix;    /* key prefix, e.g. "pp:" */
+    int timeout_ms;
+} pp_redis_opts_t;
+
+/* Create a store (connects lazily). Strings are copied. NULL on OOM. */
+pp_redis_t *pp_redis_new(const pp_redis_opts_t *o);
+void pp_redis_free(pp_redis_t *r);
+
+/* The last error as a sentence (never contains the password). */
+const char *pp_redis_error(const pp_redis_t *r);
+
+/* PING. 0 or -EIO. */
+int pp_redis_ping(pp_redis_t *r);
+
+/*
+ * Load the stored state of each sts[i] (matched by sts[i]->id) in one
+ * pipelined round trip. A partner with stored state gets it copied into
+ * *sts[i]; one without keeps its initial state. found[i] (may be NULL) says
+ * which. Returns 0, -EIO (connection) or -EBADMSG (a stored blob is corrupt:
+ * the error names the partner).
+ */
+int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found);
+
+/*
+ * Write the partners atomically (one MULTI/EXEC, pipelined): per partner the
+ * state blob, the public hash and its pp:health score. Returns 0 once Redis acknowledged EXEC, else
+ * -EIO (nothing of the batch may be assumed written).
+ */
+int pp_redis_write(pp_redis_t *r, const pp_partner_t *const *sts, size_t n);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * pp_cache: partner_id -> state map with a dirty list (see pp_cache.h).
+ */
+#include "pp_cache.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    pp_partner_t st;   /* first member: an entry pointer is a state pointer */
+    uint64_t hash;
+    bool dirty;
+} entry_t;
+
+struct pp_cache {
+    entry_t **slots;   /* open-addressing table, NULL = empty */
+    size_t cap;        /* power of two */
+    size_t count;
+    entry_t **dirty;   /* dirty entries in order */
+    size_t n_dirty;
+    size_t dirty_cap;
+    size_t evict_cursor; /* where the clock-style eviction scan resumes */
+};
+
+pp_cache_t *pp_cache_new(void)
+{
+    pp_cache_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->cap = 1024;
+    c->slots = calloc(c->cap, sizeof *c->slots);
+    if (c->slots == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void pp_cache_drop_all(pp_cache_t *c)
+{
+    for (size_t i = 0; i < c->cap; i++) {
+        free(c->slots[i]);
+        c->slots[i] = NULL;
+    }
+    c->count = 0;
+    c->n_dirty = 0;
+}
+
+void pp_cache_free(pp_cache_t *c)
+{
+    if (c == NULL)
+        return;
+    pp_cache_drop_all(c);
+    free(c->slots);
+    free(c->dirty);
+    free(c);
+}
+
+static size_t find_slot(const pp_cache_t *c, const char *id, uint64_t h)
+{
+    size_t mask = c->cap - 1;
+    size_t i = (size_t)h & mask;
+    while (c->slots[i] != NULL) {
+        if (c->slots[i]->hash == h && strcmp(c->slots[i]->st.id, id) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+pp_partner_t *pp_cache_find(pp_cache_t *c, const char *id)
+{
+    entry_t *e = c->slots[find_slot(c, id, pp_hash_str(id))];
+    return e ? &e->st : NULL;
+}
+
+static int grow(pp_cache_t *c)
+{
+    size_t ncap = c->cap * 2;
+    entry_t **ns = calloc(ncap, sizeof *ns);
+    if (ns == NULL)
+        return -1;
+    for (size_t i = 0; i < c->cap; i++) {
+        entry_t *e = c->slots[i];
+        if (e == NULL)
+            continue;
+        size_t j = (size_t)e->hash & (ncap - 1);
+        while (ns[j] != NULL)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = e;
+    }
+    free(c->slots);
+    c->slots = ns;
+    c->cap = ncap;
+    return 0;
+}
+
+pp_partner_t *pp_cache_insert(pp_cache_t *c, const pp_partner_t *st)
+{
+    if ((c->count + 1) * 4 > c->cap * 3 && grow(c) != 0)
+        return NULL;
+    uint64_t h = pp_hash_str(st->id);
+    size_t i = find_slot(c, st->id, h);
+    entry_t *e = c->slots[i];
+    if (e == NULL) {
+        e = malloc(sizeof *e);
+        if (e == NULL)
+            return NULL;
+        e->dirty = false;
+        e->hash = h;
+        c->slots[i] = e;
+        c->count++;
+    }
+    e->st = *st;
+    return &e->st;
+}
+
+void pp_cache_mark_dirty(pp_cache_t *c, pp_partner_t *st)
+{
+    entry_t *e = (entry_t *)st;
+    if (e->dirty)
+        return;
+    if (c->n_dirty == c->dirty_cap) {
+        size_t ncap = c->dirty_cap ? c->dirty_cap * 2 : 256;
+        entry_t **nd = realloc(c->dirty, ncap * sizeof *nd);
+        if (nd == NULL)
+            abort(); /* cannot record a change we already made: fail loudly */
+        c->dirty = nd;
+        c->dirty_cap = ncap;
+    }
+    e->dirty = true;
+    c->dirty[c->n_dirty++] = e;
+}
+
+pp_partner_t *const *pp_cache_dirty(const pp_cache_t *c, size_t *n)
+{
+    *n = c->n_dirty;
+    return (pp_partner_t *const *)c->dirty;
+}
+
+void pp_cache_clear_dirty(pp_cache_t *c)
+{
+    for (size_t i = 0; i < c->n_dirty; i++)
+        c->dirty[i]->dirty = false;
+    c->n_dirty = 0;
+}
+
+size_t pp_cache_count(const pp_cache_t *c)
+{
+    return c->count;
+}
+
+size_t pp_cache_dirty_count(const pp_cache_t *c)
+{
+    return c->n_dirty;
+}
+
+/* Remove slot i with backward-shift deletion (keeps probe chains intact). */
+static void remove_slot(pp_cache_t *c, size_t i)
+{
+    size_t mask = c->cap - 1;
+    free(c->slots[i]);
+    c->slots[i] = NULL;
+    c->count--;
+    size_t j = (i + 1) & mask;
+    while (c->slots[j] != NULL) {
+        size_t home = (size_t)c->slots[j]->hash & mask;
+        /* move j into the hole i if its home is not in (i, j] cyclically */
+        bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            c->slots[i] = c->slots[j];
+            c->slots[j] = NULL;
+            i = j;
+        }
+        j = (j + 1) & mask;
+    }
+}
+
+size_t pp_cache_evict_clean(pp_cache_t *c, size_t max)
+{
+    size_t evicted = 0;
+    size_t scanned = 0;
+    while (c->count > max && scanned < c->cap) {
+        size_t i = c->evict_cursor & (c->cap - 1);
+        entry_t *e = c->slots[i];
+        if (e != NULL && !e->dirty) {
+            remove_slot(c, i);
+            evicted++;
+            /* a shifted entry may now sit at i: look at i again */
+        } else {
+            c->evict_cursor++;
+        }
+        scanned++;
+    }
+    return evicted;
+}

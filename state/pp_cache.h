@@ -1,0 +1,54 @@
+/*
+ * pp_cache: the daemon's in-memory partner states, keyed by partner_id, with
+ * the set of partners changed since the last flush ("dirty").
+ *
+ * Open addressing with linear probing; one allocation per cached partner,
+ * none per event. Pure data structure: no I/O.
+ */
+#ifndef PP_CACHE_H
+#define PP_CACHE_H
+
+#include <stddef.h>
+
+#include "pp_partner.h"
+
+typedef struct pp_cache pp_cache_t;
+
+/* New empty cache, or NULL when out of memory. */
+pp_cache_t *pp_cache_new(void);
+
+/* Free the cache and every state in it. NULL-safe. */
+void pp_cache_free(pp_cache_t *c);
+
+/* The cached state of partner id, or NULL. The pointer stays valid until the
+ * partner is evicted or dropped. */
+pp_partner_t *pp_cache_find(pp_cache_t *c, const char *id);
+
+/* Copy *st into the cache (replacing any state of the same id) and return the
+ * cached copy, or NULL when out of memory. The copy starts clean. */
+pp_partner_t *pp_cache_insert(pp_cache_t *c, const pp_partner_t *st);
+
+/* Mark a cached state as changed since the last flush (idempotent). */
+void pp_cache_mark_dirty(pp_cache_t *c, pp_partner_t *st);
+
+/* The dirty states, in the order they became dirty. Borrowed; valid until the
+ * next call that changes the cache. */
+pp_partner_t *const *pp_cache_dirty(const pp_cache_t *c, size_t *n);
+
+/* Mark every state clean (after a flush Redis acknowledged). */
+void pp_cache_clear_dirty(pp_cache_t *c);
+
+/* Number of cached partners. */
+size_t pp_cache_count(const pp_cache_t *c);
+
+/* Number of dirty partners. */
+size_t pp_cache_dirty_count(const pp_cache_t *c);
+
+/* Evict clean partners until at most max remain (dirty ones are never
+ * evicted). Returns how many were evicted. */
+size_t pp_cache_evict_clean(pp_cache_t *c, size_t max);
+
+/* Drop every state (on partition revoke, after the final flush). */
+void pp_cache_drop_all(pp_cache_t *c);
+
+#endif

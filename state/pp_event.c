@@ -1,0 +1,331 @@
+/*
+ * pp_event: protobuf decode + validation of input events (see pp_event.h).
+ */
+#include "pp_event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "partnerpulse.pb-c.h"
+
+void pp_limits_default(pp_limits_t *lim)
+{
+    lim->max_message_bytes = 64 * 1024;
+    lim->max_amount_minor = 100000000000000LL; /* 1e12 major units */
+    lim->max_future_skew_ms = 24LL * 3600 * 1000;
+}
+
+static const char *const reject_names[PP_REJ_COUNT] = {
+    [PP_OK] = "ok",
+    [PP_REJ_UNDECODABLE] = "undecodable",
+    [PP_REJ_OVERSIZE] = "oversize",
+    [PP_REJ_PARTNER_ID] = "partner_id",
+    [PP_REJ_EVENT_ID] = "event_id",
+    [PP_REJ_TIME] = "occurred_at",
+    [PP_REJ_ENUM] = "enum",
+    [PP_REJ_AMOUNT] = "amount",
+    [PP_REJ_STRING] = "string",
+    [PP_REJ_KEY_MISMATCH] = "key_mismatch",
+};
+
+const char *pp_reject_name(pp_reject_t r)
+{
+    return (r >= 0 && r < PP_REJ_COUNT) ? reject_names[r] : "unknown";
+}
+
+const char *pp_topic_name(pp_topic_t t)
+{
+    static const char *const names[PP_TOPIC_COUNT] = {"deals", "referrals", "engagements", "lifecycle"};
+    return (t >= 0 && t < PP_TOPIC_COUNT) ? names[t] : "unknown";
+}
+
+bool pp_partner_id_valid(const char *s, size_t len)
+{
+    if (s == NULL || len == 0 || len > PP_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+uint64_t pp_hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 1099511628211ULL;
+    }
+    return h == 0 ? 1 : h;
+}
+
+static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
+{
+    if (why != NULL && why_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_len, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+/* Copy a bounded string; false if it does not fit in cap-1 bytes. */
+static bool copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        return false;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* Hash an optional id string: 0 when empty; false when too long. */
+static bool hash_id(const char *s, uint64_t *out)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > PP_ID_MAX)
+        return false;
+    *out = n ? pp_hash_str(s) : 0;
+    return true;
+}
+
+/* Checks shared by all input events: ids, time, key. */
+static pp_reject_t check_common(const char *event_id, const char *partner_id, int64_t occurred_at_ms,
+                                const char *key, size_t key_len, const pp_limits_t *lim,
+                                int64_t now_ms, pp_event_t *ev, char *why, size_t why_len)
+{
+    size_t plen = partner_id ? strlen(partner_id) : 0;
+    if (!pp_partner_id_valid(partner_id, plen))
+        return fail(why, why_len, PP_REJ_PARTNER_ID,
+                    "partner_id must be 1-%d characters of [A-Za-z0-9._:-] (got %zu bytes)",
+                    PP_ID_MAX, plen);
+    if (event_id == NULL || event_id[0] == '\0')
+        return fail(why, why_len, PP_REJ_EVENT_ID, "event_id is missing");
+    if (!copy_str(ev->event_id, sizeof ev->event_id, event_id))
+        return fail(why, why_len, PP_REJ_EVENT_ID, "event_id is longer than %d bytes", PP_ID_MAX);
+    memcpy(ev->partner_id, partner_id, plen + 1);
+    if (occurred_at_ms < PP_MIN_TIME_MS)
+        return fail(why, why_len, PP_REJ_TIME,
+                    "occurred_at_ms %lld is before 2000-01-01 (expected Unix milliseconds)",
+                    (long long)occurred_at_ms);
+    if (occurred_at_ms > now_ms + lim->max_future_skew_ms)
+        return fail(why, why_len, PP_REJ_TIME,
+                    "occurred_at_ms %lld is more than %lld ms in the future",
+                    (long long)occurred_at_ms, (long long)lim->max_future_skew_ms);
+    ev->occurred_at_ms = occurred_at_ms;
+    if (key != NULL && (key_len != plen || memcmp(key, partner_id, plen) != 0))
+        return fail(why, why_len, PP_REJ_KEY_MISMATCH,
+                    "message key differs from partner_id (key must be the partner_id)");
+    return PP_OK;
+}
+
+static pp_reject_t check_amount(int64_t v, const pp_limits_t *lim, const char *field, char *why,
+                                size_t why_len)
+{
+    if (v < 0 || v > lim->max_amount_minor)
+        return fail(why, why_len, PP_REJ_AMOUNT, "%s %lld is out of range 0..%lld", field,
+                    (long long)v, (long long)lim->max_amount_minor);
+    return PP_OK;
+}
+
+static pp_reject_t decode_deal(const uint8_t *buf, size_t len, const char *key, size_t key_len,
+                               const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev, char *why,
+                               size_t why_len)
+{
+    Partnerpulse__V1__DealEvent *m = partnerpulse__v1__deal_event__unpack(NULL, len, buf);
+    if (m == NULL)
+        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid DealEvent protobuf");
+    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+                                 now_ms, ev, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    if ((int)m->stage < PP_STAGE_REGISTERED || (int)m->stage > PP_STAGE_LOST) {
+        r = fail(why, why_len, PP_REJ_ENUM, "stage %d is unspecified or unknown", (int)m->stage);
+        goto out;
+    }
+    if ((int)m->attribution != PP_ATTR_SOURCED && (int)m->attribution != PP_ATTR_INFLUENCED) {
+        r = fail(why, why_len, PP_REJ_ENUM, "attribution %d is unspecified or unknown",
+                 (int)m->attribution);
+        goto out;
+    }
+    if (m->deal_id == NULL || m->deal_id[0] == '\0' || !hash_id(m->deal_id, &ev->u.deal.deal)) {
+        r = fail(why, why_len, PP_REJ_STRING, "deal_id must be 1-%d bytes", PP_ID_MAX);
+        goto out;
+    }
+    if ((r = check_amount(m->amount_minor, lim, "amount_minor", why, why_len)) != PP_OK)
+        goto out;
+    size_t clen = m->currency ? strlen(m->currency) : 0;
+    if (clen != 0 && clen != 3) {
+        r = fail(why, why_len, PP_REJ_STRING, "currency must be a 3-letter ISO 4217 code");
+        goto out;
+    }
+    ev->topic = PP_TOPIC_DEALS;
+    ev->u.deal.stage = (int)m->stage;
+    ev->u.deal.attribution = (int)m->attribution;
+    ev->u.deal.amount_minor = m->amount_minor;
+    memcpy(ev->u.deal.currency, clen ? m->currency : "", clen + 1);
+out:
+    partnerpulse__v1__deal_event__free_unpacked(m, NULL);
+    return r;
+}
+
+static pp_reject_t decode_referral(const uint8_t *buf, size_t len, const char *key, size_t key_len,
+                                   const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev,
+                                   char *why, size_t why_len)
+{
+    Partnerpulse__V1__ReferralEvent *m = partnerpulse__v1__referral_event__unpack(NULL, len, buf);
+    if (m == NULL)
+        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid ReferralEvent protobuf");
+    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+                                 now_ms, ev, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    if ((int)m->direction != PP_REF_TO_US && (int)m->direction != PP_REF_TO_PARTNER) {
+        r = fail(why, why_len, PP_REJ_ENUM, "direction %d is unspecified or unknown", (int)m->direction);
+        goto out;
+    }
+    if ((int)m->status < PP_REF_SENT || (int)m->status > PP_REF_REJECTED) {
+        r = fail(why, why_len, PP_REJ_ENUM, "status %d is unspecified or unknown", (int)m->status);
+        goto out;
+    }
+    if (!hash_id(m->referral_id, &ev->u.referral.referral)) {
+        r = fail(why, why_len, PP_REJ_STRING, "referral_id is longer than %d bytes", PP_ID_MAX);
+        goto out;
+    }
+    if ((r = check_amount(m->value_minor, lim, "value_minor", why, why_len)) != PP_OK)
+        goto out;
+    ev->topic = PP_TOPIC_REFERRALS;
+    ev->u.referral.direction = (int)m->direction;
+    ev->u.referral.status = (int)m->status;
+    ev->u.referral.value_minor = m->value_minor;
+out:
+    partnerpulse__v1__referral_event__free_unpacked(m, NULL);
+    return r;
+}
+
+static pp_reject_t decode_engagement(const uint8_t *buf, size_t len, const char *key,
+                                     size_t key_len, const pp_limits_t *lim, int64_t now_ms,
+                                     pp_event_t *ev, char *why, size_t why_len)
+{
+    Partnerpulse__V1__EngagementEvent *m = partnerpulse__v1__engagement_event__unpack(NULL, len, buf);
+    if (m == NULL)
+        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid EngagementEvent protobuf");
+    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+                                 now_ms, ev, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    if ((int)m->direction != PP_DIR_INBOUND && (int)m->direction != PP_DIR_OUTBOUND) {
+        r = fail(why, why_len, PP_REJ_ENUM, "direction %d is unspecified or unknown", (int)m->direction);
+        goto out;
+    }
+    if ((int)m->kind < PP_KIND_MESSAGE || (int)m->kind > PP_KIND_REQUEST) {
+        r = fail(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
+        goto out;
+    }
+    if (!hash_id(m->thread_id, &ev->u.eng.thread) || !hash_id(m->commitment_id, &ev->u.eng.commitment)) {
+        r = fail(why, why_len, PP_REJ_STRING, "thread_id/commitment_id longer than %d bytes", PP_ID_MAX);
+        goto out;
+    }
+    bool commitment = (int)m->kind == PP_KIND_COMMITMENT_MADE || (int)m->kind == PP_KIND_COMMITMENT_DELIVERED ||
+                      (int)m->kind == PP_KIND_COMMITMENT_MISSED;
+    if (commitment && ev->u.eng.commitment == 0) {
+        r = fail(why, why_len, PP_REJ_STRING, "commitment events need a commitment_id");
+        goto out;
+    }
+    if (m->due_at_ms != 0 && (m->due_at_ms < PP_MIN_TIME_MS || m->due_at_ms > 4102444800000LL)) {
+        r = fail(why, why_len, PP_REJ_TIME, "due_at_ms %lld is outside 2000..2100",
+                 (long long)m->due_at_ms);
+        goto out;
+    }
+    ev->topic = PP_TOPIC_ENGAGEMENTS;
+    ev->u.eng.direction = (int)m->direction;
+    ev->u.eng.kind = (int)m->kind;
+    ev->u.eng.due_at_ms = m->due_at_ms;
+    ev->u.eng.automated = m->automated != 0;
+out:
+    partnerpulse__v1__engagement_event__free_unpacked(m, NULL);
+    return r;
+}
+
+static pp_reject_t decode_partner(const uint8_t *buf, size_t len, const char *key, size_t key_len,
+                                  const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev, char *why,
+                                  size_t why_len)
+{
+    Partnerpulse__V1__PartnerEvent *m = partnerpulse__v1__partner_event__unpack(NULL, len, buf);
+    if (m == NULL)
+        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid PartnerEvent protobuf");
+    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+                                 now_ms, ev, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    if ((int)m->kind < PP_LC_SIGNED || (int)m->kind > PP_LC_EXITED) {
+        r = fail(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
+        goto out;
+    }
+    if ((int)m->partner_type < 0 || (int)m->partner_type > PP_PTYPE_CO_SELL) {
+        r = fail(why, why_len, PP_REJ_ENUM, "partner_type %d is unknown", (int)m->partner_type);
+        goto out;
+    }
+    if (!copy_str(ev->u.lc.tier, sizeof ev->u.lc.tier, m->tier) ||
+        !copy_str(ev->u.lc.owner, sizeof ev->u.lc.owner, m->owner) ||
+        !copy_str(ev->u.lc.display_name, sizeof ev->u.lc.display_name, m->display_name)) {
+        r = fail(why, why_len, PP_REJ_STRING, "tier, owner and display_name must be at most %d bytes",
+                 PP_TEXT_MAX);
+        goto out;
+    }
+    ev->topic = PP_TOPIC_LIFECYCLE;
+    ev->u.lc.kind = (int)m->kind;
+    ev->u.lc.partner_type = (int)m->partner_type;
+out:
+    partnerpulse__v1__partner_event__free_unpacked(m, NULL);
+    return r;
+}
+
+pp_reject_t pp_event_decode(pp_topic_t topic, const uint8_t *buf, size_t len, const char *key,
+                            size_t key_len, const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev,
+                            char *why, size_t why_len)
+{
+    if (why != NULL && why_len > 0)
+        why[0] = '\0';
+    if (len > lim->max_message_bytes)
+        return fail(why, why_len, PP_REJ_OVERSIZE, "message of %zu bytes exceeds the limit of %zu",
+                    len, lim->max_message_bytes);
+    if (buf == NULL && len > 0)
+        return fail(why, why_len, PP_REJ_UNDECODABLE, "no payload");
+    static const uint8_t empty[1] = {0};
+    if (buf == NULL)
+        buf = empty;
+    pp_event_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    pp_reject_t r;
+    switch (topic) {
+    case PP_TOPIC_DEALS:
+        r = decode_deal(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        break;
+    case PP_TOPIC_REFERRALS:
+        r = decode_referral(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        break;
+    case PP_TOPIC_ENGAGEMENTS:
+        r = decode_engagement(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        break;
+    case PP_TOPIC_LIFECYCLE:
+        r = decode_partner(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        break;
+    default:
+        return fail(why, why_len, PP_REJ_UNDECODABLE, "unknown input topic");
+    }
+    if (r == PP_OK)
+        *ev = tmp;
+    return r;
+}

@@ -1,0 +1,59 @@
+/*
+ * partnerpulse: the command-line tool. Feeds events in (produce, gen) and
+ * reads partner health out (show, top). See README.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pp_cli.h"
+#include "pp_gen.h"
+
+const char *pp_cli_env(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : dflt;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: partnerpulse COMMAND [options]\n"
+            "\n"
+            "Commands:\n"
+            "  produce [FILE]     JSON lines -> protobuf events on Kafka (key = partner_id)\n"
+            "  gen                write a deterministic synthetic partner stream as JSON lines\n"
+            "  show PARTNER_ID    print a partner's state and health from Redis\n"
+            "  top                partners from least to most healthy\n"
+            "\n"
+            "'partnerpulse COMMAND --help' explains each command's options.\n"
+            "Defaults target the local stack (deploy/local/up): Kafka 127.0.0.1:19092,\n"
+            "Redis 127.0.0.1:16379; override with PP_KAFKA_BOOTSTRAP, PP_REDIS_HOST, PP_REDIS_PORT.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(cmd, cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("partnerpulse %s\n", PP_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "partnerpulse: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}
