@@ -191,8 +191,8 @@ size_t pp_cache_evict_clean(pp_cache_t *c, size_t max)
             /* a shifted entry may now sit at i: look at i again */
         } else {
             c->evict_cursor++;
+            scanned++;
         }
-        scanned++;
     }
     return evicted;
 }

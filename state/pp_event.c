@@ -27,6 +27,7 @@ static const char *const reject_names[PP_REJ_COUNT] = {
     [PP_REJ_AMOUNT] = "amount",
     [PP_REJ_STRING] = "string",
     [PP_REJ_KEY_MISMATCH] = "key_mismatch",
+    [PP_REJ_WRONG_TOPIC] = "wrong_topic",
 };
 
 const char *pp_reject_name(pp_reject_t r)
@@ -100,6 +101,26 @@ static bool hash_id(const char *s, uint64_t *out)
     return true;
 }
 
+/*
+ * Each input type numbers its own fields in a range of its own (proto file
+ * header). A field from another type's range means the message was published
+ * on the wrong topic.
+ */
+static pp_reject_t check_foreign_fields(const ProtobufCMessage *m, unsigned own_lo, char *why,
+                                        size_t why_len)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        uint32_t tag = m->unknown_fields[i].tag;
+        if (tag >= 10 && tag < 50 && (tag < own_lo || tag >= own_lo + 10)) {
+            static const char *const types[] = {"DealEvent", "ReferralEvent", "EngagementEvent", "PartnerEvent"};
+            return fail(why, why_len, PP_REJ_WRONG_TOPIC,
+                        "message carries %s field %u: it was published on the wrong topic",
+                        types[tag / 10 - 1], (unsigned)tag);
+        }
+    }
+    return PP_OK;
+}
+
 /* Checks shared by all input events: ids, time, key. */
 static pp_reject_t check_common(const char *event_id, const char *partner_id, int64_t occurred_at_ms,
                                 const char *key, size_t key_len, const pp_limits_t *lim,
@@ -146,7 +167,10 @@ static pp_reject_t decode_deal(const uint8_t *buf, size_t len, const char *key, 
     Partnerpulse__V1__DealEvent *m = partnerpulse__v1__deal_event__unpack(NULL, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid DealEvent protobuf");
-    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+    pp_reject_t r = check_foreign_fields(&m->base, 10, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
                                  now_ms, ev, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -187,7 +211,10 @@ static pp_reject_t decode_referral(const uint8_t *buf, size_t len, const char *k
     Partnerpulse__V1__ReferralEvent *m = partnerpulse__v1__referral_event__unpack(NULL, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid ReferralEvent protobuf");
-    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+    pp_reject_t r = check_foreign_fields(&m->base, 20, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
                                  now_ms, ev, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -221,7 +248,10 @@ static pp_reject_t decode_engagement(const uint8_t *buf, size_t len, const char 
     Partnerpulse__V1__EngagementEvent *m = partnerpulse__v1__engagement_event__unpack(NULL, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid EngagementEvent protobuf");
-    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+    pp_reject_t r = check_foreign_fields(&m->base, 30, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
                                  now_ms, ev, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -265,7 +295,10 @@ static pp_reject_t decode_partner(const uint8_t *buf, size_t len, const char *ke
     Partnerpulse__V1__PartnerEvent *m = partnerpulse__v1__partner_event__unpack(NULL, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid PartnerEvent protobuf");
-    pp_reject_t r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
+    pp_reject_t r = check_foreign_fields(&m->base, 40, why, why_len);
+    if (r != PP_OK)
+        goto out;
+    r = check_common(m->event_id, m->partner_id, m->occurred_at_ms, key, key_len, lim,
                                  now_ms, ev, why, why_len);
     if (r != PP_OK)
         goto out;

@@ -55,6 +55,7 @@ typedef enum pp_reject {
     PP_REJ_AMOUNT,           /* negative or above the configured maximum */
     PP_REJ_STRING,           /* another string field empty where required, or too long */
     PP_REJ_KEY_MISMATCH,     /* Kafka key differs from partner_id */
+    PP_REJ_WRONG_TOPIC,      /* carries another event type's fields */
     PP_REJ_COUNT
 } pp_reject_t;
 

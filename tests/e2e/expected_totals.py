@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Expected per-partner Redis hash totals for a JSON-lines event file.
+
+An independent oracle for end-to-end tests: it reads the events that are fed to
+partnerpulsed (the `partnerpulse produce` / `partnerpulse gen` JSON-lines format,
+docs/gen.md) and computes, per partner, the values the daemon must write into the
+`pp:partner:{<id>}` hash once every event has been applied exactly once. It shares
+no code with the C implementation on purpose.
+
+Usage:
+    expected_totals.py FILE [--partner ID]   # FILE may be '-' for stdin
+    expected_totals.py --self-test
+
+Output: one JSON object {partner_id: {field: value}} with sorted keys, on one line.
+With --partner only that partner is printed; exit status 1 if it has no events.
+
+Semantics (events in file order; per-partner Kafka order equals file order):
+  events_applied            every event of the partner, all types
+  deals_sourced/_influenced distinct deal_ids, by the attribution of the deal's first event
+  pipeline_*_minor          deals whose latest event has stage REGISTERED, QUALIFIED or
+                            PROPOSAL: latest amount_minor, by latest attribution
+  revenue_won_*_minor       amount_minor of a deal's first WON event, by that event's attribution
+  deals_won / deals_lost    deals closed WON / LOST
+                            (once a deal is WON or LOST, later events of it are ignored for
+                            the latest event, pipeline and revenue; they still count in
+                            events_applied)
+  referrals_to_us/_to_partner  ReferralEvents with status SENT, per direction
+  engagements_inbound/_outbound  EngagementEvents per direction (all kinds, automated too)
+  last_inbound_ms/_outbound_ms   max occurred_at_ms of non-automated EngagementEvents per
+                                 direction, 0 if none
+"""
+
+import json
+import sys
+
+FIELDS = (
+    "events_applied",
+    "deals_sourced",
+    "deals_influenced",
+    "pipeline_sourced_minor",
+    "pipeline_influenced_minor",
+    "revenue_won_sourced_minor",
+    "revenue_won_influenced_minor",
+    "deals_won",
+    "deals_lost",
+    "referrals_to_us",
+    "referrals_to_partner",
+    "engagements_inbound",
+    "engagements_outbound",
+    "last_inbound_ms",
+    "last_outbound_ms",
+)
+
+OPEN_STAGES = ("REGISTERED", "QUALIFIED", "PROPOSAL")
+CLOSED_STAGES = ("WON", "LOST")
+
+# proto3 JSON also allows enum numbers; map them to the value names.
+ENUMS = {
+    ("deal", "stage"): ["STAGE_UNSPECIFIED", "REGISTERED", "QUALIFIED", "PROPOSAL", "WON", "LOST"],
+    ("deal", "attribution"): ["ATTRIBUTION_UNSPECIFIED", "SOURCED", "INFLUENCED"],
+    ("referral", "direction"): ["DIRECTION_UNSPECIFIED", "TO_US", "TO_PARTNER"],
+    ("referral", "status"): ["STATUS_UNSPECIFIED", "SENT", "ACCEPTED", "CONVERTED", "REJECTED"],
+    ("engagement", "direction"): ["DIRECTION_UNSPECIFIED", "INBOUND", "OUTBOUND"],
+}
+
+
+class InputError(Exception):
+    pass
+
+
+def _enum(ev, etype, field):
+    v = ev.get(field)
+    names = ENUMS[(etype, field)]
+    if isinstance(v, bool):
+        raise InputError("field %r: bad enum value %r" % (field, v))
+    if isinstance(v, int):
+        return names[v] if 0 <= v < len(names) else "UNKNOWN"
+    return v if v is not None else names[0]
+
+
+def _int(ev, field):
+    """int64 field: JSON number or (proto3 JSON style) decimal string; absent = 0."""
+    v = ev.get(field, 0)
+    if isinstance(v, bool):
+        raise InputError("field %r: expected an integer, got %r" % (field, v))
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v, 10)
+        except ValueError:
+            pass
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    raise InputError("field %r: expected an integer, got %r" % (field, v))
+
+
+def _new_partner():
+    return {"totals": dict.fromkeys(FIELDS, 0), "deals": {}}
+
+
+def compute(lines):
+    """lines: iterable of JSON-lines text. Returns {partner_id: {field: value}}."""
+    partners = {}
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            ev = json.loads(line)
+        except ValueError as e:
+            raise InputError("line %d: invalid JSON: %s" % (lineno, e))
+        if not isinstance(ev, dict):
+            raise InputError("line %d: not a JSON object" % lineno)
+        etype = ev.get("type")
+        pid = ev.get("partner_id")
+        if not isinstance(pid, str) or not pid:
+            raise InputError("line %d: missing partner_id" % lineno)
+        if etype not in ("deal", "referral", "engagement", "partner"):
+            raise InputError("line %d: unknown type %r" % (lineno, etype))
+        try:
+            _apply(partners.setdefault(pid, _new_partner()), etype, ev)
+        except InputError as e:
+            raise InputError("line %d: %s" % (lineno, e))
+
+    out = {}
+    for pid, p in partners.items():
+        tot = p["totals"]
+        for deal in p["deals"].values():
+            latest = deal["latest"]
+            if latest["stage"] in OPEN_STAGES:
+                if latest["attribution"] == "SOURCED":
+                    tot["pipeline_sourced_minor"] += latest["amount"]
+                elif latest["attribution"] == "INFLUENCED":
+                    tot["pipeline_influenced_minor"] += latest["amount"]
+        out[pid] = tot
+    return out
+
+
+def _apply(p, etype, ev):
+    tot = p["totals"]
+    tot["events_applied"] += 1
+    if etype == "deal":
+        deal_id = ev.get("deal_id", "")
+        stage = _enum(ev, "deal", "stage")
+        attribution = _enum(ev, "deal", "attribution")
+        amount = _int(ev, "amount_minor")
+        deal = p["deals"].get(deal_id)
+        if deal is None:
+            deal = p["deals"][deal_id] = {"latest": None}
+            if attribution == "SOURCED":
+                tot["deals_sourced"] += 1
+            elif attribution == "INFLUENCED":
+                tot["deals_influenced"] += 1
+        elif deal["latest"]["stage"] in CLOSED_STAGES:
+            return  # already closed: ignored for pipeline and revenue
+        deal["latest"] = {"stage": stage, "attribution": attribution, "amount": amount}
+        if stage == "WON":
+            tot["deals_won"] += 1
+            if attribution == "SOURCED":
+                tot["revenue_won_sourced_minor"] += amount
+            elif attribution == "INFLUENCED":
+                tot["revenue_won_influenced_minor"] += amount
+        elif stage == "LOST":
+            tot["deals_lost"] += 1
+    elif etype == "referral":
+        if _enum(ev, "referral", "status") == "SENT":
+            direction = _enum(ev, "referral", "direction")
+            if direction == "TO_US":
+                tot["referrals_to_us"] += 1
+            elif direction == "TO_PARTNER":
+                tot["referrals_to_partner"] += 1
+    elif etype == "engagement":
+        direction = _enum(ev, "engagement", "direction")
+        t = _int(ev, "occurred_at_ms")
+        automated = ev.get("automated", False) is True
+        if direction == "INBOUND":
+            tot["engagements_inbound"] += 1
+            if not automated and t > tot["last_inbound_ms"]:
+                tot["last_inbound_ms"] = t
+        elif direction == "OUTBOUND":
+            tot["engagements_outbound"] += 1
+            if not automated and t > tot["last_outbound_ms"]:
+                tot["last_outbound_ms"] = t
+    # partner lifecycle events only count in events_applied
+
+
+SELF_TEST_INPUT = """
+{"type":"partner","event_id":"a-1","partner_id":"a","occurred_at_ms":1000,"kind":"SIGNED","partner_type":"CO_SELL","tier":"gold","owner":"Ann","display_name":"A \\"Co\\""}
+{"type":"deal","event_id":"a-2","partner_id":"a","occurred_at_ms":1100,"deal_id":"d1","stage":"REGISTERED","attribution":"SOURCED","amount_minor":1000,"currency":"USD"}
+{"type":"deal","event_id":"a-3","partner_id":"a","occurred_at_ms":1200,"deal_id":"d1","stage":"QUALIFIED","attribution":"SOURCED","amount_minor":1500,"currency":"USD"}
+{"type":"deal","event_id":"a-4","partner_id":"a","occurred_at_ms":1300,"deal_id":"d2","stage":"REGISTERED","attribution":"INFLUENCED","amount_minor":700,"currency":"USD"}
+{"type":"deal","event_id":"a-5","partner_id":"a","occurred_at_ms":1400,"deal_id":"d2","stage":"WON","attribution":"INFLUENCED","amount_minor":900,"currency":"USD"}
+{"type":"deal","event_id":"a-6","partner_id":"a","occurred_at_ms":1500,"deal_id":"d2","stage":"WON","attribution":"INFLUENCED","amount_minor":99999,"currency":"USD"}
+
+{"type":"deal","event_id":"a-7","partner_id":"a","occurred_at_ms":1600,"deal_id":"d2","stage":"PROPOSAL","attribution":"SOURCED","amount_minor":5,"currency":"USD"}
+{"type":"deal","event_id":"a-8","partner_id":"a","occurred_at_ms":1700,"deal_id":"d3","stage":"REGISTERED","attribution":"INFLUENCED","amount_minor":300,"currency":"USD"}
+{"type":"deal","event_id":"a-9","partner_id":"a","occurred_at_ms":1800,"deal_id":"d3","stage":"PROPOSAL","attribution":"SOURCED","amount_minor":400,"currency":"USD"}
+{"type":"deal","event_id":"a-10","partner_id":"a","occurred_at_ms":1900,"deal_id":"d4","stage":"REGISTERED","attribution":"SOURCED","amount_minor":50,"currency":"USD"}
+{"type":"deal","event_id":"a-11","partner_id":"a","occurred_at_ms":2000,"deal_id":"d4","stage":"LOST","attribution":"SOURCED","amount_minor":50,"currency":"USD"}
+{"type":"deal","event_id":"a-12","partner_id":"a","occurred_at_ms":2100,"deal_id":"d4","stage":"WON","attribution":"SOURCED","amount_minor":50,"currency":"USD"}
+{"type":"referral","event_id":"a-13","partner_id":"a","occurred_at_ms":2200,"referral_id":"r1","direction":"TO_US","status":"SENT","value_minor":10}
+{"type":"referral","event_id":"a-14","partner_id":"a","occurred_at_ms":2300,"referral_id":"r1","direction":"TO_US","status":"ACCEPTED","value_minor":10}
+{"type":"referral","event_id":"a-15","partner_id":"a","occurred_at_ms":2400,"referral_id":"r2","direction":"TO_PARTNER","status":"SENT","value_minor":10}
+{"type":"engagement","event_id":"a-16","partner_id":"a","occurred_at_ms":2500,"thread_id":"t1","direction":"OUTBOUND","kind":"MESSAGE","automated":false}
+{"type":"engagement","event_id":"a-17","partner_id":"a","occurred_at_ms":2600,"thread_id":"t1","direction":"INBOUND","kind":"MESSAGE","automated":false}
+{"type":"engagement","event_id":"a-18","partner_id":"a","occurred_at_ms":2700,"thread_id":"t1","direction":"INBOUND","kind":"MESSAGE","automated":true}
+{"type":"engagement","event_id":"a-19","partner_id":"a","occurred_at_ms":2650,"direction":"INBOUND","kind":"COMMITMENT_MADE","commitment_id":"c1","due_at_ms":9000,"automated":false}
+{"type":"engagement","event_id":"a-20","partner_id":"a","occurred_at_ms":2800,"thread_id":"t1","direction":"OUTBOUND","kind":"MESSAGE","automated":true}
+   
+{"type":"engagement","event_id":"b-1","partner_id":"b","occurred_at_ms":"5000","direction":2,"kind":"MEETING"}
+{"type":"deal","event_id":"b-2","partner_id":"b","occurred_at_ms":5100,"deal_id":"d1","stage":4,"attribution":1,"amount_minor":"123","currency":"USD"}
+{"type":"deal","event_id":"b-3","partner_id":"b","occurred_at_ms":5200,"deal_id":"d1","stage":"WON","attribution":"SOURCED","amount_minor":456,"currency":"USD"}
+"""
+
+SELF_TEST_EXPECTED = {
+    "a": {
+        "events_applied": 20,
+        "deals_sourced": 2,  # d1, d4
+        "deals_influenced": 2,  # d2, d3 (first-event attribution)
+        "pipeline_sourced_minor": 1500 + 400,  # d1 latest QUALIFIED 1500; d3 latest PROPOSAL SOURCED 400
+        "pipeline_influenced_minor": 0,
+        "revenue_won_sourced_minor": 0,
+        "revenue_won_influenced_minor": 900,  # d2 first WON only
+        "deals_won": 1,
+        "deals_lost": 1,
+        "referrals_to_us": 1,
+        "referrals_to_partner": 1,
+        "engagements_inbound": 3,
+        "engagements_outbound": 2,
+        "last_inbound_ms": 2650,  # automated 2700 ignored
+        "last_outbound_ms": 2500,  # automated 2800 ignored
+    },
+    "b": {
+        "events_applied": 3,
+        "deals_sourced": 1,
+        "deals_influenced": 0,
+        "pipeline_sourced_minor": 0,
+        "pipeline_influenced_minor": 0,
+        "revenue_won_sourced_minor": 123,  # WON straight away, second WON ignored
+        "revenue_won_influenced_minor": 0,
+        "deals_won": 1,
+        "deals_lost": 0,
+        "referrals_to_us": 0,
+        "referrals_to_partner": 0,
+        "engagements_inbound": 0,
+        "engagements_outbound": 1,
+        "last_inbound_ms": 0,
+        "last_outbound_ms": 5000,
+    },
+}
+
+
+def self_test():
+    got = compute(SELF_TEST_INPUT.splitlines(True))
+    ok = True
+    for pid in sorted(set(got) | set(SELF_TEST_EXPECTED)):
+        exp, g = SELF_TEST_EXPECTED.get(pid), got.get(pid)
+        if exp != g:
+            ok = False
+            for f in FIELDS:
+                ev = exp.get(f) if exp else None
+                gv = g.get(f) if g else None
+                if ev != gv:
+                    print("self-test: %s.%s: expected %r, got %r" % (pid, f, ev, gv), file=sys.stderr)
+    for bad in ('{"type":"deal"}', "not json", '{"type":"x","partner_id":"p"}'):
+        try:
+            compute([bad])
+            ok = False
+            print("self-test: accepted bad input %r" % bad, file=sys.stderr)
+        except InputError:
+            pass
+    print("self-test: " + ("ok" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+def main(argv):
+    args = argv[1:]
+    if args == ["--self-test"]:
+        return self_test()
+    path, partner = None, None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--partner" and i + 1 < len(args):
+            partner = args[i + 1]
+            i += 2
+        elif a.startswith("--partner="):
+            partner = a[len("--partner="):]
+            i += 1
+        elif a in ("-h", "--help"):
+            print(__doc__.strip())
+            return 0
+        elif path is None and (a == "-" or not a.startswith("-")):
+            path = a
+            i += 1
+        else:
+            print("usage: expected_totals.py FILE [--partner ID] | --self-test", file=sys.stderr)
+            return 2
+    if path is None:
+        print("usage: expected_totals.py FILE [--partner ID] | --self-test", file=sys.stderr)
+        return 2
+    try:
+        if path == "-":
+            result = compute(sys.stdin)
+        else:
+            with open(path, encoding="utf-8") as f:
+                result = compute(f)
+    except (OSError, InputError) as e:
+        print("expected_totals.py: %s" % e, file=sys.stderr)
+        return 1
+    rc = 0
+    if partner is not None:
+        if partner in result:
+            result = {partner: result[partner]}
+        else:
+            print("expected_totals.py: no events for partner %r" % partner, file=sys.stderr)
+            result, rc = {}, 1
+    print(json.dumps(result, sort_keys=True))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

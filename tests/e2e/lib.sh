@@ -1,0 +1,131 @@
+# tests/e2e/lib.sh - helpers shared by the end-to-end test scripts.
+#
+# Expects (set by tests/CMakeLists.txt through ctest):
+#   PP_BIN_DIR            directory with partnerpulsed and partnerpulse
+#   PP_TEST_KAFKA         bootstrap of the test broker (from the stack fixture)
+#   PP_TEST_REDIS_PORT    port of the test redis-server
+# Each test gets its own topics (prefix), consumer group, Redis key prefix and
+# work dir, so tests never see each other's data. Every wait is bounded.
+set -euo pipefail
+
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+: "${PP_BIN_DIR:?PP_BIN_DIR not set}"
+: "${PP_TEST_KAFKA:?PP_TEST_KAFKA not set}"
+: "${PP_TEST_REDIS_PORT:?PP_TEST_REDIS_PORT not set}"
+PP=$PP_BIN_DIR/partnerpulse
+PPD=$PP_BIN_DIR/partnerpulsed
+TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
+RUN_ID="${TEST_NAME}-$$-$(date +%s%N | tail -c 7)"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pp-e2e-${TEST_NAME}.XXXXXX")
+TOPIC_PREFIX="$RUN_ID."
+REDIS_PREFIX="t:$RUN_ID:"
+DAEMON_PIDS=()
+
+log() { printf '[%s %s] %s\n' "$TEST_NAME" "$(date +%H:%M:%S)" "$*"; }
+fail() { log "FAIL: $*"; exit 1; }
+
+cleanup() {
+    local rc=$?
+    for pid in "${DAEMON_PIDS[@]:-}"; do
+        [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+    done
+    # sanitizer reports in any daemon log fail the test
+    if grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/daemon*.log 2>/dev/null; then
+        log "sanitizer report found:"
+        grep -hE -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/daemon*.log | head -80
+        rc=1
+    fi
+    if [[ $rc -ne 0 ]]; then
+        for f in "$WORK"/daemon*.log; do
+            [[ -f "$f" ]] || continue
+            log "--- tail of $f"
+            tail -25 "$f"
+        done
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+
+# create_topics: this test's own topics
+create_topics() {
+    "$PP" topics -b "$PP_TEST_KAFKA" -p "$TOPIC_PREFIX" -n "${PARTITIONS:-6}" >/dev/null
+}
+
+# write_config FILE [extra INI lines...]
+write_config() {
+    local f=$1
+    shift
+    cat >"$f" <<INI
+[kafka]
+bootstrap.servers = $PP_TEST_KAFKA
+group.id = $RUN_ID
+auto.offset.reset = earliest
+session.timeout.ms = 10000
+
+[topics]
+deals = ${TOPIC_PREFIX}partner.deals
+referrals = ${TOPIC_PREFIX}partner.referrals
+engagements = ${TOPIC_PREFIX}partner.engagements
+lifecycle = ${TOPIC_PREFIX}partner.lifecycle
+alerts = ${TOPIC_PREFIX}partner.alerts
+dlq = ${TOPIC_PREFIX}partner.dlq
+
+[redis]
+host = 127.0.0.1
+port = $PP_TEST_REDIS_PORT
+prefix = $REDIS_PREFIX
+
+[daemon]
+log_level = info
+INI
+    local line
+    for line in "$@"; do printf '%s\n' "$line" >>"$f"; done
+}
+
+# produce FILE: produce JSON lines to this test's topics
+produce() {
+    "$PP" produce -q -b "$PP_TEST_KAFKA" \
+        -t "deal=${TOPIC_PREFIX}partner.deals" -t "referral=${TOPIC_PREFIX}partner.referrals" \
+        -t "engagement=${TOPIC_PREFIX}partner.engagements" -t "partner=${TOPIC_PREFIX}partner.lifecycle" "$@"
+}
+
+# start_daemon CONFIG LOGNAME: start partnerpulsed in the background; sets DAEMON_PID
+start_daemon() {
+    "$PPD" --config "$1" >>"$WORK/$2.log" 2>&1 &
+    DAEMON_PID=$!
+    DAEMON_PIDS+=("$DAEMON_PID")
+}
+
+# stop_daemon PID [SIGNAL]: signal and wait (bounded, 30 s) for exit; returns its status
+stop_daemon() {
+    local pid=$1 sig=${2:-TERM} i
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            local st=0
+            wait "$pid" || st=$?
+            return $st
+        fi
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    fail "daemon $pid did not exit within 30 s of SIG$sig"
+}
+
+# redis_sum FIELD: sum of FIELD over this test's partner hashes
+redis_sum() {
+    python3 "$E2E_DIR/redis_sum.py" "$PP_TEST_REDIS_PORT" "$REDIS_PREFIX" "$1"
+}
+
+# wait_applied N SECONDS: wait until the sum of events_applied >= N
+wait_applied() {
+    local want=$1 secs=$2 got=0 i
+    for ((i = 0; i < secs * 5; i++)); do
+        got=$(redis_sum events_applied)
+        ((got >= want)) && return 0
+        sleep 0.2
+    done
+    fail "only $got of $want events applied after ${secs}s"
+}

@@ -1,0 +1,213 @@
+/*
+ * pp_event_decode: every input is either a clean event or a named rejection.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "partnerpulse.pb-c.h"
+#include "pp_event.h"
+
+#define NOW 1767225600000LL
+
+static pp_limits_t lim;
+static uint8_t buf[4096];
+
+static void setup(void)
+{
+    pp_limits_default(&lim);
+}
+
+TestSuite(event, .init = setup);
+
+static Partnerpulse__V1__DealEvent good_deal(void)
+{
+    Partnerpulse__V1__DealEvent m = PARTNERPULSE__V1__DEAL_EVENT__INIT;
+    m.event_id = "e1";
+    m.partner_id = "acme-1";
+    m.occurred_at_ms = NOW - 1000;
+    m.deal_id = "d1";
+    m.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__QUALIFIED;
+    m.attribution = PARTNERPULSE__V1__DEAL_EVENT__ATTRIBUTION__SOURCED;
+    m.amount_minor = 1234500;
+    m.currency = "USD";
+    return m;
+}
+
+static pp_reject_t decode_deal(Partnerpulse__V1__DealEvent *m, pp_event_t *ev, char *why)
+{
+    size_t n = partnerpulse__v1__deal_event__pack(m, buf);
+    return pp_event_decode(PP_TOPIC_DEALS, buf, n, m->partner_id, strlen(m->partner_id), &lim, NOW, ev, why, 256);
+}
+
+Test(event, valid_deal_decodes_all_fields)
+{
+    Partnerpulse__V1__DealEvent m = good_deal();
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_OK, "%s", why);
+    cr_assert_str_eq(ev.partner_id, "acme-1");
+    cr_assert_str_eq(ev.event_id, "e1");
+    cr_assert_eq(ev.topic, PP_TOPIC_DEALS);
+    cr_assert_eq(ev.u.deal.stage, PP_STAGE_QUALIFIED);
+    cr_assert_eq(ev.u.deal.attribution, PP_ATTR_SOURCED);
+    cr_assert_eq(ev.u.deal.amount_minor, 1234500);
+    cr_assert_eq(ev.u.deal.deal, pp_hash_str("d1"));
+    cr_assert_str_eq(ev.u.deal.currency, "USD");
+}
+
+Test(event, garbage_bytes_are_undecodable)
+{
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(pp_event_decode(PP_TOPIC_DEALS, junk, sizeof junk, NULL, 0, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_UNDECODABLE);
+    cr_assert(strlen(why) > 0);
+}
+
+Test(event, empty_payload_lacks_partner_id)
+{
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(pp_event_decode(PP_TOPIC_REFERRALS, NULL, 0, NULL, 0, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_PARTNER_ID);
+}
+
+Test(event, partner_id_charset_and_length_enforced)
+{
+    Partnerpulse__V1__DealEvent m = good_deal();
+    pp_event_t ev;
+    char why[256];
+    m.partner_id = "acme 1";
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_PARTNER_ID);
+    char longid[130];
+    memset(longid, 'a', 129);
+    longid[129] = '\0';
+    m.partner_id = longid;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_PARTNER_ID);
+    longid[128] = '\0'; /* exactly 128 is fine */
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_OK, "%s", why);
+}
+
+Test(event, key_must_equal_partner_id)
+{
+    Partnerpulse__V1__DealEvent m = good_deal();
+    size_t n = partnerpulse__v1__deal_event__pack(&m, buf);
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(pp_event_decode(PP_TOPIC_DEALS, buf, n, "other", 5, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_KEY_MISMATCH);
+}
+
+Test(event, unspecified_and_unknown_enums_rejected)
+{
+    Partnerpulse__V1__DealEvent m = good_deal();
+    pp_event_t ev;
+    char why[256];
+    m.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__STAGE_UNSPECIFIED;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_ENUM);
+    m.stage = (Partnerpulse__V1__DealEvent__Stage)42;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_ENUM);
+}
+
+Test(event, negative_and_absurd_amounts_rejected)
+{
+    Partnerpulse__V1__DealEvent m = good_deal();
+    pp_event_t ev;
+    char why[256];
+    m.amount_minor = -1;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_AMOUNT);
+    m.amount_minor = lim.max_amount_minor + 1;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_AMOUNT);
+    m.amount_minor = lim.max_amount_minor;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_OK);
+}
+
+Test(event, times_before_2000_or_far_future_rejected)
+{
+    Partnerpulse__V1__DealEvent m = good_deal();
+    pp_event_t ev;
+    char why[256];
+    m.occurred_at_ms = PP_MIN_TIME_MS - 1;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_TIME);
+    m.occurred_at_ms = NOW + lim.max_future_skew_ms + 1;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_TIME);
+    m.occurred_at_ms = NOW + lim.max_future_skew_ms;
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_OK);
+}
+
+Test(event, oversize_message_rejected_before_parsing)
+{
+    pp_event_t ev;
+    char why[256];
+    lim.max_message_bytes = 16;
+    Partnerpulse__V1__DealEvent m = good_deal();
+    cr_assert_eq(decode_deal(&m, &ev, why), PP_REJ_OVERSIZE);
+}
+
+Test(event, overlong_strings_rejected)
+{
+    char big[300];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    Partnerpulse__V1__PartnerEvent m = PARTNERPULSE__V1__PARTNER_EVENT__INIT;
+    m.event_id = "e";
+    m.partner_id = "p";
+    m.occurred_at_ms = NOW;
+    m.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__SIGNED;
+    m.tier = big;
+    size_t n = partnerpulse__v1__partner_event__pack(&m, buf);
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(pp_event_decode(PP_TOPIC_LIFECYCLE, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_STRING);
+    m.event_id = big;
+    m.tier = "gold";
+    n = partnerpulse__v1__partner_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_LIFECYCLE, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_EVENT_ID);
+}
+
+Test(event, commitment_needs_an_id)
+{
+    Partnerpulse__V1__EngagementEvent m = PARTNERPULSE__V1__ENGAGEMENT_EVENT__INIT;
+    m.event_id = "e";
+    m.partner_id = "p";
+    m.occurred_at_ms = NOW;
+    m.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__INBOUND;
+    m.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__COMMITMENT_MADE;
+    size_t n = partnerpulse__v1__engagement_event__pack(&m, buf);
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(pp_event_decode(PP_TOPIC_ENGAGEMENTS, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_STRING);
+    m.commitment_id = "c1";
+    m.due_at_ms = NOW + 86400000;
+    n = partnerpulse__v1__engagement_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_ENGAGEMENTS, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_OK,
+                 "%s", why);
+    cr_assert_eq(ev.u.eng.due_at_ms, NOW + 86400000);
+}
+
+Test(event, a_deal_on_the_referral_topic_is_rejected)
+{
+    /* field numbers of each type are disjoint, so a deal read as a referral
+     * shows foreign fields instead of being misread */
+    Partnerpulse__V1__DealEvent m = good_deal();
+    size_t n = partnerpulse__v1__deal_event__pack(&m, buf);
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(pp_event_decode(PP_TOPIC_REFERRALS, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why),
+                 PP_REJ_WRONG_TOPIC);
+    cr_assert(strstr(why, "wrong topic") != NULL, "%s", why);
+}
+
+Test(event, reject_names_are_stable)
+{
+    cr_assert_str_eq(pp_reject_name(PP_REJ_UNDECODABLE), "undecodable");
+    cr_assert_str_eq(pp_reject_name(PP_REJ_PARTNER_ID), "partner_id");
+    cr_assert_str_eq(pp_reject_name(PP_REJ_KEY_MISMATCH), "key_mismatch");
+    for (int r = 0; r < PP_REJ_COUNT; r++)
+        cr_assert_not_null(pp_reject_name((pp_reject_t)r));
+}
