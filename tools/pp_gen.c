@@ -672,8 +672,8 @@ static void lifecycle(Gen *g) {
             g->tier++;
             emit_partner(g, biz(g, s + rnd(g, 50 * DAY_MS, 90 * DAY_MS)), PK_TIER_CHANGED);
         }
-        if (chance(g, 15)) {
-            g->ptype = g->ptype == PT_RESELLER ? PT_CO_SELL : PT_RESELLER;
+        if (g->ptype == PT_RESELLER && chance(g, 25)) { /* reseller moves to co-sell */
+            g->ptype = PT_CO_SELL;
             emit_partner(g, biz(g, s + rnd(g, 95 * DAY_MS, 110 * DAY_MS)), PK_TYPE_CHANGED);
         }
         break;

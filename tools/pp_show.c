@@ -18,6 +18,7 @@ typedef struct redis_opts {
     const char *host;
     int port;
     const char *prefix;
+    int db;
 } redis_opts_t;
 
 static void redis_defaults(redis_opts_t *o)
@@ -25,6 +26,7 @@ static void redis_defaults(redis_opts_t *o)
     o->host = pp_cli_env("PP_REDIS_HOST", "127.0.0.1");
     o->port = atoi(pp_cli_env("PP_REDIS_PORT", "16379"));
     o->prefix = pp_cli_env("PP_REDIS_PREFIX", "pp:");
+    o->db = atoi(pp_cli_env("PP_REDIS_DB", "0"));
 }
 
 /* Connect (and AUTH with $PP_REDIS_PASSWORD / $PP_REDIS_USER if set). */
@@ -46,6 +48,17 @@ static redisContext *connect_redis(const redis_opts_t *o)
         redisReply *r = user && user[0] ? redisCommand(c, "AUTH %s %s", user, pw) : redisCommand(c, "AUTH %s", pw);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             fprintf(stderr, "partnerpulse: Redis AUTH failed: %s\n", r ? r->str : c->errstr);
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            return NULL;
+        }
+        freeReplyObject(r);
+    }
+    if (o->db != 0) {
+        redisReply *r = redisCommand(c, "SELECT %d", o->db);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "partnerpulse: Redis SELECT %d failed: %s\n", o->db, r ? r->str : c->errstr);
             if (r)
                 freeReplyObject(r);
             redisFree(c);
@@ -101,6 +114,7 @@ static int parse_redis_opt(int c, const char *arg, redis_opts_t *o)
     case 'H': o->host = arg; return 0;
     case 'p': o->port = atoi(arg); return 0;
     case 'P': o->prefix = arg; return 0;
+    case 'd': o->db = atoi(arg); return 0;
     default: return -1;
     }
 }
@@ -109,11 +123,13 @@ static int parse_redis_opt(int c, const char *arg, redis_opts_t *o)
     "  -H, --redis-host HOST   Redis host (default $PP_REDIS_HOST or 127.0.0.1)\n"             \
     "  -p, --redis-port PORT   Redis port (default $PP_REDIS_PORT or 16379)\n"                 \
     "  -P, --prefix PREFIX     key prefix (default $PP_REDIS_PREFIX or pp:)\n"                 \
+    "  -d, --db N              Redis database number (default $PP_REDIS_DB or 0)\n"           \
     "  Password: $PP_REDIS_PASSWORD (and $PP_REDIS_USER for an ACL user).\n"
 
 static const struct option redis_long_opts[] = {{"redis-host", required_argument, NULL, 'H'},
                                                 {"redis-port", required_argument, NULL, 'p'},
                                                 {"prefix", required_argument, NULL, 'P'},
+                                                {"db", required_argument, NULL, 'd'},
                                                 {"count", required_argument, NULL, 'n'},
                                                 {"help", no_argument, NULL, 'h'},
                                                 {NULL, 0, NULL, 0}};
@@ -124,7 +140,7 @@ int pp_cmd_show(int argc, char **argv)
     redis_defaults(&o);
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "H:p:P:h", redis_long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:p:P:d:h", redis_long_opts, NULL)) != -1) {
         if (c == 'h') {
             printf("Usage: partnerpulse show [options] PARTNER_ID\n"
                    "Prints what Redis holds for the partner.\n" REDIS_USAGE);
@@ -194,7 +210,7 @@ int pp_cmd_top(int argc, char **argv)
     long n = 20;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "H:p:P:n:h", redis_long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:p:P:d:n:h", redis_long_opts, NULL)) != -1) {
         if (c == 'h') {
             printf("Usage: partnerpulse top [options]\n"
                    "Lists partners from least to most healthy (the pp:health leaderboard).\n"
