@@ -25,6 +25,8 @@ struct pp_kafka {
     char *alerts_topic;
     char *dlq_topic;
     int assigned;            /* partitions in the current assignment */
+    int32_t *parts;          /* distinct assigned partition numbers, ascending */
+    int n_parts;
     uint64_t produce_failed; /* delivery reports with an error */
 };
 
@@ -67,6 +69,20 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
         k->assigned = e ? 0 : parts->cnt;
+        free(k->parts);
+        k->parts = calloc((size_t)parts->cnt + 1, sizeof *k->parts);
+        k->n_parts = 0;
+        for (int i = 0; !e && k->parts && i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            int j = 0;
+            while (j < k->n_parts && k->parts[j] < p)
+                j++;
+            if (j < k->n_parts && k->parts[j] == p)
+                continue;
+            memmove(k->parts + j + 1, k->parts + j, (size_t)(k->n_parts - j) * sizeof *k->parts);
+            k->parts[j] = p;
+            k->n_parts++;
+        }
         klog(k, 6, "kafka assigned partitions=%d%s", parts->cnt, e ? " (assign failed)" : "");
         if (k->hooks.on_assign)
             k->hooks.on_assign(k->hooks.opaque, parts->cnt);
@@ -79,6 +95,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             klog(k, 4, "kafka commit on revoke failed error=%s", rd_kafka_err2str(e));
         rd_kafka_assign(rk, NULL);
         k->assigned = 0;
+        k->n_parts = 0;
     }
 }
 
@@ -118,7 +135,7 @@ static rd_kafka_conf_t *make_conf(pp_kafka_t *k, const pp_kafka_conf_t *c, bool 
     const char *const fixed_consumer[][2] = {
         {"enable.auto.offset.store", "false"}, /* only durable offsets are stored */
         {"enable.auto.commit", "true"},        /* ...and committed periodically */
-        {"enable.partition.eof", "false"},
+        {"enable.partition.eof", "true"},       /* the event-time merge needs to know */
     };
     const char *const fixed_producer[][2] = {
         {"enable.idempotence", "true"},
@@ -241,6 +258,18 @@ int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m)
     rd_kafka_message_t *rm = rd_kafka_consumer_poll(k->consumer, timeout_ms);
     if (rm == NULL)
         return 0;
+    if (rm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && rm->rkt) {
+        int t = topic_index(k, rd_kafka_topic_name(rm->rkt));
+        if (t >= 0) {
+            memset(m, 0, sizeof *m);
+            m->topic = (pp_topic_t)t;
+            m->topic_name = rd_kafka_topic_name(rm->rkt);
+            m->partition = rm->partition;
+            m->offset = rm->offset;
+            rd_kafka_message_destroy(rm);
+            return 2;
+        }
+    }
     if (rm->err) {
         if (rm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             klog(k, rm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? 3 : 4,
@@ -352,6 +381,26 @@ int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms)
     return k->produce_failed != failed_before ? -EIO : 0;
 }
 
+static int pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, k->topics[topic], partition);
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(k->consumer, l)
+                                  : rd_kafka_resume_partitions(k->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return e ? -EIO : 0;
+}
+
+int pp_kafka_pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
+{
+    return pause_one(k, topic, partition, true);
+}
+
+int pp_kafka_resume_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
+{
+    return pause_one(k, topic, partition, false);
+}
+
 static int set_paused(pp_kafka_t *k, bool pause)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
@@ -378,6 +427,14 @@ int pp_kafka_assigned(const pp_kafka_t *k)
     return k->assigned;
 }
 
+int pp_kafka_partitions(const pp_kafka_t *k, int32_t *out, int cap)
+{
+    int n = k->n_parts < cap ? k->n_parts : cap;
+    if (n > 0)
+        memcpy(out, k->parts, (size_t)n * sizeof *out);
+    return n;
+}
+
 void pp_kafka_close(pp_kafka_t *k)
 {
     if (k == NULL)
@@ -394,5 +451,6 @@ void pp_kafka_close(pp_kafka_t *k)
         free(k->topics[t]);
     free(k->alerts_topic);
     free(k->dlq_topic);
+    free(k->parts);
     free(k);
 }

@@ -64,8 +64,10 @@ typedef struct pp_kmsg {
 pp_kafka_t *pp_kafka_new(const pp_kafka_conf_t *conf, const pp_kafka_hooks_t *hooks, char *err,
                          size_t err_len);
 
-/* Wait up to timeout_ms for a message. Returns 1 and fills *m, 0 when none
- * (or only an error/event that was handled and logged). */
+/* Wait up to timeout_ms for a message. Returns 1 and fills *m; 2 when the
+ * consumer reached the end of (m->topic, m->partition) (no payload, nothing
+ * to release); 0 when none (or only an error/event that was handled and
+ * logged). */
 int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m);
 
 /* Give a message back to librdkafka. NULL-safe on m->handle. */
@@ -86,12 +88,21 @@ int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t 
  * Returns 0, or -ETIMEDOUT / -EIO when some failed (they are counted). */
 int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms);
 
+/* Pause / resume fetching of one input topic partition (flow control). */
+int pp_kafka_pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition);
+int pp_kafka_resume_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition);
+
 /* Pause / resume fetching on every assigned partition (Redis outage). */
 int pp_kafka_pause(pp_kafka_t *k);
 int pp_kafka_resume(pp_kafka_t *k);
 
-/* Number of currently assigned partitions. */
+/* Number of currently assigned partitions (all topics). */
 int pp_kafka_assigned(const pp_kafka_t *k);
+
+/* Distinct partition numbers currently assigned (over all input topics,
+ * ascending) into out[cap]; returns how many. A partner lives in the same
+ * partition number of every input topic (same key, same partition count). */
+int pp_kafka_partitions(const pp_kafka_t *k, int32_t *out, int cap);
 
 /* Leave the group (committing stored offsets) and free everything. NULL-safe. */
 void pp_kafka_close(pp_kafka_t *k);

@@ -71,6 +71,17 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->batch_max_messages = 10000;
     cfg->cache_max_partners = 200000;
     cfg->log_level = 6;
+    cfg->replay = false;
+    cfg->timer_interval_ms = 1000;
+    cfg->merge_idle_ms = 2000;
+    cfg->outbox_interval_ms = 5000;
+    cfg->alerts_stream_maxlen = 100000;
+    cfg->http_bind = dupstr("127.0.0.1");
+    cfg->http_port = 0;
+    cfg->policy = malloc(sizeof *cfg->policy);
+    if (cfg->policy == NULL)
+        abort();
+    pp_policyset_default(cfg->policy);
     pp_limits_default(&cfg->limits);
     return 0;
 }
@@ -93,6 +104,8 @@ void pp_config_free(pp_config_t *cfg)
     free(cfg->redis_user);
     free(cfg->redis_password);
     free(cfg->redis_prefix);
+    free(cfg->http_bind);
+    free(cfg->policy);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -176,6 +189,37 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         return 1;
     }
+    INT_KEY("daemon", "timer_interval_ms", 10, 3600000, cfg->timer_interval_ms)
+    INT_KEY("daemon", "merge_idle_ms", 0, 3600000, cfg->merge_idle_ms)
+    INT_KEY("daemon", "outbox_interval_ms", 100, 3600000, cfg->outbox_interval_ms)
+    INT_KEY("daemon", "alerts_stream_maxlen", 100, 100000000, cfg->alerts_stream_maxlen)
+    if (strcmp(section, "daemon") == 0 && strcmp(name, "clock") == 0) {
+        if (strcmp(value, "live") == 0 || strcmp(value, "replay") == 0) {
+            cfg->replay = strcmp(value, "replay") == 0;
+            return 1;
+        }
+        snprintf(p->err, p->err_len, "[daemon] clock must be live or replay");
+        p->failed = true;
+        return 0;
+    }
+    STR_KEY("http", "bind", cfg->http_bind)
+    INT_KEY("http", "port", 0, 65535, cfg->http_port)
+    if (strcmp(section, "score") == 0 || strcmp(section, "rules") == 0) {
+        if (pp_policyset_set(cfg->policy, name, value, p->err, p->err_len) != 0) {
+            p->failed = true;
+            return 0;
+        }
+        return 1;
+    }
+    if (strncmp(section, "type:", 5) == 0 || strncmp(section, "tier:", 5) == 0) {
+        int rc = section[1] == 'y' ? pp_policyset_override_type(cfg->policy, section + 5, name, value, p->err, p->err_len)
+                                   : pp_policyset_override_tier(cfg->policy, section + 5, name, value, p->err, p->err_len);
+        if (rc != 0) {
+            p->failed = true;
+            return 0;
+        }
+        return 1;
+    }
     INT_KEY("limits", "max_message_bytes", 64, 16 * 1024 * 1024, cfg->limits.max_message_bytes)
     INT_KEY("limits", "max_amount_minor", 0, INT64_MAX, cfg->limits.max_amount_minor)
     INT_KEY("limits", "max_future_skew_ms", 0, INT64_MAX / 4, cfg->limits.max_future_skew_ms)
@@ -207,6 +251,12 @@ int pp_config_load(pp_config_t *cfg, const char *path, char *err, size_t err_len
     if (rc != 0) {
         snprintf(err, err_len, "%s: line %d: syntax error (expected 'key = value' or '[section]')",
                  path, rc);
+        return -1;
+    }
+    if (pp_policyset_resolve(cfg->policy, err, err_len) != 0) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, err_len, "%s: %s", path, tmp);
         return -1;
     }
     if (cfg->redis_prefix[0] == '\0' || strchr(cfg->redis_prefix, '{') != NULL) {

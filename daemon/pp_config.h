@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "pp_event.h"
+#include "pp_policy.h"
 
 typedef struct pp_config {
     /* [kafka]: passed to librdkafka (consumer and producer). */
@@ -39,6 +40,16 @@ typedef struct pp_config {
     int batch_max_messages;  /* messages taken from Kafka per loop turn */
     size_t cache_max_partners; /* clean partners beyond this are evicted */
     int log_level;           /* syslog level: 3 err, 4 warning, 6 info, 7 debug */
+    bool replay;             /* clock: false = live (wall clock), true = replay (watermark) */
+    int timer_interval_ms;   /* how often due deadlines are looked up */
+    int merge_idle_ms;       /* a topic silent this long no longer holds back the merge */
+    int outbox_interval_ms;  /* how often every assigned outbox is swept */
+    long alerts_stream_maxlen; /* approximate cap of the pp:alerts stream */
+    char *http_bind;         /* observability endpoint address */
+    int http_port;           /* 0 = disabled */
+
+    /* [score], [rules], [type:NAME], [tier:NAME]: the health policy */
+    pp_policyset_t *policy;
 
     /* [limits] */
     pp_limits_t limits;

@@ -15,15 +15,20 @@
 #include <systemd/sd-daemon.h>
 
 #include "pp_cache.h"
+#include "pp_engine.h"
 #include "pp_kafka.h"
 #include "pp_log.h"
+#include "pp_merge.h"
 #include "pp_partner.h"
 #include "pp_redis.h"
+#include "partnerpulse.pb-c.h"
 
 #define MAX_PARTITIONS 4096    /* per input topic */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define SHUTDOWN_FLUSH_MS 15000
+#define DUE_BATCH 1000         /* partners ticked per deadline lookup */
+#define OUTBOX_BATCH 1000      /* alerts published per outbox sweep step */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -33,6 +38,17 @@ void pp_daemon_request_stop(void)
 }
 
 /* The next offset to store for one (topic, partition) once the batch is durable. */
+/* One consumed message with its decoded event (or its rejection). */
+typedef struct node {
+    pp_kmsg_t m;               /* borrowed from librdkafka until applied */
+    pp_event_t ev;
+    pp_reject_t rej;
+    char why[200];
+    struct node *next_free;
+} node_t;
+
+#define HOLD_MAX 4000          /* messages held per topic partition before pausing it */
+
 typedef struct pending_offset {
     pp_topic_t topic;
     int32_t partition;
@@ -44,12 +60,16 @@ struct pp_daemon {
     pp_redis_t *redis;
     pp_cache_t *cache;
 
-    /* The batch in hand: messages borrowed from Kafka and their decoded events. */
-    pp_kmsg_t *msgs;
-    pp_event_t *evs;
-    bool *valid;               /* evs[i] decoded fine */
+    /* Consumed messages wait in the event-time merge until their turn. */
+    pp_merge_t *merge;
+    node_t *free_nodes;        /* node pool (no allocation per event once warm) */
+    bool *fc_paused;           /* [topic * MAX_PARTITIONS + partition]: paused by flow control */
+    int64_t max_event_ms;      /* latest event time released (replay: "caught up" clock) */
+
+    /* The batch in hand: released messages, in apply order. */
+    node_t **ready;
     size_t n_batch;
-    bool batch_decoded;        /* decode + DLQ done */
+    bool batch_prepared;       /* partners of the batch looked up in the cache */
     bool batch_loaded;         /* missing partners loaded from Redis */
     pp_partner_t **to_load;    /* placeholders waiting for their stored state */
     bool *found;
@@ -60,6 +80,17 @@ struct pp_daemon {
     pending_offset_t *touched;
     size_t n_touched;
     bool dlq_outstanding;      /* DLQ messages produced since the last flush */
+
+    /* Alert transitions since the last flush (written with it, then published). */
+    pp_alert_t *alerts;
+    size_t n_alerts, alerts_cap;
+    pp_alert_t *scratch_alerts; /* PP_ENGINE_ALERTS_CAP, one engine call's output */
+    bool *outbox_dirty;        /* [partition]: has unpublished alerts */
+    int64_t next_outbox_sweep_ms;
+
+    /* Timers. */
+    int64_t next_timer_ms;     /* monotonic time of the next deadline lookup */
+    char (*due_ids)[PP_ID_MAX + 1];
 
     /* Redis outage handling. */
     bool paused;
@@ -77,6 +108,13 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int64_t wall_ms(void)
@@ -98,14 +136,49 @@ static void kafka_log(void *opaque, int level, const char *msg)
     pp_log(level, "component=kafka %s", msg);
 }
 
+static node_t *node_get(pp_daemon_t *d)
+{
+    node_t *n = d->free_nodes;
+    if (n != NULL) {
+        d->free_nodes = n->next_free;
+        return n;
+    }
+    n = malloc(sizeof *n);
+    if (n == NULL) {
+        pp_log(PP_LOG_ERR, "msg=\"out of memory holding a message\"");
+        abort();
+    }
+    return n;
+}
+
+static void node_put(pp_daemon_t *d, node_t *n)
+{
+    pp_kafka_release(&n->m);
+    n->next_free = d->free_nodes;
+    d->free_nodes = n;
+}
+
+static void node_put_cb(void *opaque, void *payload)
+{
+    node_put(opaque, payload);
+}
+
+/* Give back the batch in hand without applying it (re-read later). */
 static void release_batch(pp_daemon_t *d)
 {
     for (size_t i = 0; i < d->n_batch; i++)
-        pp_kafka_release(&d->msgs[i]);
+        node_put(d, d->ready[i]);
     d->n_batch = 0;
     d->n_load = 0;
-    d->batch_decoded = false;
+    d->batch_prepared = false;
     d->batch_loaded = false;
+}
+
+/* Give back everything held, applied or not (revoke, shutdown). */
+static void release_all(pp_daemon_t *d)
+{
+    release_batch(d);
+    pp_merge_clear(d->merge, node_put_cb, d);
 }
 
 static void clear_pending(pp_daemon_t *d)
@@ -129,12 +202,41 @@ static void note_offset(pp_daemon_t *d, pp_topic_t topic, int32_t partition, int
         *slot = offset + 1;
 }
 
+static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap)
+{
+    const pp_daemon_t *d = opaque;
+    return pp_engine_fields(d->cfg->policy, st, out, cap);
+}
+
+/* Keep the alert transitions of one engine call for the next flush. */
+static void keep_alerts(pp_daemon_t *d, const pp_alert_t *a, int n)
+{
+    if (n <= 0)
+        return;
+    if (d->n_alerts + (size_t)n > d->alerts_cap) {
+        size_t cap = d->alerts_cap ? d->alerts_cap * 2 : 256;
+        while (cap < d->n_alerts + (size_t)n)
+            cap *= 2;
+        pp_alert_t *na = realloc(d->alerts, cap * sizeof *na);
+        if (na == NULL) {
+            pp_log(PP_LOG_ERR, "msg=\"out of memory keeping alerts\"");
+            abort(); /* state already changed: cannot drop its alerts */
+        }
+        d->alerts = na;
+        d->alerts_cap = cap;
+    }
+    memcpy(d->alerts + d->n_alerts, a, (size_t)n * sizeof *a);
+    d->n_alerts += (size_t)n;
+    for (int i = 0; i < n; i++)
+        d->stats.alerts[a[i].rule][a[i].status == PP_ALERT_FIRING ? 0 : 1]++;
+}
+
 /* Write dirty partners, then store offsets. 0 = durable, -1 = retry later. */
 static int flush(pp_daemon_t *d)
 {
     size_t n;
     pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n);
-    if (n == 0 && d->n_touched == 0)
+    if (n == 0 && d->n_touched == 0 && d->n_alerts == 0)
         return 0;
     if (d->dlq_outstanding) {
         int rc = pp_kafka_flush_producer(d->kafka, 10000);
@@ -144,16 +246,33 @@ static int flush(pp_daemon_t *d)
         }
         d->dlq_outstanding = false;
     }
-    int64_t t0 = mono_ms();
-    if (pp_redis_write(d->redis, (const pp_partner_t *const *)dirty, n) != 0) {
+    int64_t t0 = mono_us();
+    pp_redis_batch_t b = {.sts = (const pp_partner_t *const *)dirty, .n = n, .fields = render_fields,
+                          .opaque = d, .alerts = d->alerts, .n_alerts = d->n_alerts,
+                          .config_version = d->cfg->policy->version, .stream_maxlen = d->cfg->alerts_stream_maxlen};
+    if (pp_redis_write(d->redis, &b) != 0) {
         d->stats.redis_errors++;
         pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
                            "partners=%zu error=\"%s\"", n, pp_redis_error(d->redis));
         return -1;
     }
+    uint64_t us = (uint64_t)(mono_us() - t0);
     d->stats.flushes++;
     d->stats.flushed_partners += n;
-    d->stats.flush_us_total += (uint64_t)(mono_ms() - t0) * 1000;
+    d->stats.flush_us_total += us;
+    if (us > d->stats.flush_batches_latency_us_max)
+        d->stats.flush_batches_latency_us_max = us;
+    for (size_t i = 0; i < d->n_alerts; i++) {
+        const pp_alert_t *a = &d->alerts[i];
+        if (a->publish && a->partition >= 0 && a->partition < MAX_PARTITIONS)
+            d->outbox_dirty[a->partition] = true;
+        if (!a->publish)
+            d->stats.alerts_suppressed++;
+        pp_log(PP_LOG_NOTICE, "msg=\"alert\" partner=%s rule=%s status=%s severity=%s alert_id=%s published=%d",
+               a->partner_id, pp_rule_name(a->rule), a->status == PP_ALERT_FIRING ? "FIRING" : "RESOLVED",
+               pp_severity_name(a->severity), a->alert_id, a->publish);
+    }
+    d->n_alerts = 0;
     pp_cache_clear_dirty(d->cache);
     for (size_t i = 0; i < d->n_touched; i++) {
         pending_offset_t *p = &d->touched[i];
@@ -191,7 +310,7 @@ static void leave_outage(pp_daemon_t *d)
 static void on_revoke(void *opaque)
 {
     pp_daemon_t *d = opaque;
-    release_batch(d);
+    release_all(d);
     int rc = -1;
     for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
         rc = flush(d);
@@ -203,65 +322,98 @@ static void on_revoke(void *opaque)
                            "committed offset\" dirty=%zu", pp_cache_dirty_count(d->cache));
     pp_cache_drop_all(d->cache);
     clear_pending(d);
+    d->n_alerts = 0; /* not written: the next owner re-derives them (same ids) */
 }
 
 static void on_assign(void *opaque, int n)
 {
-    (void)opaque;
+    pp_daemon_t *d = opaque;
     (void)n;
+    d->next_outbox_sweep_ms = 0; /* publish what a previous owner left in the outboxes */
+    d->next_timer_ms = 0;
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    for (int i = 0; i < np; i++)
+        pp_merge_assigned(d->merge, parts[i], mono_ms());
+    memset(d->fc_paused, 0, (size_t)PP_TOPIC_COUNT * MAX_PARTITIONS * sizeof *d->fc_paused);
 }
 
-/* Take up to batch_max_messages from Kafka, waiting at most timeout_ms for the first. */
+/* Take up to batch_max_messages from Kafka (waiting at most timeout_ms for the
+ * first), decode each and hold it in the merge. */
 static void collect(pp_daemon_t *d, int timeout_ms)
 {
-    size_t max = (size_t)d->cfg->batch_max_messages;
-    while (d->n_batch < max) {
+    int64_t wall = wall_ms(), now = mono_ms();
+    for (int i = 0; i < d->cfg->batch_max_messages; i++) {
         pp_kmsg_t m;
-        if (pp_kafka_poll(d->kafka, d->n_batch == 0 ? timeout_ms : 0, &m) != 1)
+        int rc = pp_kafka_poll(d->kafka, i == 0 ? timeout_ms : 0, &m);
+        if (rc == 0)
             break;
-        d->msgs[d->n_batch++] = m;
+        if (rc == 2) {
+            pp_merge_at_end(d->merge, m.topic, m.partition, now);
+            continue;
+        }
         d->stats.consumed[m.topic]++;
+        node_t *n = node_get(d);
+        n->m = m;
+        if (m.partition >= MAX_PARTITIONS) {
+            pp_log(PP_LOG_ERR, "msg=\"partition number above the supported %d; message skipped\" topic=%s "
+                               "partition=%" PRId32, MAX_PARTITIONS, m.topic_name, m.partition);
+            node_put(d, n);
+            continue;
+        }
+        n->rej = pp_event_decode(m.topic, m.payload, m.len, m.key, m.key_len, &d->cfg->limits, wall, &n->ev,
+                                 n->why, sizeof n->why);
+        int64_t t = n->rej == PP_OK ? n->ev.occurred_at_ms : INT64_MIN;
+        if (pp_merge_push(d->merge, m.topic, m.partition, t, n, now) != 0)
+            abort(); /* out of memory */
+    }
+    /* flow control: a topic far ahead of its siblings stops fetching for a while */
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    for (int i = 0; i < np; i++)
+        for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+            size_t held = pp_merge_held(d->merge, (pp_topic_t)t, parts[i]);
+            bool *fc = &d->fc_paused[t * MAX_PARTITIONS + parts[i]];
+            if (!*fc && held > HOLD_MAX) {
+                *fc = pp_kafka_pause_one(d->kafka, (pp_topic_t)t, parts[i]) == 0;
+            } else if (*fc && held < HOLD_MAX / 2) {
+                *fc = pp_kafka_resume_one(d->kafka, (pp_topic_t)t, parts[i]) != 0;
+            }
+        }
+}
+
+/* Move released messages (event-time order per partition) into the batch. */
+static void release(pp_daemon_t *d)
+{
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    int64_t now = mono_ms();
+    size_t max = (size_t)d->cfg->batch_max_messages;
+    for (int i = 0; i < np && d->n_batch < max; i++) {
+        pp_topic_t t;
+        node_t *n;
+        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, d->cfg->merge_idle_ms, &t)) != NULL)
+            d->ready[d->n_batch++] = n;
     }
 }
 
-/* Decode every message; rejected ones go to the DLQ. */
-static void decode_batch(pp_daemon_t *d)
+/* Look up the batch's partners in the cache; placeholders for the missing. */
+static void prepare_batch(pp_daemon_t *d)
 {
-    int64_t now = wall_ms();
-    char why[256];
     for (size_t i = 0; i < d->n_batch; i++) {
-        pp_kmsg_t *m = &d->msgs[i];
-        d->valid[i] = false;
-        if (m->partition >= MAX_PARTITIONS) {
-            pp_log(PP_LOG_ERR, "msg=\"partition number above the supported %d; message skipped\" "
-                               "topic=%s partition=%" PRId32, MAX_PARTITIONS, m->topic_name, m->partition);
+        node_t *n = d->ready[i];
+        if (n->rej != PP_OK || pp_cache_find(d->cache, n->ev.partner_id) != NULL)
             continue;
+        pp_partner_t fresh;
+        pp_partner_init(&fresh, n->ev.partner_id);
+        pp_partner_t *st = pp_cache_insert(d->cache, &fresh);
+        if (st == NULL) {
+            pp_log(PP_LOG_ERR, "msg=\"out of memory caching partner\" partner=%s", fresh.id);
+            abort();
         }
-        pp_reject_t r = pp_event_decode(m->topic, m->payload, m->len, m->key, m->key_len,
-                                        &d->cfg->limits, now, &d->evs[i], why, sizeof why);
-        if (r != PP_OK) {
-            d->stats.dlq[r]++;
-            pp_log(PP_LOG_WARNING, "msg=\"rejected input sent to DLQ\" reason=%s error=\"%s\" "
-                                   "topic=%s partition=%" PRId32 " offset=%" PRId64,
-                   pp_reject_name(r), why, m->topic_name, m->partition, m->offset);
-            if (pp_kafka_dlq(d->kafka, m, pp_reject_name(r), why) == 0)
-                d->dlq_outstanding = true;
-            note_offset(d, m->topic, m->partition, m->offset);
-            continue;
-        }
-        d->valid[i] = true;
-        if (pp_cache_find(d->cache, d->evs[i].partner_id) == NULL) {
-            pp_partner_t fresh;
-            pp_partner_init(&fresh, d->evs[i].partner_id);
-            pp_partner_t *st = pp_cache_insert(d->cache, &fresh);
-            if (st == NULL) {
-                pp_log(PP_LOG_ERR, "msg=\"out of memory caching partner\" partner=%s", fresh.id);
-                abort();
-            }
-            d->to_load[d->n_load++] = st;
-        }
+        d->to_load[d->n_load++] = st;
     }
-    d->batch_decoded = true;
+    d->batch_prepared = true;
 }
 
 static int load_batch(pp_daemon_t *d)
@@ -288,21 +440,143 @@ static void apply_batch(pp_daemon_t *d)
 {
     int64_t now = wall_ms();
     for (size_t i = 0; i < d->n_batch; i++) {
-        if (!d->valid[i])
+        node_t *n = d->ready[i];
+        pp_kmsg_t *m = &n->m;
+        if (n->rej != PP_OK) {
+            d->stats.dlq[n->rej]++;
+            pp_log(PP_LOG_WARNING, "msg=\"rejected input sent to DLQ\" reason=%s error=\"%s\" "
+                                   "topic=%s partition=%" PRId32 " offset=%" PRId64,
+                   pp_reject_name(n->rej), n->why, m->topic_name, m->partition, m->offset);
+            if (pp_kafka_dlq(d->kafka, m, pp_reject_name(n->rej), n->why) == 0)
+                d->dlq_outstanding = true;
+            note_offset(d, m->topic, m->partition, m->offset);
             continue;
-        pp_kmsg_t *m = &d->msgs[i];
-        pp_event_t *ev = &d->evs[i];
+        }
+        pp_event_t *ev = &n->ev;
         pp_partner_t *st = pp_cache_find(d->cache, ev->partner_id);
         if (pp_partner_already_applied(st, m->topic, m->partition, m->offset)) {
             d->stats.duplicates++;
         } else {
-            pp_partner_apply(st, ev, m->partition, m->offset, now);
+            int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
+            keep_alerts(d, d->scratch_alerts, na);
             pp_cache_mark_dirty(d->cache, st);
             d->stats.applied++;
+            if (ev->occurred_at_ms > d->max_event_ms)
+                d->max_event_ms = ev->occurred_at_ms;
         }
         note_offset(d, m->topic, m->partition, m->offset);
     }
     release_batch(d);
+}
+
+/* ---- timers: absence rules fire at their deadline, with no event ---- */
+
+/* The event-time clock for a partition's timers: wall clock live; in replay
+ * the partition's merge watermark (everything older has been applied). */
+static int64_t timer_now(const pp_daemon_t *d, int32_t partition)
+{
+    return d->cfg->replay ? pp_merge_watermark(d->merge, partition, d->max_event_ms) : wall_ms();
+}
+
+/* Tick every partner of our partitions whose deadline has passed. 0 or -1 (Redis). */
+static int run_timers(pp_daemon_t *d)
+{
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    int64_t proc = wall_ms();
+    for (int i = 0; i < np; i++) {
+        int64_t now = timer_now(d, parts[i]);
+        if (now <= 0)
+            continue;
+        for (int round = 0; round < 100; round++) { /* bounded: 100 x DUE_BATCH per tick */
+            size_t n = 0;
+            if (pp_redis_due(d->redis, parts[i], now, DUE_BATCH, d->due_ids, &n) != 0) {
+                d->stats.redis_errors++;
+                pp_log(PP_LOG_ERR, "msg=\"deadline lookup failed\" partition=%d error=\"%s\"", (int)parts[i],
+                       pp_redis_error(d->redis));
+                return -1;
+            }
+            if (n == 0)
+                break;
+            d->n_load = 0;
+            for (size_t k = 0; k < n; k++) {
+                if (pp_cache_find(d->cache, d->due_ids[k]) != NULL)
+                    continue;
+                pp_partner_t fresh;
+                pp_partner_init(&fresh, d->due_ids[k]);
+                pp_partner_t *st = pp_cache_insert(d->cache, &fresh);
+                if (st == NULL)
+                    abort();
+                d->to_load[d->n_load++] = st;
+            }
+            if (d->n_load && pp_redis_load(d->redis, d->to_load, d->n_load, d->found) != 0) {
+                /* drop the placeholders: they must not be used unloaded */
+                pp_cache_drop_all(d->cache);
+                d->n_load = 0;
+                d->stats.redis_errors++;
+                return -1;
+            }
+            d->n_load = 0;
+            for (size_t k = 0; k < n; k++) {
+                pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
+                /* replay: each deadline at its own time (deterministic); live: now */
+                int na = d->cfg->replay ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
+                                        : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
+                keep_alerts(d, d->scratch_alerts, na);
+                pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
+                d->stats.timer_ticks++;
+            }
+            if (flush(d) != 0)
+                return -1;
+            if (n < DUE_BATCH)
+                break;
+        }
+    }
+    return 0;
+}
+
+/* ---- outbox: publish alerts Redis has stored ---- */
+
+static int publish_one(void *opaque, const uint8_t *buf, size_t len)
+{
+    pp_daemon_t *d = opaque;
+    /* key = partner_id, read back from the serialised alert */
+    char key[PP_ID_MAX + 1] = "";
+    Partnerpulse__V1__Alert *a = partnerpulse__v1__alert__unpack(NULL, len, buf);
+    if (a != NULL) {
+        snprintf(key, sizeof key, "%s", a->partner_id);
+        partnerpulse__v1__alert__free_unpacked(a, NULL);
+    }
+    return pp_kafka_produce_alert(d->kafka, key, buf, len);
+}
+
+static int confirm_published(void *opaque)
+{
+    pp_daemon_t *d = opaque;
+    return pp_kafka_flush_producer(d->kafka, 10000);
+}
+
+/* Publish the outboxes of partitions with new alerts (all assigned ones if all). */
+static void drain_outboxes(pp_daemon_t *d, bool all)
+{
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    for (int i = 0; i < np; i++) {
+        int32_t p = parts[i];
+        if (!all && !d->outbox_dirty[p])
+            continue;
+        for (int round = 0; round < 100; round++) {
+            int n = pp_redis_outbox_drain(d->redis, p, OUTBOX_BATCH, publish_one, confirm_published, d);
+            if (n < 0) {
+                pp_log(PP_LOG_WARNING, "msg=\"alert outbox not drained; will retry\" partition=%d rc=%d", (int)p, n);
+                return;
+            }
+            d->stats.alerts_published += (uint64_t)n;
+            if (n < OUTBOX_BATCH)
+                break;
+        }
+        d->outbox_dirty[p] = false;
+    }
 }
 
 pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
@@ -314,14 +588,18 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     }
     d->cfg = cfg;
     size_t max = (size_t)cfg->batch_max_messages;
-    d->msgs = calloc(max, sizeof *d->msgs);
-    d->evs = calloc(max, sizeof *d->evs);
-    d->valid = calloc(max, sizeof *d->valid);
+    d->ready = calloc(max, sizeof *d->ready);
+    d->merge = pp_merge_new(MAX_PARTITIONS);
+    d->fc_paused = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->fc_paused);
+    d->scratch_alerts = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_alerts);
     d->to_load = calloc(max, sizeof *d->to_load);
     d->found = calloc(max, sizeof *d->found);
     d->touched = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->touched);
     d->cache = pp_cache_new();
-    bool ok = d->msgs && d->evs && d->valid && d->to_load && d->found && d->touched && d->cache;
+    d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
+    d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
+    bool ok = d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
+              d->outbox_dirty && d->due_ids;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
         ok = d->next_offset[t] != NULL;
@@ -406,10 +684,11 @@ int pp_daemon_run(pp_daemon_t *d)
         if (d->n_batch == 0) {
             int64_t wait = d->next_flush_ms - now;
             collect(d, d->paused ? 0 : (int)(wait < 0 ? 0 : wait > 100 ? 100 : wait));
+            release(d);
         }
         if (d->n_batch > 0) {
-            if (!d->batch_decoded)
-                decode_batch(d);
+            if (!d->batch_prepared)
+                prepare_batch(d);
             if (!d->batch_loaded && load_batch(d) != 0) {
                 enter_outage(d, mono_ms());
                 continue;
@@ -421,15 +700,27 @@ int pp_daemon_run(pp_daemon_t *d)
             d->paused) {
             if (flush(d) == 0) {
                 leave_outage(d);
+                drain_outboxes(d, false);
             } else {
                 enter_outage(d, now);
             }
             d->next_flush_ms = mono_ms() + d->cfg->flush_interval_ms;
         }
+        if (!d->paused && d->n_batch == 0 && now >= d->next_timer_ms) {
+            if (run_timers(d) != 0)
+                enter_outage(d, now);
+            else
+                drain_outboxes(d, false);
+            d->next_timer_ms = mono_ms() + d->cfg->timer_interval_ms;
+        }
+        if (!d->paused && now >= d->next_outbox_sweep_ms) {
+            drain_outboxes(d, true);
+            d->next_outbox_sweep_ms = mono_ms() + d->cfg->outbox_interval_ms;
+        }
     }
     sd_notify(0, "STOPPING=1\nSTATUS=final flush");
     pp_log(PP_LOG_INFO, "msg=\"stopping: final flush and commit\"");
-    release_batch(d); /* not applied: re-read after restart */
+    release_all(d); /* not applied: re-read after restart */
     int rc = -1;
     int64_t deadline = mono_ms() + SHUTDOWN_FLUSH_MS;
     for (int backoff = BACKOFF_MIN_MS;; backoff = backoff * 2 > 2000 ? 2000 : backoff * 2) {
@@ -437,6 +728,8 @@ int pp_daemon_run(pp_daemon_t *d)
             break;
         sleep_ms(backoff);
     }
+    if (rc == 0)
+        drain_outboxes(d, false);
     log_progress(d);
     if (rc != 0)
         pp_log(PP_LOG_ERR, "msg=\"final flush failed; uncommitted events will be re-applied on restart\"");
@@ -453,7 +746,8 @@ void pp_daemon_free(pp_daemon_t *d)
     if (d == NULL)
         return;
     if (d->kafka) {
-        release_batch(d);
+        if (d->merge)
+            release_all(d);
         pp_kafka_close(d->kafka); /* revoke hook flushes nothing new; final commit */
         d->kafka = NULL;
     }
@@ -462,9 +756,18 @@ void pp_daemon_free(pp_daemon_t *d)
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         free(d->next_offset[t]);
     free(d->touched);
-    free(d->msgs);
-    free(d->evs);
-    free(d->valid);
+    free(d->alerts);
+    free(d->outbox_dirty);
+    free(d->due_ids);
+    free(d->ready);
+    pp_merge_free(d->merge);
+    free(d->fc_paused);
+    free(d->scratch_alerts);
+    while (d->free_nodes) {
+        node_t *n = d->free_nodes;
+        d->free_nodes = n->next_free;
+        free(n);
+    }
     free(d->to_load);
     free(d->found);
     free(d);

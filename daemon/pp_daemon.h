@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "pp_config.h"
+#include "pp_policy.h"
 
 typedef struct pp_daemon pp_daemon_t;
 
@@ -29,6 +30,11 @@ typedef struct pp_daemon_stats {
     uint64_t flush_us_total;           /* time spent in successful flushes */
     uint64_t redis_errors;             /* failed loads or writes */
     uint64_t loads;                    /* partner states looked up in Redis */
+    uint64_t alerts[PP_R_COUNT][2];    /* alert transitions by rule, [0] FIRING [1] RESOLVED */
+    uint64_t alerts_published;         /* alerts acknowledged by Kafka */
+    uint64_t alerts_suppressed;        /* recorded but not published (inhibited/snoozed) */
+    uint64_t timer_ticks;              /* partners ticked by deadlines */
+    uint64_t flush_batches_latency_us_max; /* slowest successful flush */
 } pp_daemon_stats_t;
 
 /* Build the daemon from a loaded config (connects to Kafka and Redis).

@@ -12,7 +12,6 @@
 #include <hiredis/hiredis.h>
 
 #define KEY_MAX (PP_ID_MAX + 64)
-#define MAX_FIELDS 64
 
 struct pp_redis {
     redisContext *c;           /* NULL = disconnected */
@@ -20,6 +19,7 @@ struct pp_redis {
     int port, db, timeout_ms;
     char err[256];
     uint8_t *blob;             /* scratch for one encoded state */
+    pp_field_t *fields;        /* scratch for one partner's hash fields */
 };
 
 static char *dupstr(const char *s)
@@ -41,7 +41,8 @@ pp_redis_t *pp_redis_new(const pp_redis_opts_t *o)
     r->password = dupstr(o->password);
     r->prefix = dupstr(o->prefix);
     r->blob = malloc(pp_partner_blob_size());
-    if (!r->host || !r->user || !r->password || !r->prefix || !r->blob) {
+    r->fields = calloc(PP_FIELDS_MAX, sizeof *r->fields);
+    if (!r->host || !r->user || !r->password || !r->prefix || !r->blob || !r->fields) {
         pp_redis_free(r);
         return NULL;
     }
@@ -71,6 +72,7 @@ void pp_redis_free(pp_redis_t *r)
     free(r->password);
     free(r->prefix);
     free(r->blob);
+    free(r->fields);
     free(r);
 }
 
@@ -194,8 +196,9 @@ int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found
     return rc;
 }
 
-/* Append the commands storing one partner. */
-static int append_partner(pp_redis_t *r, const pp_partner_t *st)
+/* Append the commands storing one partner. Returns how many commands. */
+static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_partner_t *st,
+                          pp_field_t *fields)
 {
     char key[KEY_MAX];
     size_t blen = pp_partner_encode(st, r->blob, pp_partner_blob_size());
@@ -203,12 +206,11 @@ static int append_partner(pp_redis_t *r, const pp_partner_t *st)
     const char *sargv[3] = {"SET", key, (const char *)r->blob};
     size_t slen[3] = {3, strlen(key), blen};
     if (redisAppendCommandArgv(r->c, 3, sargv, slen) != REDIS_OK)
-        return -EIO;
+        return -1;
 
-    pp_field_t fields[MAX_FIELDS];
-    size_t nf = pp_partner_fields(st, fields, MAX_FIELDS);
-    const char *argv[2 + 2 * MAX_FIELDS];
-    size_t argl[2 + 2 * MAX_FIELDS];
+    size_t nf = b->fields(b->opaque, st, fields, PP_FIELDS_MAX);
+    const char *argv[2 + 2 * PP_FIELDS_MAX];
+    size_t argl[2 + 2 * PP_FIELDS_MAX];
     snprintf(key, sizeof key, "%spartner:{%s}", r->prefix, st->id);
     argv[0] = "HSET";
     argl[0] = 4;
@@ -221,33 +223,83 @@ static int append_partner(pp_redis_t *r, const pp_partner_t *st)
         argl[3 + 2 * i] = strlen(fields[i].value);
     }
     if (redisAppendCommandArgv(r->c, (int)(2 + 2 * nf), argv, argl) != REDIS_OK)
-        return -EIO;
+        return -1;
 
-    char zkey[KEY_MAX], score[32];
-    snprintf(zkey, sizeof zkey, "%shealth", r->prefix);
+    char score[32];
+    snprintf(key, sizeof key, "%shealth", r->prefix);
     snprintf(score, sizeof score, "%.2f", pp_partner_health(st));
-    if (redisAppendCommand(r->c, "ZADD %s %s %s", zkey, score, st->id) != REDIS_OK)
-        return -EIO;
-    return 0;
+    if (redisAppendCommand(r->c, "ZADD %s %s %s", key, score, st->id) != REDIS_OK)
+        return -1;
+
+    snprintf(key, sizeof key, "%sdeadlines:%d", r->prefix, st->home_partition < 0 ? 0 : (int)st->home_partition);
+    int rc = st->next_deadline_ms
+                 ? redisAppendCommand(r->c, "ZADD %s %lld %s", key, (long long)st->next_deadline_ms, st->id)
+                 : redisAppendCommand(r->c, "ZREM %s %s", key, st->id);
+    return rc == REDIS_OK ? 4 : -1;
 }
 
-#define CMDS_PER_PARTNER 3
-
-int pp_redis_write(pp_redis_t *r, const pp_partner_t *const *sts, size_t n)
+/* Append the commands recording one alert. Returns how many commands. */
+static int append_alert(pp_redis_t *r, const pp_redis_batch_t *b, const pp_alert_t *a)
 {
-    if (n == 0)
+    char key[KEY_MAX], maxlen[24], value[32], threshold[32], started[24], at[24], emitted[24], health[16];
+    snprintf(key, sizeof key, "%salerts", r->prefix);
+    snprintf(maxlen, sizeof maxlen, "%ld", b->stream_maxlen);
+    snprintf(value, sizeof value, "%.3f", a->value);
+    snprintf(threshold, sizeof threshold, "%.3f", a->threshold);
+    snprintf(started, sizeof started, "%lld", (long long)a->started_at_ms);
+    snprintf(at, sizeof at, "%lld", (long long)a->event_time_ms);
+    snprintf(emitted, sizeof emitted, "%lld", (long long)a->emitted_at_ms);
+    snprintf(health, sizeof health, "%.1f", a->health);
+    const char *argv[] = {"XADD", key, "MAXLEN", "~", maxlen, "*",
+                          "alert_id", a->alert_id, "partner_id", a->partner_id,
+                          "rule", pp_rule_name(a->rule), "severity", pp_severity_name(a->severity),
+                          "status", a->status == PP_ALERT_FIRING ? "FIRING" : "RESOLVED",
+                          "value", value, "threshold", threshold, "message", a->message,
+                          "started_at_ms", started, "event_time_ms", at, "emitted_at_ms", emitted,
+                          "health", health, "evidence", a->evidence,
+                          "published", a->publish ? "1" : "0",
+                          "config_version", b->config_version ? b->config_version : ""};
+    int argc = (int)(sizeof argv / sizeof argv[0]);
+    if (redisAppendCommandArgv(r->c, argc, argv, NULL) != REDIS_OK)
+        return -1;
+    if (!a->publish)
+        return 1;
+    uint8_t buf[2048];
+    size_t n = pp_alert_pack(a, b->config_version, buf, sizeof buf);
+    snprintf(key, sizeof key, "%soutbox:%d", r->prefix, a->partition < 0 ? 0 : (int)a->partition);
+    const char *pargv[3] = {"RPUSH", key, (const char *)buf};
+    size_t plen[3] = {5, strlen(key), n};
+    if (redisAppendCommandArgv(r->c, 3, pargv, plen) != REDIS_OK)
+        return -1;
+    return 2;
+}
+
+int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b)
+{
+    if (b->n == 0 && b->n_alerts == 0)
         return 0;
     if (ensure(r) != 0)
         return -EIO;
     if (redisAppendCommand(r->c, "MULTI") != REDIS_OK)
         return fail(r, "MULTI (append)");
-    for (size_t i = 0; i < n; i++)
-        if (append_partner(r, sts[i]) != 0)
+    size_t queued = 0;
+    pp_field_t *fields = r->fields;
+    for (size_t i = 0; i < b->n; i++) {
+        int k = append_partner(r, b, b->sts[i], fields);
+        if (k < 0)
             return fail(r, "append");
+        queued += (size_t)k;
+    }
+    for (size_t i = 0; i < b->n_alerts; i++) {
+        int k = append_alert(r, b, &b->alerts[i]);
+        if (k < 0)
+            return fail(r, "append");
+        queued += (size_t)k;
+    }
     if (redisAppendCommand(r->c, "EXEC") != REDIS_OK)
         return fail(r, "EXEC (append)");
-    /* MULTI +OK, n*CMDS "+QUEUED", then EXEC's array */
-    size_t expect = 1 + n * CMDS_PER_PARTNER;
+    /* MULTI +OK, one +QUEUED per command, then EXEC's array */
+    size_t expect = 1 + queued;
     int rc = 0;
     for (size_t i = 0; i < expect; i++) {
         void *v = NULL;
@@ -272,11 +324,74 @@ int pp_redis_write(pp_redis_t *r, const pp_partner_t *const *sts, size_t n)
     } else {
         for (size_t i = 0; i < rep->elements; i++)
             if (rep->element[i]->type == REDIS_REPLY_ERROR && rc == 0) {
-                snprintf(r->err, sizeof r->err, "redis command in EXEC failed: %s",
-                         rep->element[i]->str);
+                snprintf(r->err, sizeof r->err, "redis command in EXEC failed: %s", rep->element[i]->str);
                 rc = -EIO;
             }
     }
     freeReplyObject(rep);
     return rc;
+}
+
+int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
+                          int (*publish)(void *opaque, const uint8_t *buf, size_t len),
+                          int (*confirm)(void *opaque), void *opaque)
+{
+    if (ensure(r) != 0)
+        return -EIO;
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "%soutbox:%d", r->prefix, (int)partition);
+    redisReply *rep = redisCommand(r->c, "LRANGE %s 0 %lld", key, (long long)max - 1);
+    if (rep == NULL)
+        return fail(r, "LRANGE outbox");
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        int rc = fail_reply(r, "LRANGE outbox", rep);
+        freeReplyObject(rep);
+        return rc;
+    }
+    size_t n = rep->elements;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (publish(opaque, (const uint8_t *)rep->element[i]->str, rep->element[i]->len) != 0)
+            rc = -EAGAIN;
+    freeReplyObject(rep);
+    if (n == 0)
+        return 0;
+    if (rc == 0 && confirm(opaque) != 0)
+        rc = -EAGAIN;
+    if (rc != 0)
+        return rc; /* not removed: published again next time (same alert ids) */
+    rep = redisCommand(r->c, "LTRIM %s %lld -1", key, (long long)n);
+    if (rep == NULL)
+        return fail(r, "LTRIM outbox");
+    freeReplyObject(rep);
+    return (int)n;
+}
+
+int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t max, char (*ids)[PP_ID_MAX + 1],
+                 size_t *n)
+{
+    *n = 0;
+    if (ensure(r) != 0)
+        return -EIO;
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "%sdeadlines:%d", r->prefix, (int)partition);
+    redisReply *rep = redisCommand(r->c, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %lld", key, (long long)now_ms,
+                                   (long long)max);
+    if (rep == NULL)
+        return fail(r, "ZRANGEBYSCORE deadlines");
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        int rc = fail_reply(r, "ZRANGEBYSCORE deadlines", rep);
+        freeReplyObject(rep);
+        return rc;
+    }
+    for (size_t i = 0; i < rep->elements && *n < max; i++) {
+        const redisReply *e = rep->element[i];
+        if (e->type == REDIS_REPLY_STRING && pp_partner_id_valid(e->str, e->len)) {
+            memcpy(ids[*n], e->str, e->len);
+            ids[*n][e->len] = '\0';
+            (*n)++;
+        }
+    }
+    freeReplyObject(rep);
+    return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pp_engine.h"
 #include "pp_partner.h"
 
 typedef struct pp_redis pp_redis_t;
@@ -49,11 +50,42 @@ int pp_redis_ping(pp_redis_t *r);
  */
 int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found);
 
+/* What one flush writes, atomically. */
+typedef struct pp_redis_batch {
+    const pp_partner_t *const *sts;   /* dirty partners */
+    size_t n;
+    /* renders a partner's public hash fields (pp_engine_fields) */
+    size_t (*fields)(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap);
+    void *opaque;
+    const pp_alert_t *alerts;         /* transitions produced since the last flush */
+    size_t n_alerts;
+    const char *config_version;
+    long stream_maxlen;               /* cap of the pp:alerts stream (approximate) */
+} pp_redis_batch_t;
+
 /*
- * Write the partners atomically (one MULTI/EXEC, pipelined): per partner the
- * state blob, the public hash and its pp:health score. Returns 0 once Redis acknowledged EXEC, else
- * -EIO (nothing of the batch may be assumed written).
+ * Write a batch in one pipelined MULTI/EXEC: per partner the state blob (with
+ * its applied offsets), the public hash, its pp:health score and its entry
+ * in the deadline index; per alert an entry on the pp:alerts stream and, if
+ * it is to be published, the Alert protobuf on the partition's outbox list.
+ * Returns 0 once Redis acknowledged EXEC, else -EIO (nothing of the batch
+ * may be assumed written).
  */
-int pp_redis_write(pp_redis_t *r, const pp_partner_t *const *sts, size_t n);
+int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b);
+
+/*
+ * Publish what waits in partition's outbox: read up to max entries, hand each
+ * to publish(), then confirm() (e.g. wait for Kafka acks); only when both
+ * return 0 are the entries removed. Returns how many were published, or
+ * -EIO (Redis) / -EAGAIN (publish/confirm failed; they stay for next time).
+ */
+int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
+                          int (*publish)(void *opaque, const uint8_t *buf, size_t len),
+                          int (*confirm)(void *opaque), void *opaque);
+
+/* Partners of `partition` whose next deadline is at or before now_ms (at most
+ * max), into ids[]; *n = how many. Returns 0 or -EIO. */
+int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t max, char (*ids)[PP_ID_MAX + 1],
+                 size_t *n);
 
 #endif

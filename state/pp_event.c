@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "partnerpulse.pb-c.h"
+#include "pp_policy.h"
 
 void pp_limits_default(pp_limits_t *lim)
 {
@@ -302,12 +303,16 @@ static pp_reject_t decode_partner(const uint8_t *buf, size_t len, const char *ke
                                  now_ms, ev, why, why_len);
     if (r != PP_OK)
         goto out;
-    if ((int)m->kind < PP_LC_SIGNED || (int)m->kind > PP_LC_EXITED) {
+    if ((int)m->kind < PP_LC_SIGNED || (int)m->kind > PP_LC_SNOOZE) {
         r = fail(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
         goto out;
     }
     if ((int)m->partner_type < 0 || (int)m->partner_type > PP_PTYPE_CO_SELL) {
         r = fail(why, why_len, PP_REJ_ENUM, "partner_type %d is unknown", (int)m->partner_type);
+        goto out;
+    }
+    if (m->tier && strlen(m->tier) > PP_TIER_MAX) {
+        r = fail(why, why_len, PP_REJ_STRING, "tier must be at most %d bytes", PP_TIER_MAX);
         goto out;
     }
     if (!copy_str(ev->u.lc.tier, sizeof ev->u.lc.tier, m->tier) ||
@@ -316,6 +321,22 @@ static pp_reject_t decode_partner(const uint8_t *buf, size_t len, const char *ke
         r = fail(why, why_len, PP_REJ_STRING, "tier, owner and display_name must be at most %d bytes",
                  PP_TEXT_MAX);
         goto out;
+    }
+    if ((int)m->kind == PP_LC_SNOOZE) {
+        int rule = -1;
+        for (int i = 0; i < PP_R_COUNT; i++)
+            if (m->snooze_rule && strcmp(m->snooze_rule, pp_rule_name((pp_rule_t)i)) == 0)
+                rule = i;
+        if (rule < 0) {
+            r = fail(why, why_len, PP_REJ_STRING, "SNOOZE needs snooze_rule set to a rule name (docs/alerts.md)");
+            goto out;
+        }
+        if (m->snooze_until_ms < 0) {
+            r = fail(why, why_len, PP_REJ_TIME, "snooze_until_ms must be >= 0");
+            goto out;
+        }
+        ev->u.lc.snooze_rule = rule;
+        ev->u.lc.snooze_until_ms = m->snooze_until_ms;
     }
     ev->topic = PP_TOPIC_LIFECYCLE;
     ev->u.lc.kind = (int)m->kind;

@@ -39,7 +39,7 @@ enum pp_kind {
     PP_KIND_MESSAGE = 1, PP_KIND_MEETING, PP_KIND_COMMITMENT_MADE, PP_KIND_COMMITMENT_DELIVERED,
     PP_KIND_COMMITMENT_MISSED, PP_KIND_CO_MARKETING, PP_KIND_TRAINING, PP_KIND_REQUEST
 };
-enum pp_lifecycle { PP_LC_SIGNED = 1, PP_LC_TIER_CHANGED, PP_LC_TYPE_CHANGED, PP_LC_OWNER_CHANGED, PP_LC_EXITED };
+enum pp_lifecycle { PP_LC_SIGNED = 1, PP_LC_TIER_CHANGED, PP_LC_TYPE_CHANGED, PP_LC_OWNER_CHANGED, PP_LC_EXITED, PP_LC_SNOOZE };
 enum pp_ptype { PP_PTYPE_NONE = 0, PP_PTYPE_REFERRAL = 1, PP_PTYPE_RESELLER, PP_PTYPE_TECHNOLOGY, PP_PTYPE_CO_SELL };
 
 /* Why a message was rejected. Names (pp_reject_name) are a public contract:
@@ -102,6 +102,8 @@ typedef struct pp_event {
             char tier[PP_TEXT_MAX + 1];
             char owner[PP_TEXT_MAX + 1];
             char display_name[PP_TEXT_MAX + 1];
+            int snooze_rule;          /* SNOOZE: enum pp_rule */
+            int64_t snooze_until_ms;  /* SNOOZE: 0 = until the alert clears */
         } lc;
     } u;
 } pp_event_t;

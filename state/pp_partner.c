@@ -16,7 +16,13 @@ void pp_partner_init(pp_partner_t *st, const char *id)
         st->applied[t].partition = -1;
         st->applied[t].offset = -1;
     }
+    st->home_partition = -1;
     st->health = 50.0; /* neutral until the scorecard has data */
+    st->rag = 0;
+    for (int c = 0; c < PP_C_COUNT; c++)
+        st->component[c] = -1;
+    for (int m = 0; m < PP_M_COUNT; m++)
+        st->measure_score[m] = -1;
 }
 
 bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_t partition,
@@ -25,6 +31,73 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
     const pp_applied_t *a = &st->applied[topic];
     return a->partition == partition && offset <= a->offset;
 }
+
+/* ---- rolling windows ---- */
+
+static inline void sat8(uint8_t *x)
+{
+    if (*x < UINT8_MAX)
+        (*x)++;
+}
+
+static inline void sat16(uint16_t *x)
+{
+    if (*x < UINT16_MAX)
+        (*x)++;
+}
+
+int32_t pp_day_of(int64_t ms)
+{
+    return (int32_t)(ms / PP_DAY_MS);
+}
+
+pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
+{
+    int32_t day = pp_day_of(ms);
+    if (st->head_day == 0) {
+        memset(st->days, 0, sizeof st->days);
+        st->head_day = day;
+    } else if (day > st->head_day) {
+        if (day - st->head_day >= PP_DAYS_MAX) {
+            memset(st->days, 0, sizeof st->days);
+        } else {
+            for (int32_t d = st->head_day + 1; d <= day; d++)
+                memset(&st->days[d % PP_DAYS_MAX], 0, sizeof(pp_day_t));
+        }
+        st->head_day = day;
+    } else if (day <= st->head_day - PP_DAYS_MAX) {
+        return NULL; /* older than the longest window: lifetime totals only */
+    }
+    return &st->days[day % PP_DAYS_MAX];
+}
+
+void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (st->head_day == 0)
+        return;
+    int32_t now_day = pp_day_of(now_ms);
+    int32_t lo = now_day - days + 1;
+    if (lo <= st->head_day - PP_DAYS_MAX)
+        lo = st->head_day - PP_DAYS_MAX + 1;
+    int32_t hi = now_day < st->head_day ? now_day : st->head_day;
+    for (int32_t d = lo; d <= hi; d++) {
+        const pp_day_t *b = &st->days[d % PP_DAYS_MAX];
+        out->in += b->in;
+        out->out += b->out;
+        out->theirs += b->theirs;
+        out->ours += b->ours;
+        out->registered += b->registered;
+        out->qualified += b->qualified;
+        out->won += b->won;
+        out->lost += b->lost;
+        out->missed += b->missed;
+        out->delivered += b->delivered;
+        out->won_major += b->won_major;
+    }
+}
+
+/* ---- deals ---- */
 
 static bool stage_open(int stage)
 {
@@ -50,9 +123,9 @@ static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
             if (free_slot == NULL)
                 free_slot = d;
         } else if (stage_open(d->stage)) {
-            if (oldest_open == NULL || d->last_seen_ms < oldest_open->last_seen_ms)
+            if (oldest_open == NULL || d->last_seen < oldest_open->last_seen)
                 oldest_open = d;
-        } else if (oldest_closed == NULL || d->last_seen_ms < oldest_closed->last_seen_ms) {
+        } else if (oldest_closed == NULL || d->last_seen < oldest_closed->last_seen) {
             oldest_closed = d;
         }
     }
@@ -68,16 +141,31 @@ static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
     return d;
 }
 
+static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id)
+{
+    size_t n = strlen(event_id);
+    if (n < PP_EVIDENCE_MAX) {
+        memcpy(st->evidence[m], event_id, n + 1);
+    } else { /* keep the tail, which is where ids usually differ */
+        st->evidence[m][0] = '~';
+        memcpy(st->evidence[m] + 1, event_id + n - (PP_EVIDENCE_MAX - 2), PP_EVIDENCE_MAX - 1);
+    }
+}
+
 static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
 {
     bool is_new;
     pp_deal_slot_t *d = deal_slot(st, ev->u.deal.deal, &is_new);
+    pp_day_t *day = pp_partner_day(st, ev->occurred_at_ms);
     if (is_new) {
         d->id = ev->u.deal.deal;
         if (ev->u.deal.attribution == PP_ATTR_SOURCED)
             st->deals_sourced++;
         else
             st->deals_influenced++;
+        if (day)
+            sat8(&day->registered);
+        set_evidence(st, PP_M_ACTIVITY, ev->event_id);
     } else if (!stage_open(d->stage)) {
         return; /* closed deals stay closed: a late or repeated event changes nothing */
     } else {
@@ -86,7 +174,16 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
     d->stage = (uint8_t)ev->u.deal.stage;
     d->attribution = (uint8_t)ev->u.deal.attribution;
     d->amount_minor = ev->u.deal.amount_minor;
-    d->last_seen_ms = ev->occurred_at_ms;
+    d->last_seen = pp_secs(ev->occurred_at_ms);
+    if (!d->qualified && d->stage != PP_STAGE_REGISTERED && d->stage != PP_STAGE_LOST) {
+        d->qualified = 1;
+        st->deals_qualified++;
+        if (day)
+            sat8(&day->qualified);
+        if (st->first_qualified_ms == 0 || ev->occurred_at_ms < st->first_qualified_ms)
+            st->first_qualified_ms = ev->occurred_at_ms;
+    }
+    set_evidence(st, PP_M_PIPELINE, ev->event_id);
     if (stage_open(d->stage)) {
         *pipeline_of(st, d->attribution) += d->amount_minor;
     } else if (d->stage == PP_STAGE_WON) {
@@ -95,8 +192,19 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
             st->revenue_won_sourced_minor += d->amount_minor;
         else
             st->revenue_won_influenced_minor += d->amount_minor;
+        if (day) {
+            sat8(&day->won);
+            int64_t major = d->amount_minor / 100;
+            day->won_major = (uint32_t)((int64_t)day->won_major + major > UINT32_MAX ? UINT32_MAX
+                                                                                    : day->won_major + major);
+        }
+        set_evidence(st, PP_M_REVENUE, ev->event_id);
+        set_evidence(st, PP_M_WIN_RATE, ev->event_id);
     } else {
         st->deals_lost++;
+        if (day)
+            sat8(&day->lost);
+        set_evidence(st, PP_M_WIN_RATE, ev->event_id);
     }
 }
 
@@ -104,36 +212,263 @@ static void apply_referral(pp_partner_t *st, const pp_event_t *ev)
 {
     if (ev->u.referral.status != PP_REF_SENT)
         return;
-    if (ev->u.referral.direction == PP_REF_TO_US)
+    pp_day_t *day = pp_partner_day(st, ev->occurred_at_ms);
+    if (ev->u.referral.direction == PP_REF_TO_US) {
         st->referrals_to_us++;
-    else
+        if (day) {
+            sat8(&day->registered);
+            sat8(&day->theirs);
+        }
+        set_evidence(st, PP_M_ACTIVITY, ev->event_id);
+    } else {
         st->referrals_to_partner++;
+        if (day)
+            sat8(&day->ours);
+    }
+    set_evidence(st, PP_M_RECIPROCITY, ev->event_id);
+}
+
+/* ---- threads and response times ---- */
+
+static pp_thread_t *thread_find(pp_partner_t *st, uint64_t id)
+{
+    for (int i = 0; i < PP_THREADS_MAX; i++)
+        if (st->threads[i].id == id)
+            return &st->threads[i];
+    return NULL;
+}
+
+static pp_thread_t *thread_claim(pp_partner_t *st, uint64_t id)
+{
+    pp_thread_t *victim = NULL;
+    for (int i = 0; i < PP_THREADS_MAX; i++) {
+        pp_thread_t *t = &st->threads[i];
+        if (t->id == 0) {
+            victim = t;
+            break;
+        }
+        /* prefer forgetting threads that wait on us, then the oldest */
+        if (victim == NULL || (t->awaiting == PP_WAIT_US && victim->awaiting != PP_WAIT_US) ||
+            (t->awaiting == victim->awaiting && t->since < victim->since))
+            victim = t;
+    }
+    if (victim->id != 0)
+        st->threads_evicted++;
+    memset(victim, 0, sizeof *victim);
+    victim->id = id;
+    return victim;
+}
+
+static void push_sample(pp_sample_t *ring, uint8_t *next, uint32_t at, uint32_t wait)
+{
+    ring[*next].at = at;
+    ring[*next].wait = wait;
+    *next = (uint8_t)((*next + 1) % PP_SAMPLES_MAX);
+}
+
+/* A non-automated MESSAGE or REQUEST on a thread (seed 000 §6.2). */
+static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev)
+{
+    bool inbound = ev->u.eng.direction == PP_DIR_INBOUND;
+    uint8_t waiting_for_sender = inbound ? PP_WAIT_PARTNER : PP_WAIT_US;
+    uint8_t waiting_for_other = inbound ? PP_WAIT_US : PP_WAIT_PARTNER;
+    uint32_t now = pp_secs(ev->occurred_at_ms);
+    pp_thread_t *t = thread_find(st, ev->u.eng.thread);
+    if (t != NULL && t->awaiting == waiting_for_sender) {
+        /* the sender answers: one response time for the sender's side */
+        uint32_t wait = now > t->since ? now - t->since : 0;
+        if (inbound) {
+            push_sample(st->resp_partner, &st->resp_partner_next, now, wait);
+            set_evidence(st, PP_M_RESPONSE, ev->event_id);
+        } else {
+            push_sample(st->resp_us, &st->resp_us_next, now, wait);
+        }
+        t->awaiting = waiting_for_other;
+        t->since = now;
+        t->followups = 0;
+    } else if (t != NULL && t->awaiting == waiting_for_other) {
+        /* the sender writes again while the other side owes an answer: a follow-up */
+        if (t->followups < UINT8_MAX)
+            t->followups++;
+        if (!inbound)
+            st->followups_total++;
+    } else {
+        t = t ? t : thread_claim(st, ev->u.eng.thread);
+        t->awaiting = waiting_for_other;
+        t->since = now;
+        t->followups = 0;
+    }
+}
+
+/* ---- commitments (seed 000 §6.3) ---- */
+
+static pp_commit_t *commit_find(pp_partner_t *st, uint64_t id)
+{
+    for (int i = 0; i < PP_COMMITS_MAX; i++)
+        if (st->commits[i].id == id)
+            return &st->commits[i];
+    return NULL;
+}
+
+static pp_commit_t *commit_claim(pp_partner_t *st, uint64_t id)
+{
+    pp_commit_t *victim = NULL;
+    for (int i = 0; i < PP_COMMITS_MAX; i++) {
+        pp_commit_t *c = &st->commits[i];
+        if (c->id == 0 || c->state != PP_COMMIT_OPEN) {
+            victim = c;
+            break;
+        }
+        if (victim == NULL || c->due < victim->due)
+            victim = c;
+    }
+    if (victim->id != 0 && victim->state == PP_COMMIT_OPEN)
+        st->commits_evicted++;
+    memset(victim, 0, sizeof *victim);
+    victim->id = id;
+    return victim;
+}
+
+static void count_commit(pp_partner_t *st, int owner, bool delivered, int64_t at_ms, const char *evidence)
+{
+    int o = owner == PP_DIR_INBOUND ? 0 : 1;
+    if (delivered)
+        st->commits_delivered[o]++;
+    else
+        st->commits_missed[o]++;
+    if (o == 0) {
+        if (!delivered && at_ms > st->last_missed_ms)
+            st->last_missed_ms = at_ms;
+        pp_day_t *day = pp_partner_day(st, at_ms);
+        if (day)
+            sat8(delivered ? &day->delivered : &day->missed);
+        set_evidence(st, PP_M_DELIVERY, evidence);
+    }
+}
+
+static void apply_commitment(pp_partner_t *st, const pp_event_t *ev)
+{
+    pp_commit_t *c = commit_find(st, ev->u.eng.commitment);
+    int owner = ev->u.eng.direction;
+    switch (ev->u.eng.kind) {
+    case PP_KIND_COMMITMENT_MADE:
+        if (c != NULL)
+            return; /* repeated announcement */
+        c = commit_claim(st, ev->u.eng.commitment);
+        c->owner = (uint8_t)owner;
+        c->due = ev->u.eng.due_at_ms ? pp_secs(ev->u.eng.due_at_ms) : 0;
+        c->state = PP_COMMIT_OPEN;
+        st->commits_made[owner == PP_DIR_INBOUND ? 0 : 1]++;
+        break;
+    case PP_KIND_COMMITMENT_DELIVERED:
+    case PP_KIND_COMMITMENT_MISSED: {
+        bool delivered = ev->u.eng.kind == PP_KIND_COMMITMENT_DELIVERED;
+        if (c != NULL) {
+            if (c->state != PP_COMMIT_OPEN)
+                return; /* already settled (delivered, or missed by its due date) */
+            owner = c->owner;
+            c->state = delivered ? PP_COMMIT_DELIVERED : PP_COMMIT_MISSED;
+        }
+        count_commit(st, owner, delivered, ev->occurred_at_ms, ev->event_id);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms)
+{
+    int n = 0;
+    uint32_t now = pp_secs(now_ms);
+    for (int i = 0; i < PP_COMMITS_MAX; i++) {
+        pp_commit_t *c = &st->commits[i];
+        if (c->id != 0 && c->state == PP_COMMIT_OPEN && c->due != 0 && c->due <= now) {
+            c->state = PP_COMMIT_MISSED;
+            count_commit(st, c->owner, false, pp_ms(c->due), "due-date-passed");
+            n++;
+        }
+    }
+    return n;
 }
 
 static void apply_engagement(pp_partner_t *st, const pp_event_t *ev)
 {
     bool inbound = ev->u.eng.direction == PP_DIR_INBOUND;
+    int kind = ev->u.eng.kind;
     if (inbound)
         st->engagements_inbound++;
     else
         st->engagements_outbound++;
-    if (!ev->u.eng.automated) {
-        int64_t *last = inbound ? &st->last_inbound_ms : &st->last_outbound_ms;
-        if (ev->occurred_at_ms > *last)
-            *last = ev->occurred_at_ms;
+    if (ev->u.eng.automated) {
+        /* auto-replies are no responses and no activity (seed 000 §6.2) */
+        pp_thread_t *t = ev->u.eng.thread ? thread_find(st, ev->u.eng.thread) : NULL;
+        if (t && t->awaiting == (inbound ? PP_WAIT_PARTNER : PP_WAIT_US))
+            st->automated_ignored++;
+        return;
     }
+    int64_t *last = inbound ? &st->last_inbound_ms : &st->last_outbound_ms;
+    if (ev->occurred_at_ms > *last)
+        *last = ev->occurred_at_ms;
+    if (inbound)
+        set_evidence(st, PP_M_RECENCY, ev->event_id);
+    pp_day_t *day = pp_partner_day(st, ev->occurred_at_ms);
+    if (day)
+        sat16(inbound ? &day->in : &day->out);
+    switch (kind) {
+    case PP_KIND_MESSAGE:
+    case PP_KIND_REQUEST:
+        if (ev->u.eng.thread)
+            apply_thread_message(st, ev);
+        if (kind == PP_KIND_REQUEST) {
+            /* the partner asking work of us is our contribution (seed 000 §6.5) */
+            if (day)
+                sat8(inbound ? &day->ours : &day->theirs);
+            set_evidence(st, PP_M_RECIPROCITY, ev->event_id);
+        }
+        break;
+    case PP_KIND_MEETING:
+    case PP_KIND_CO_MARKETING:
+    case PP_KIND_TRAINING:
+        if (day)
+            sat8(inbound ? &day->theirs : &day->ours);
+        set_evidence(st, PP_M_RECIPROCITY, ev->event_id);
+        break;
+    default:
+        apply_commitment(st, ev);
+        break;
+    }
+}
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) { /* truncate on a UTF-8 character boundary */
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static void apply_lifecycle(pp_partner_t *st, const pp_event_t *ev)
 {
+    if (ev->u.lc.kind == PP_LC_SNOOZE) {
+        int r = ev->u.lc.snooze_rule;
+        st->snooze_until_ms[r] = ev->u.lc.snooze_until_ms ? ev->u.lc.snooze_until_ms : -1;
+        if (st->snooze_until_ms[r] == -1 && st->rules[r].started_at_ms)
+            st->rules[r].snoozed_episode = 1;
+        return;
+    }
     if (ev->u.lc.partner_type != PP_PTYPE_NONE)
         st->partner_type = (uint8_t)ev->u.lc.partner_type;
     if (ev->u.lc.tier[0])
-        memcpy(st->tier, ev->u.lc.tier, sizeof st->tier);
+        copy_text(st->tier, sizeof st->tier, ev->u.lc.tier);
     if (ev->u.lc.owner[0])
-        memcpy(st->owner, ev->u.lc.owner, sizeof st->owner);
+        copy_text(st->owner, sizeof st->owner, ev->u.lc.owner);
     if (ev->u.lc.display_name[0])
-        memcpy(st->display_name, ev->u.lc.display_name, sizeof st->display_name);
+        copy_text(st->display_name, sizeof st->display_name, ev->u.lc.display_name);
     if (ev->u.lc.kind == PP_LC_SIGNED) {
         st->signed_at_ms = ev->occurred_at_ms;
         st->exited = false;
@@ -165,11 +500,21 @@ int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, 
     }
     st->applied[ev->topic].partition = partition;
     st->applied[ev->topic].offset = offset;
+    if (st->home_partition < 0)
+        st->home_partition = partition;
     st->events_applied++;
     st->updated_at_ms = now_ms;
     if (ev->occurred_at_ms > st->last_event_ms)
         st->last_event_ms = ev->occurred_at_ms;
-    memcpy(st->last_event_id, ev->event_id, sizeof st->last_event_id);
+    if (st->first_event_ms == 0 || ev->occurred_at_ms < st->first_event_ms)
+        st->first_event_ms = ev->occurred_at_ms;
+    if (ev->occurred_at_ms > st->clock_ms)
+        st->clock_ms = ev->occurred_at_ms;
+    size_t idn = strlen(ev->event_id);
+    if (idn < sizeof st->last_event_id)
+        memcpy(st->last_event_id, ev->event_id, idn + 1);
+    else
+        memcpy(st->last_event_id, ev->event_id + idn - (sizeof st->last_event_id - 1), sizeof st->last_event_id);
     return 0;
 }
 
@@ -234,62 +579,3 @@ int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
     return 0;
 }
 
-/* ---- public hash fields ---- */
-
-static const char *ptype_name(int t)
-{
-    switch (t) {
-    case PP_PTYPE_REFERRAL: return "REFERRAL";
-    case PP_PTYPE_RESELLER: return "RESELLER";
-    case PP_PTYPE_TECHNOLOGY: return "TECHNOLOGY";
-    case PP_PTYPE_CO_SELL: return "CO_SELL";
-    default: return "";
-    }
-}
-
-#define FIELD_I64(n, v)                                                                       \
-    do {                                                                                      \
-        if (i < cap) {                                                                        \
-            out[i].name = (n);                                                                \
-            snprintf(out[i].value, sizeof out[i].value, "%" PRId64, (int64_t)(v));            \
-        }                                                                                     \
-        i++;                                                                                  \
-    } while (0)
-#define FIELD_STR(n, v)                                                                       \
-    do {                                                                                      \
-        if (i < cap) {                                                                        \
-            out[i].name = (n);                                                                \
-            snprintf(out[i].value, sizeof out[i].value, "%s", (v));                           \
-        }                                                                                     \
-        i++;                                                                                  \
-    } while (0)
-
-size_t pp_partner_fields(const pp_partner_t *st, pp_field_t *out, size_t cap)
-{
-    size_t i = 0;
-    FIELD_I64("events_applied", st->events_applied);
-    FIELD_I64("updated_at_ms", st->updated_at_ms);
-    FIELD_I64("last_event_ms", st->last_event_ms);
-    FIELD_STR("last_event_id", st->last_event_id);
-    FIELD_STR("partner_type", ptype_name(st->partner_type));
-    FIELD_STR("tier", st->tier);
-    FIELD_STR("owner", st->owner);
-    FIELD_STR("display_name", st->display_name);
-    FIELD_I64("signed_at_ms", st->signed_at_ms);
-    FIELD_I64("exited", st->exited);
-    FIELD_I64("deals_sourced", st->deals_sourced);
-    FIELD_I64("deals_influenced", st->deals_influenced);
-    FIELD_I64("deals_won", st->deals_won);
-    FIELD_I64("deals_lost", st->deals_lost);
-    FIELD_I64("pipeline_sourced_minor", st->pipeline_sourced_minor);
-    FIELD_I64("pipeline_influenced_minor", st->pipeline_influenced_minor);
-    FIELD_I64("revenue_won_sourced_minor", st->revenue_won_sourced_minor);
-    FIELD_I64("revenue_won_influenced_minor", st->revenue_won_influenced_minor);
-    FIELD_I64("referrals_to_us", st->referrals_to_us);
-    FIELD_I64("referrals_to_partner", st->referrals_to_partner);
-    FIELD_I64("engagements_inbound", st->engagements_inbound);
-    FIELD_I64("engagements_outbound", st->engagements_outbound);
-    FIELD_I64("last_inbound_ms", st->last_inbound_ms);
-    FIELD_I64("last_outbound_ms", st->last_outbound_ms);
-    return i < cap ? i : cap;
-}

@@ -18,9 +18,24 @@
 #include <stdint.h>
 
 #include "pp_event.h"
+#include "pp_policy.h"
 
-#define PP_DEALS_MAX 32          /* deals tracked per partner (open + recently closed) */
-#define PP_STATE_VERSION 1       /* bump when pp_partner_t's layout changes */
+#define PP_DEALS_MAX 24          /* deals tracked per partner (open + recently closed) */
+#define PP_THREADS_MAX 12        /* open conversation threads tracked */
+#define PP_COMMITS_MAX 12        /* open commitments tracked */
+#define PP_SAMPLES_MAX 20        /* response-time samples kept per direction */
+#define PP_EVIDENCE_MAX 40       /* bytes of an event_id kept as evidence */
+#define PP_STATE_VERSION 2       /* bump when pp_partner_t's layout changes */
+
+/* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
+static inline uint32_t pp_secs(int64_t ms)
+{
+    return ms <= PP_MIN_TIME_MS ? 0 : (uint32_t)((ms - PP_MIN_TIME_MS) / 1000);
+}
+static inline int64_t pp_ms(uint32_t secs)
+{
+    return PP_MIN_TIME_MS + (int64_t)secs * 1000;
+}
 
 /* Where the partner's state stands in one input topic. offset -1 = nothing applied. */
 typedef struct pp_applied {
@@ -32,49 +47,136 @@ typedef struct pp_applied {
 typedef struct pp_deal_slot {
     uint64_t id;             /* hash of deal_id; 0 = free slot */
     int64_t amount_minor;    /* amount of the latest event */
-    int64_t last_seen_ms;    /* event time of the latest event (for eviction order) */
+    uint32_t last_seen;      /* pp_secs of the latest event (eviction order) */
     uint8_t stage;           /* latest stage (enum pp_stage) */
     uint8_t attribution;     /* attribution of the latest event (enum pp_attr) */
+    uint8_t qualified;       /* has reached QUALIFIED or beyond */
 } pp_deal_slot_t;
+
+/* One day of event time in the rolling windows (saturating counters). */
+typedef struct pp_day {
+    uint16_t in, out;        /* non-automated engagements from / to the partner */
+    uint8_t theirs, ours;    /* contributions each way (reciprocity) */
+    uint8_t registered;      /* new deal registrations + referrals to us (activity) */
+    uint8_t qualified;       /* deals reaching QUALIFIED */
+    uint8_t won, lost;       /* deals closed */
+    uint8_t missed;          /* partner commitments missed (explicitly or by due date) */
+    uint8_t delivered;       /* partner commitments delivered */
+    uint32_t won_major;      /* won amount, major units */
+} pp_day_t;
+
+/* A response: when it happened and how long the other side waited. */
+typedef struct pp_sample {
+    uint32_t at;             /* pp_secs of the reply */
+    uint32_t wait;           /* seconds waited */
+} pp_sample_t;
+
+enum pp_waiting { PP_WAIT_NONE = 0, PP_WAIT_PARTNER = 1, PP_WAIT_US = 2 };
+
+/* A conversation thread with a message awaiting an answer. */
+typedef struct pp_thread {
+    uint64_t id;             /* hash of thread_id; 0 = free */
+    uint32_t since;          /* pp_secs of the first unanswered message */
+    uint8_t awaiting;        /* enum pp_waiting */
+    uint8_t followups;       /* further messages from the waiting side's counterpart */
+} pp_thread_t;
+
+enum pp_commit_state { PP_COMMIT_OPEN = 1, PP_COMMIT_DELIVERED, PP_COMMIT_MISSED };
+
+typedef struct pp_commit {
+    uint64_t id;             /* hash of commitment_id; 0 = free */
+    uint32_t due;            /* pp_secs of the due date, 0 = none */
+    uint8_t owner;           /* PP_DIR_INBOUND = the partner's, PP_DIR_OUTBOUND = ours */
+    uint8_t state;           /* enum pp_commit_state */
+} pp_commit_t;
+
+/* Lifecycle of one rule's alert for this partner (DESIGN §7). */
+typedef struct pp_rule_state {
+    int64_t started_at_ms;   /* episode start (event time); 0 = not firing */
+    float value;             /* value when it tripped */
+    uint8_t severity;        /* enum pp_severity at trip */
+    uint8_t published;       /* FIRING was published (not inhibited/snoozed) */
+    uint8_t snoozed_episode; /* snoozed "until it clears" for this episode */
+} pp_rule_state_t;
 
 typedef struct pp_partner {
     char id[PP_ID_MAX + 1];               /* partner_id */
     pp_applied_t applied[PP_TOPIC_COUNT]; /* last applied offset per input topic */
+    int32_t home_partition;               /* input partition the partner lives in (-1 unknown) */
     uint64_t events_applied;              /* lifetime count of distinct events applied */
     int64_t updated_at_ms;                /* processing time of the last change */
+    int64_t first_event_ms;               /* min event time seen */
     int64_t last_event_ms;                /* max event time seen */
-    char last_event_id[PP_ID_MAX + 1];    /* event_id of the last applied event */
-    double health;                        /* 0-100 health score (pp_score) */
+    int64_t clock_ms;                     /* evaluation clock: max(event time, timer time) */
+    char last_event_id[64];               /* event_id of the last applied event (tail if longer) */
 
     /* Profile (PartnerEvent). */
     uint8_t partner_type;                 /* enum pp_ptype */
     bool exited;
     int64_t signed_at_ms;                 /* 0 = not signed */
-    char tier[PP_TEXT_MAX + 1];
-    char owner[PP_TEXT_MAX + 1];
-    char display_name[PP_TEXT_MAX + 1];
+    char tier[PP_TIER_MAX + 1];
+    char owner[64];
+    char display_name[64];
 
-    /* Deals (seed 003 scorecard). */
+    /* Deals (seed 003 scorecard), lifetime. */
     uint32_t deals_sourced;               /* distinct deals first seen as SOURCED */
     uint32_t deals_influenced;            /* distinct deals first seen as INFLUENCED */
     uint32_t deals_won;
     uint32_t deals_lost;
+    uint32_t deals_qualified;             /* distinct deals that reached QUALIFIED */
     uint32_t deals_evicted;               /* slots reused while the deal was still open */
+    int64_t first_qualified_ms;           /* event time of the first qualified opportunity, 0 = none */
     int64_t pipeline_sourced_minor;       /* open deals' amounts, by attribution */
     int64_t pipeline_influenced_minor;
     int64_t revenue_won_sourced_minor;    /* closed-won amounts, by attribution */
     int64_t revenue_won_influenced_minor;
     pp_deal_slot_t deals[PP_DEALS_MAX];
 
-    /* Referrals (seed 000 §6.4). */
+    /* Referrals (seed 000 §6.4), lifetime. */
     uint32_t referrals_to_us;             /* SENT events, partner → us */
     uint32_t referrals_to_partner;        /* SENT events, us → partner */
 
-    /* Engagement. */
+    /* Engagement, lifetime. */
     uint32_t engagements_inbound;         /* all engagement events from the partner */
     uint32_t engagements_outbound;        /* all engagement events from us */
+    uint32_t followups_total;             /* our follow-ups while awaiting the partner */
+    uint32_t automated_ignored;           /* automated messages not counted as responses */
+    uint32_t threads_evicted;             /* waiting threads forgotten (table full) */
     int64_t last_inbound_ms;              /* latest non-automated inbound, 0 = none */
     int64_t last_outbound_ms;             /* latest non-automated outbound, 0 = none */
+
+    /* Commitments (seed 000 §6.3), lifetime per owner: [0] partner's, [1] ours. */
+    uint32_t commits_made[2], commits_delivered[2], commits_missed[2];
+    uint32_t commits_evicted;
+    int64_t last_missed_ms;               /* event time of the latest partner miss */
+    pp_commit_t commits[PP_COMMITS_MAX];
+
+    /* Responsiveness (seed 000 §6.2): waits and responses both ways. */
+    pp_thread_t threads[PP_THREADS_MAX];
+    pp_sample_t resp_partner[PP_SAMPLES_MAX]; /* the partner answering us (ring) */
+    pp_sample_t resp_us[PP_SAMPLES_MAX];      /* us answering the partner (ring) */
+    uint8_t resp_partner_next, resp_us_next;  /* ring write positions */
+
+    /* Rolling windows: one bucket per day of event time, ring indexed by day. */
+    int32_t head_day;                     /* newest day held (days since 1970), 0 = none */
+    pp_day_t days[PP_DAYS_MAX];
+
+    /* Health score (pp_score), as of clock_ms. */
+    double health;                        /* 0..100 */
+    float confidence;                     /* share of weight that had data, 0..1 */
+    float component[PP_C_COUNT];                 /* per component 0..100, <0 = not available */
+    float measure_value[PP_M_COUNT];             /* raw metric per measure (NAN = not available) */
+    float measure_score[PP_M_COUNT];             /* 0..100 per measure, <0 = not available */
+    uint8_t rag;                          /* enum pp_rag */
+    uint8_t health_max_day_hist[8];       /* daily max health, ring by day (health_drop) */
+    int32_t health_hist_day;              /* day of the newest health_max_day_hist entry */
+    uint8_t measures_available;           /* bit per measure with data (history resets on change) */
+    char evidence[PP_M_COUNT][PP_EVIDENCE_MAX];    /* event_id that last moved each measure */
+
+    /* Alerts (pp_rules). */
+    pp_rule_state_t rules[PP_R_COUNT];
+    int64_t next_deadline_ms;             /* next timer (pp_engine_next_deadline), 0 = none */
+    int64_t snooze_until_ms[PP_R_COUNT];        /* snoozed until (event time); -1 = until clear; 0 = no */
 } pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */
@@ -96,6 +198,26 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
 int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
                      int64_t now_ms);
 
+#define PP_DAY_MS 86400000LL
+
+/* Day number (days since 1970, UTC) of an event time. */
+int32_t pp_day_of(int64_t ms);
+
+/* The window bucket for event time ms, advancing the ring if ms is newer than
+ * anything held; NULL when ms is older than the longest window. */
+pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms);
+
+/* Sums of the day buckets over the `days` days ending at now_ms (inclusive). */
+typedef struct pp_window_sum {
+    uint32_t in, out, theirs, ours, registered, qualified, won, lost, missed, delivered;
+    uint64_t won_major;
+} pp_window_sum_t;
+void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out);
+
+/* Commitments whose due date is at or before now_ms and still open become
+ * missed (counted on their due day). Returns how many. */
+int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms);
+
 /* The partner's health score, 0-100 (the pp:health leaderboard value). */
 double pp_partner_health(const pp_partner_t *st);
 
@@ -116,20 +238,5 @@ size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap);
  * blob is not ours, of another version, or truncated (*st untouched then).
  */
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st);
-
-/* ---- the public Redis hash (docs/redis.md) ---- */
-
-#define PP_FIELD_VALUE_MAX (PP_TEXT_MAX + 1)
-
-typedef struct pp_field {
-    const char *name;                 /* static string, the documented field name */
-    char value[PP_FIELD_VALUE_MAX];   /* formatted value */
-} pp_field_t;
-
-/*
- * Fill out[] with the dashboard-visible fields of the partner hash, in a
- * fixed order. Returns how many were written (at most cap).
- */
-size_t pp_partner_fields(const pp_partner_t *st, pp_field_t *out, size_t cap);
 
 #endif

@@ -189,21 +189,3 @@ Test(partner, state_fits_the_4k_budget)
     cr_assert_leq(pp_partner_blob_size(), 4096, "blob is %zu bytes", pp_partner_blob_size());
 }
 
-Test(partner, public_fields_carry_the_totals)
-{
-    apply(ev_deal("acme", "e1", T0, "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 1000));
-    pp_field_t f[64];
-    size_t n = pp_partner_fields(&st, f, 64);
-    bool seen_events = false, seen_pipeline = false;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(f[i].name, "events_applied") == 0) {
-            cr_assert_str_eq(f[i].value, "1");
-            seen_events = true;
-        }
-        if (strcmp(f[i].name, "pipeline_sourced_minor") == 0) {
-            cr_assert_str_eq(f[i].value, "1000");
-            seen_pipeline = true;
-        }
-    }
-    cr_assert(seen_events && seen_pipeline);
-}

@@ -1,0 +1,875 @@
+/*
+ * pp_engine: score, rules and alert lifecycle (see pp_engine.h and
+ * docs/scoring.md, docs/alerts.md).
+ */
+#include "pp_engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "partnerpulse.pb-c.h"
+
+#define HOUR_MS 3600000.0
+#define DAY_MS_D 86400000.0
+
+const char *pp_rag_name(int rag)
+{
+    static const char *const n[] = {"", "green", "amber", "red"};
+    return rag >= 0 && rag <= PP_RAG_RED ? n[rag] : "";
+}
+
+const char *pp_severity_name(int sev)
+{
+    static const char *const n[] = {"", "INFO", "WARNING", "CRITICAL"};
+    return sev >= 0 && sev <= PP_SEV_CRITICAL ? n[sev] : "";
+}
+
+static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
+{
+    return pp_policyset_for(ps, st->partner_type, st->tier);
+}
+
+static int64_t days_ms(double days)
+{
+    return (int64_t)llround(days * DAY_MS_D);
+}
+
+/* ---- response-time percentiles ---- */
+
+typedef struct pct {
+    int n;
+    double p50_h, p90_h;
+} pct_t;
+
+/* Nearest-rank percentiles of the samples answered within `days` before now. */
+static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
+{
+    uint32_t v[PP_SAMPLES_MAX];
+    int n = 0;
+    uint32_t now = pp_secs(now_ms);
+    uint32_t span = (uint32_t)days * 86400u;
+    for (int i = 0; i < PP_SAMPLES_MAX; i++) {
+        if (ring[i].at == 0 || ring[i].at > now || now - ring[i].at >= span)
+            continue;
+        uint32_t x = ring[i].wait;
+        int j = n++;
+        while (j > 0 && v[j - 1] > x) { /* insertion sort: n <= 20 */
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    pct_t r = {n, NAN, NAN};
+    if (n > 0) {
+        r.p50_h = v[(n + 1) / 2 - 1] / 3600.0;         /* ceil(0.5 n) - 1 */
+        r.p90_h = v[(9 * n + 9) / 10 - 1] / 3600.0;    /* ceil(0.9 n) - 1 */
+    }
+    return r;
+}
+
+/* ---- the inputs of scores and rules, at one instant ---- */
+
+typedef struct facts {
+    int64_t now;
+    pp_window_sum_t lw, sw;      /* long and short window sums */
+    pct_t partner, us;           /* response percentiles, short window */
+    int max_followups;           /* on threads awaiting the partner */
+    int64_t oldest_wait_partner; /* ms, 0 = none */
+    int64_t oldest_wait_us;
+    int awaiting_partner, awaiting_us;
+    int64_t recency_base;        /* last inbound, else signed/first event */
+} facts_t;
+
+static void gather(const pp_policy_t *pol, const pp_partner_t *st, int64_t now, facts_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->now = now;
+    pp_partner_window(st, now, pol->long_window_days, &f->lw);
+    pp_partner_window(st, now, pol->short_window_days, &f->sw);
+    f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
+    f->us = percentiles(st->resp_us, now, pol->short_window_days);
+    for (int i = 0; i < PP_THREADS_MAX; i++) {
+        const pp_thread_t *t = &st->threads[i];
+        if (t->id == 0)
+            continue;
+        int64_t since = pp_ms(t->since);
+        if (t->awaiting == PP_WAIT_PARTNER) {
+            f->awaiting_partner++;
+            if (t->followups > f->max_followups)
+                f->max_followups = t->followups;
+            if (f->oldest_wait_partner == 0 || since < f->oldest_wait_partner)
+                f->oldest_wait_partner = since;
+        } else if (t->awaiting == PP_WAIT_US) {
+            f->awaiting_us++;
+            if (f->oldest_wait_us == 0 || since < f->oldest_wait_us)
+                f->oldest_wait_us = since;
+        }
+    }
+    f->recency_base = st->last_inbound_ms ? st->last_inbound_ms
+                      : st->signed_at_ms  ? st->signed_at_ms
+                                          : st->first_event_ms;
+}
+
+/* ---- health score (DESIGN §5) ---- */
+
+static int measures_in(pp_component_t c)
+{
+    int n = 0;
+    for (int m = 0; m < PP_M_COUNT; m++)
+        n += pp_measure_component((pp_measure_t)m) == c;
+    return n;
+}
+
+static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
+{
+    pp_component_t c = pp_measure_component(m);
+    return pol->weight[c] / measures_in(c);
+}
+
+/* Value of measure m, or NAN when there is not enough data. */
+static double measure_value(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_measure_t m)
+{
+    int64_t since_signed = st->signed_at_ms ? f->now - st->signed_at_ms : 0;
+    int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
+    switch (m) {
+    case PP_M_REVENUE:
+        if (f->lw.won + f->lw.lost == 0 && since_signed < days_ms(pol->long_window_days))
+            return NAN;
+        return (double)f->lw.won_major;
+    case PP_M_WIN_RATE: {
+        uint32_t closed = f->lw.won + f->lw.lost;
+        return closed >= (uint32_t)pol->win_rate_min_closed ? (double)f->lw.won / closed : NAN;
+    }
+    case PP_M_PIPELINE:
+        if (st->deals_sourced + st->deals_influenced == 0 && since_signed < days_ms(pol->short_window_days))
+            return NAN;
+        return (double)pp_partner_pipeline_minor(st) / 100.0;
+    case PP_M_ACTIVITY:
+        if (f->lw.registered == 0 && since_first < days_ms(pol->short_window_days))
+            return NAN;
+        return f->lw.registered;
+    case PP_M_RESPONSE:
+        return f->partner.n >= pol->response_min_samples ? f->partner.p50_h : NAN;
+    case PP_M_DELIVERY: {
+        uint32_t due = f->lw.delivered + f->lw.missed;
+        return due >= (uint32_t)pol->delivery_min_due ? (double)f->lw.delivered / due : NAN;
+    }
+    case PP_M_RECIPROCITY: {
+        uint32_t total = f->lw.theirs + f->lw.ours;
+        return total >= (uint32_t)pol->reciprocity_min_total ? (double)f->lw.theirs / total : NAN;
+    }
+    case PP_M_RECENCY:
+        if (st->last_inbound_ms == 0 && f->now - f->recency_base < days_ms(7))
+            return NAN;
+        return (double)(f->now - f->recency_base) / DAY_MS_D;
+    default:
+        return NAN;
+    }
+}
+
+static int rag_of(const pp_policy_t *pol, double health, double confidence, int prev)
+{
+    if (confidence <= 0)
+        return PP_RAG_NONE;
+    if (prev == PP_RAG_GREEN && health >= pol->green_min - pol->rag_hysteresis)
+        return PP_RAG_GREEN;
+    if (prev == PP_RAG_RED && health < pol->red_below + pol->rag_hysteresis)
+        return PP_RAG_RED;
+    if (health >= pol->green_min)
+        return PP_RAG_GREEN;
+    if (health < pol->red_below)
+        return PP_RAG_RED;
+    return PP_RAG_AMBER;
+}
+
+static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
+{
+    double wsum = 0, wavail = 0, acc = 0;
+    double csum[PP_C_COUNT] = {0};
+    int cn[PP_C_COUNT] = {0};
+    uint8_t avail = 0;
+    for (int m = 0; m < PP_M_COUNT; m++) {
+        double w = measure_weight(pol, (pp_measure_t)m);
+        double v = measure_value(pol, st, f, (pp_measure_t)m);
+        wsum += w;
+        st->measure_value[m] = (float)v;
+        if (isnan(v)) {
+            st->measure_score[m] = -1;
+            continue;
+        }
+        double s = pp_band_eval(&pol->band[m], v);
+        st->measure_score[m] = (float)s;
+        avail |= (uint8_t)(1u << m);
+        wavail += w;
+        acc += w * s;
+        pp_component_t c = pp_measure_component((pp_measure_t)m);
+        csum[c] += s;
+        cn[c]++;
+    }
+    for (int c = 0; c < PP_C_COUNT; c++)
+        st->component[c] = cn[c] ? (float)(csum[c] / cn[c]) : -1.0f;
+    st->confidence = wsum > 0 ? (float)(wavail / wsum) : 0;
+    st->health = wavail > 0 ? acc / wavail : 50.0;
+    st->rag = (uint8_t)rag_of(pol, st->health, st->confidence, st->rag);
+
+    /* daily maximum health, for health_drop. When the set of measures with
+     * data changes, the score is not comparable with its past any more (we
+     * know more, the partner did not change): the history starts again. */
+    if (avail != st->measures_available) {
+        memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
+        st->measures_available = avail;
+    }
+    int32_t day = pp_day_of(f->now);
+    if (day > st->health_hist_day) {
+        for (int32_t d = st->health_hist_day + 1; d <= day && d - st->health_hist_day <= 8; d++)
+            st->health_max_day_hist[d % 8] = 0;
+        if (day - st->health_hist_day > 8)
+            memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
+        st->health_hist_day = day;
+    }
+    if (day > st->health_hist_day - 8 && st->confidence >= pol->min_confidence) {
+        uint8_t h = (uint8_t)lround(st->health);
+        uint8_t *slot = &st->health_max_day_hist[day % 8];
+        if (h + 1 > *slot) /* stored +1 so 0 means "no data" */
+            *slot = (uint8_t)(h + 1);
+    }
+}
+
+/* Highest health over the last `days` days (incl. today), or -1. */
+static double recent_max_health(const pp_partner_t *st, int64_t now, int days)
+{
+    int32_t day = pp_day_of(now);
+    double best = -1;
+    if (days > 8)
+        days = 8;
+    for (int32_t d = day - days + 1; d <= day; d++) {
+        if (d > st->health_hist_day || d <= st->health_hist_day - 8)
+            continue;
+        uint8_t v = st->health_max_day_hist[d % 8];
+        if (v > 0 && v - 1 > best)
+            best = v - 1;
+    }
+    return best;
+}
+
+/* ---- rules (DESIGN §6) ---- */
+
+typedef struct verdict {
+    bool on;              /* condition holds: trip if not firing */
+    bool off;             /* condition cleared (with hysteresis): resolve if firing */
+    double value, threshold;
+    int severity;
+    int64_t trip_at;      /* when it became true (event time) */
+} verdict_t;
+
+static verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
+{
+    verdict_t v = {.on = false, .off = true, .severity = PP_SEV_WARNING, .trip_at = f->now};
+    switch (r) {
+    case PP_R_SLOW_RESPONSE: {
+        bool enough = f->partner.n >= pol->slow_response_min_samples;
+        v.value = enough ? f->partner.p50_h : 0;
+        v.threshold = pol->slow_response_hours;
+        v.on = enough && f->partner.p50_h > pol->slow_response_hours;
+        v.off = !enough || f->partner.p50_h <= pol->slow_response_hours * pol->clear_ratio;
+        if (enough && f->partner.p50_h > pol->slow_response_critical_hours)
+            v.severity = PP_SEV_CRITICAL;
+        break;
+    }
+    case PP_R_UNANSWERED_FOLLOWUPS:
+        v.value = f->max_followups;
+        v.threshold = pol->followups_threshold;
+        v.on = f->max_followups >= pol->followups_threshold;
+        v.off = !v.on;
+        break;
+    case PP_R_REPLY_OVERDUE: {
+        int64_t limit = days_ms(pol->reply_overdue_days);
+        int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
+        v.value = (double)age / DAY_MS_D;
+        v.threshold = pol->reply_overdue_days;
+        v.on = f->oldest_wait_partner && age >= limit;
+        v.off = !v.on;
+        v.trip_at = f->oldest_wait_partner + limit;
+        break;
+    }
+    case PP_R_GOING_DARK: {
+        int64_t base = f->recency_base;
+        int64_t quiet = base ? f->now - base : 0;
+        v.value = (double)quiet / DAY_MS_D;
+        v.threshold = pol->going_dark_days;
+        v.on = base && !st->exited && quiet >= days_ms(pol->going_dark_days);
+        v.off = !v.on;
+        v.trip_at = base + days_ms(pol->going_dark_days);
+        if (quiet >= days_ms(pol->going_dark_inactive_days))
+            v.severity = PP_SEV_CRITICAL;
+        break;
+    }
+    case PP_R_OVERPROMISE: {
+        uint32_t due = f->lw.delivered + f->lw.missed;
+        double ratio = due ? (double)f->lw.delivered / due : 1.0;
+        bool by_count = f->lw.missed >= (uint32_t)pol->overpromise_missed;
+        bool by_ratio = due >= (uint32_t)pol->overpromise_min_due && ratio < pol->overpromise_ratio;
+        v.value = f->lw.missed;
+        v.threshold = pol->overpromise_missed;
+        v.on = by_count || by_ratio;
+        v.off = !v.on;
+        v.trip_at = st->last_missed_ms && st->last_missed_ms <= f->now ? st->last_missed_ms : f->now;
+        break;
+    }
+    case PP_R_ONE_SIDED: {
+        uint32_t total = f->lw.theirs + f->lw.ours;
+        v.value = f->lw.theirs ? (double)f->lw.ours / f->lw.theirs : (double)f->lw.ours;
+        v.threshold = pol->one_sided_ratio;
+        v.on = total >= (uint32_t)pol->one_sided_min_total && f->lw.ours >= pol->one_sided_ratio * f->lw.theirs;
+        v.off = total < (uint32_t)pol->one_sided_min_total ||
+                f->lw.ours < pol->one_sided_ratio * pol->clear_ratio * f->lw.theirs;
+        break;
+    }
+    case PP_R_NO_PIPELINE_90D: {
+        int64_t deadline = st->signed_at_ms + days_ms(pol->no_pipeline_days);
+        v.value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / DAY_MS_D : 0;
+        v.threshold = pol->no_pipeline_days;
+        v.on = st->signed_at_ms && !st->exited && st->first_qualified_ms == 0 && f->now >= deadline;
+        v.off = st->first_qualified_ms != 0 || st->signed_at_ms == 0 || st->exited;
+        v.trip_at = deadline;
+        break;
+    }
+    case PP_R_HEALTH_RED:
+        v.value = st->health;
+        v.threshold = pol->red_below;
+        v.on = st->rag == PP_RAG_RED && st->confidence >= pol->min_confidence;
+        v.off = st->rag != PP_RAG_RED;
+        v.severity = PP_SEV_CRITICAL;
+        break;
+    case PP_R_HEALTH_DROP: {
+        double best = recent_max_health(st, f->now, pol->health_drop_days);
+        double drop = best >= 0 ? best - st->health : 0;
+        v.value = drop;
+        v.threshold = pol->health_drop_points;
+        v.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
+        v.off = drop < pol->health_drop_points * pol->clear_ratio;
+        break;
+    }
+    case PP_R_LOW_ACV_CHANNEL: {
+        bool reseller = st->partner_type == PP_PTYPE_RESELLER;
+        double avg = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
+        v.value = avg;
+        v.threshold = pol->low_acv_major;
+        v.on = reseller && st->deals_won >= (uint32_t)pol->low_acv_min_won && avg < pol->low_acv_major;
+        v.off = !reseller || avg >= pol->low_acv_major / pol->clear_ratio;
+        v.severity = PP_SEV_INFO;
+        break;
+    }
+    default:
+        break;
+    }
+    return v;
+}
+
+/* ---- alerts ---- */
+
+void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, char out[PP_ALERT_ID_LEN + 1])
+{
+    /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start" */
+    uint64_t h1 = 1469598103934665603ULL, h2 = 0x84222325cbf29ce4ULL;
+    char tail[64];
+    int n = snprintf(tail, sizeof tail, "%s%c%" PRId64, pp_rule_name(rule), 0, started_at_ms);
+    const char *parts[2] = {partner_id, tail};
+    size_t lens[2] = {strlen(partner_id) + 1, (size_t)n};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < lens[p]; i++) {
+            uint8_t b = (uint8_t)parts[p][i];
+            h1 = (h1 ^ b) * 1099511628211ULL;
+            h2 = (h2 ^ (uint8_t)(b + 0x5b)) * 0x100000001b3ULL;
+            h2 ^= h2 >> 29;
+        }
+    snprintf(out, PP_ALERT_ID_LEN + 1, "%016" PRIx64 "%016" PRIx64, h1, h2);
+}
+
+static const char *who(const pp_partner_t *st)
+{
+    return st->display_name[0] ? st->display_name : st->id;
+}
+
+static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v, char *buf, size_t cap)
+{
+    const char *p = who(st);
+    switch (r) {
+    case PP_R_SLOW_RESPONSE:
+        if (firing)
+            snprintf(buf, cap, "%s answers slowly: median reply time %.0f h over the last 30 days (threshold %.0f h).",
+                     p, v->value, v->threshold);
+        else
+            snprintf(buf, cap, "%s answers faster again: median reply time %.0f h.", p, v->value);
+        break;
+    case PP_R_UNANSWERED_FOLLOWUPS:
+        if (firing)
+            snprintf(buf, cap, "%s has left %.0f of our follow-ups on one thread unanswered.", p, v->value);
+        else
+            snprintf(buf, cap, "%s answered the thread we followed up on.", p);
+        break;
+    case PP_R_REPLY_OVERDUE:
+        if (firing)
+            snprintf(buf, cap, "%s has not replied to our message for %.1f days (limit %.0f days).", p,
+                     v->value, v->threshold);
+        else
+            snprintf(buf, cap, "%s replied; no message of ours is overdue now.", p);
+        break;
+    case PP_R_GOING_DARK:
+        if (firing)
+            snprintf(buf, cap, "%s has gone dark: no inbound engagement for %.0f days%s.", p, v->value,
+                     v->severity == PP_SEV_CRITICAL ? " (inactive partner)" : "");
+        else
+            snprintf(buf, cap, "%s is engaging again.", p);
+        break;
+    case PP_R_OVERPROMISE:
+        if (firing)
+            snprintf(buf, cap, "%s over-promises: %.0f commitments missed in the last 90 days.", p, v->value);
+        else
+            snprintf(buf, cap, "%s is keeping its commitments again.", p);
+        break;
+    case PP_R_ONE_SIDED:
+        if (firing)
+            snprintf(buf, cap, "The relationship with %s is one-sided: we contribute %.1fx what they do (90 days).",
+                     p, v->value);
+        else
+            snprintf(buf, cap, "Contributions with %s are balanced again (%.1fx).", p, v->value);
+        break;
+    case PP_R_NO_PIPELINE_90D:
+        if (firing)
+            snprintf(buf, cap, "%s signed %.0f days ago and has no qualified opportunity yet.", p, v->value);
+        else
+            snprintf(buf, cap, "%s has its first qualified opportunity.", p);
+        break;
+    case PP_R_HEALTH_RED:
+        if (firing)
+            snprintf(buf, cap, "%s is red: health %.0f (below %.0f).", p, v->value, v->threshold);
+        else
+            snprintf(buf, cap, "%s is out of the red: health %.0f.", p, v->value);
+        break;
+    case PP_R_HEALTH_DROP:
+        if (firing)
+            snprintf(buf, cap, "%s's health dropped %.0f points within a week.", p, v->value);
+        else
+            snprintf(buf, cap, "%s's health has stabilised.", p);
+        break;
+    case PP_R_LOW_ACV_CHANNEL:
+        if (firing)
+            snprintf(buf, cap, "%s resells deals averaging %.0f, below the %.0f where channel margins work.", p,
+                     v->value, v->threshold);
+        else
+            snprintf(buf, cap, "%s's average deal is %.0f now.", p, v->value);
+        break;
+    default:
+        snprintf(buf, cap, "%s: %s", p, pp_rule_name(r));
+    }
+}
+
+static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
+{
+    if (r != PP_R_HEALTH_RED && st->rules[PP_R_HEALTH_RED].started_at_ms != 0)
+        return true; /* inhibited while health_red is open */
+    if (st->rules[r].snoozed_episode)
+        return true;
+    int64_t until = st->snooze_until_ms[r];
+    return until > 0 && now < until;
+}
+
+typedef struct emit_ctx {
+    pp_alert_t *out;
+    int n;
+    int64_t proc_ms;
+    const char *evidence;
+} emit_ctx_t;
+
+static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status, const verdict_t *v,
+                 int64_t at, bool publish)
+{
+    if (e->n >= PP_ENGINE_MAX_ALERTS)
+        return; /* cannot happen: each rule emits at most twice per evaluation */
+    pp_alert_t *a = &e->out[e->n++];
+    memset(a, 0, sizeof *a);
+    const pp_rule_state_t *rs = &st->rules[r];
+    pp_alert_id(st->id, r, rs->started_at_ms, a->alert_id);
+    memcpy(a->partner_id, st->id, sizeof a->partner_id);
+    a->rule = r;
+    a->severity = rs->severity;
+    a->status = status;
+    a->value = v->value;
+    a->threshold = v->threshold;
+    sentence(st, r, status == PP_ALERT_FIRING, v, a->message, sizeof a->message);
+    a->started_at_ms = rs->started_at_ms;
+    a->event_time_ms = at;
+    a->emitted_at_ms = e->proc_ms;
+    a->health = st->health;
+    snprintf(a->evidence, sizeof a->evidence, "%s", e->evidence);
+    a->publish = publish;
+    a->partition = st->home_partition;
+}
+
+/* Score, then every rule's lifecycle, at st->clock_ms. */
+static int evaluate(const pp_policyset_t *ps, pp_partner_t *st, int64_t proc_ms, const char *evidence,
+                    pp_alert_t *out)
+{
+    const pp_policy_t *pol = policy_of(ps, st);
+    facts_t f;
+    gather(pol, st, st->clock_ms, &f);
+    score(pol, st, &f);
+    emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
+    /* health_red first: its state decides what the others inhibit */
+    static const pp_rule_t order[PP_R_COUNT] = {
+        PP_R_HEALTH_RED,  PP_R_SLOW_RESPONSE, PP_R_UNANSWERED_FOLLOWUPS, PP_R_REPLY_OVERDUE,
+        PP_R_GOING_DARK,  PP_R_OVERPROMISE,   PP_R_ONE_SIDED,            PP_R_NO_PIPELINE_90D,
+        PP_R_HEALTH_DROP, PP_R_LOW_ACV_CHANNEL};
+    for (int i = 0; i < PP_R_COUNT; i++) {
+        pp_rule_t r = order[i];
+        pp_rule_state_t *rs = &st->rules[r];
+        verdict_t v = judge(pol, st, &f, r);
+        bool firing = rs->started_at_ms != 0;
+        if (!firing && pol->enabled[r] && v.on) {
+            rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f.now;
+            rs->value = (float)v.value;
+            rs->severity = (uint8_t)v.severity;
+            rs->snoozed_episode = st->snooze_until_ms[r] == -1;
+            bool pub = !suppressed(st, r, f.now);
+            rs->published = pub;
+            emit(&e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, pub);
+        } else if (firing && (v.off || !pol->enabled[r])) {
+            emit(&e, st, r, PP_ALERT_RESOLVED, &v, f.now, rs->published);
+            if (rs->snoozed_episode || st->snooze_until_ms[r] == -1)
+                st->snooze_until_ms[r] = 0; /* "until it clears" is over */
+            memset(rs, 0, sizeof *rs);
+            if (r == PP_R_HEALTH_RED) {
+                /* children that fired while inhibited are published now */
+                for (int c = 0; c < PP_R_COUNT; c++) {
+                    pp_rule_state_t *cs = &st->rules[c];
+                    if (c != PP_R_HEALTH_RED && cs->started_at_ms && !cs->published &&
+                        !suppressed(st, (pp_rule_t)c, f.now)) {
+                        verdict_t cv = judge(pol, st, &f, (pp_rule_t)c);
+                        cs->published = 1;
+                        emit(&e, st, (pp_rule_t)c, PP_ALERT_FIRING, &cv, cs->started_at_ms, true);
+                    }
+                }
+            }
+        } else if (firing && !rs->published && !suppressed(st, r, f.now)) {
+            /* snooze expired while still firing: publish the episode now */
+            rs->published = 1;
+            emit(&e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
+        }
+    }
+    st->next_deadline_ms = pp_engine_next_deadline(ps, st);
+    return e.n;
+}
+
+int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t *ev, int32_t partition,
+                    int64_t offset, int64_t proc_ms, pp_alert_t *out)
+{
+    if (strcmp(st->id, ev->partner_id) != 0)
+        return -EINVAL;
+    /* timers due before this event fire first, at their own time */
+    int n = pp_engine_advance(ps, st, ev->occurred_at_ms - 1, proc_ms, out);
+    int rc = pp_partner_apply(st, ev, partition, offset, proc_ms);
+    if (rc != 0)
+        return rc;
+    return n + evaluate(ps, st, proc_ms, ev->event_id, out + n);
+}
+
+int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
+{
+    if (now_ms > st->clock_ms)
+        st->clock_ms = now_ms;
+    pp_partner_expire_commitments(st, st->clock_ms);
+    return evaluate(ps, st, proc_ms, "timer", out);
+}
+
+int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_ms, int64_t proc_ms,
+                      pp_alert_t *out)
+{
+    int n = 0;
+    while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
+           n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
+        int64_t at = st->next_deadline_ms;
+        if (at < st->clock_ms)
+            at = st->clock_ms; /* already past: evaluate now */
+        int64_t before = st->next_deadline_ms;
+        n += pp_engine_tick(ps, st, at, proc_ms, out + n);
+        if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
+            break; /* a deadline that does not move would loop forever: a bug, stop */
+    }
+    return n;
+}
+
+static void consider(int64_t *best, int64_t t)
+{
+    if (t > 0 && (*best == 0 || t < *best))
+        *best = t;
+}
+
+int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st)
+{
+    const pp_policy_t *pol = policy_of(ps, st);
+    int64_t best = 0;
+    int64_t oldest = 0;
+    for (int i = 0; i < PP_THREADS_MAX; i++) {
+        const pp_thread_t *t = &st->threads[i];
+        if (t->id && t->awaiting == PP_WAIT_PARTNER && (oldest == 0 || pp_ms(t->since) < oldest))
+            oldest = pp_ms(t->since);
+    }
+    if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
+        consider(&best, oldest + days_ms(pol->reply_overdue_days));
+    int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
+    if (pol->enabled[PP_R_GOING_DARK] && !st->rules[PP_R_GOING_DARK].started_at_ms && base && !st->exited)
+        consider(&best, base + days_ms(pol->going_dark_days));
+    if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
+        st->signed_at_ms && !st->first_qualified_ms && !st->exited)
+        consider(&best, st->signed_at_ms + days_ms(pol->no_pipeline_days));
+    for (int i = 0; i < PP_COMMITS_MAX; i++) {
+        const pp_commit_t *c = &st->commits[i];
+        if (c->id && c->state == PP_COMMIT_OPEN && c->due)
+            consider(&best, pp_ms(c->due) + 1000); /* strictly after the due second */
+    }
+    for (int r = 0; r < PP_R_COUNT; r++)
+        if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
+            consider(&best, st->snooze_until_ms[r]);
+    /* window-based rules that are firing are re-judged as their windows slide */
+    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
+    for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
+        if (st->rules[windowed[i]].started_at_ms) {
+            consider(&best, ((int64_t)pp_day_of(st->clock_ms) + 1) * PP_DAY_MS);
+            break;
+        }
+    return best;
+}
+
+void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int r = 0; r < PP_R_COUNT && n < cap; r++)
+        if (st->rules[r].started_at_ms)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", pp_rule_name((pp_rule_t)r));
+}
+
+void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap)
+{
+    const pp_policy_t *pol = policy_of(ps, st);
+    double wsum = 0;
+    for (int m = 0; m < PP_M_COUNT; m++)
+        if (st->measure_score[m] >= 0)
+            wsum += measure_weight(pol, (pp_measure_t)m);
+    int order[PP_M_COUNT], k = 0;
+    double cost[PP_M_COUNT];
+    for (int m = 0; m < PP_M_COUNT; m++) {
+        if (st->measure_score[m] < 0 || wsum <= 0)
+            continue;
+        cost[m] = measure_weight(pol, (pp_measure_t)m) * (100.0 - st->measure_score[m]) / wsum;
+        int j = k++;
+        while (j > 0 && cost[order[j - 1]] < cost[m]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = m;
+    }
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < k && i < 3 && n < cap; i++) {
+        int m = order[i];
+        if (cost[m] < 0.5)
+            break;
+        static const char *const units[PP_M_COUNT] = {"", "", "", " registrations", " h", "", "", " days"};
+        double v = st->measure_value[m];
+        bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s %.*f%s%s (score %.0f, -%.1f pts, event %s)", n ? "; " : "",
+                              pp_measure_name((pp_measure_t)m), pct ? 0 : 1, pct ? v * 100 : v, pct ? "%" : "",
+                              units[m], st->measure_score[m], cost[m], st->evidence[m][0] ? st->evidence[m] : "-");
+    }
+    if (n == 0)
+        snprintf(buf, cap, "%s", st->confidence > 0 ? "no factor costs more than half a point" : "not enough data yet");
+}
+
+size_t pp_alert_pack(const pp_alert_t *a, const char *config_version, uint8_t *buf, size_t cap)
+{
+    Partnerpulse__V1__Alert m = PARTNERPULSE__V1__ALERT__INIT;
+    char *evidence[1];
+    char alert_id[sizeof a->alert_id], partner[sizeof a->partner_id], rule[32], message[sizeof a->message],
+        ev[sizeof a->evidence], version[64];
+    memcpy(alert_id, a->alert_id, sizeof alert_id);
+    memcpy(partner, a->partner_id, sizeof partner);
+    snprintf(rule, sizeof rule, "%s", pp_rule_name(a->rule));
+    memcpy(message, a->message, sizeof message);
+    memcpy(ev, a->evidence, sizeof ev);
+    snprintf(version, sizeof version, "%s", config_version ? config_version : "");
+    m.alert_id = alert_id;
+    m.partner_id = partner;
+    m.rule = rule;
+    m.severity = (Partnerpulse__V1__Alert__Severity)a->severity;
+    m.status = (Partnerpulse__V1__Alert__Status)a->status;
+    m.value = a->value;
+    m.threshold = a->threshold;
+    m.message = message;
+    m.started_at_ms = a->started_at_ms;
+    m.event_time_ms = a->event_time_ms;
+    m.emitted_at_ms = a->emitted_at_ms;
+    m.health = a->health;
+    evidence[0] = ev;
+    m.n_evidence = ev[0] ? 1 : 0;
+    m.evidence = evidence;
+    m.config_version = version;
+    size_t n = partnerpulse__v1__alert__get_packed_size(&m);
+    if (n > cap)
+        return 0;
+    return partnerpulse__v1__alert__pack(&m, buf);
+}
+
+/* ---- public hash ---- */
+
+typedef struct fields {
+    pp_field_t *out;
+    size_t cap, n;
+} fields_t;
+
+static void fi(fields_t *f, const char *name, int64_t v)
+{
+    if (f->n < f->cap) {
+        f->out[f->n].name = name;
+        snprintf(f->out[f->n].value, PP_FIELD_VALUE_MAX, "%" PRId64, v);
+    }
+    f->n++;
+}
+
+/* A number with `prec` decimals; NAN gives "" (not available). */
+static void fd(fields_t *f, const char *name, double v, int prec)
+{
+    if (f->n < f->cap) {
+        f->out[f->n].name = name;
+        if (isnan(v) || v < -1e300)
+            f->out[f->n].value[0] = '\0';
+        else
+            snprintf(f->out[f->n].value, PP_FIELD_VALUE_MAX, "%.*f", prec, v);
+    }
+    f->n++;
+}
+
+static void fs(fields_t *f, const char *name, const char *v)
+{
+    if (f->n < f->cap) {
+        f->out[f->n].name = name;
+        snprintf(f->out[f->n].value, PP_FIELD_VALUE_MAX, "%s", v);
+    }
+    f->n++;
+}
+
+static double or_nan(float x)
+{
+    return x < 0 ? NAN : (double)x;
+}
+
+size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap)
+{
+    const pp_policy_t *pol = policy_of(ps, st);
+    fields_t f = {out, cap, 0};
+    facts_t x;
+    gather(pol, st, st->clock_ms, &x);
+    char buf[PP_FIELD_VALUE_MAX];
+
+    /* health and its explanation */
+    fd(&f, "health", st->health, 1);
+    fs(&f, "rag", pp_rag_name(st->rag));
+    fd(&f, "confidence", st->confidence, 2);
+    pp_engine_flags(st, buf, sizeof buf);
+    fs(&f, "flags", buf);
+    pp_engine_explain(ps, st, buf, sizeof buf);
+    fs(&f, "why", buf);
+    fd(&f, "score_financial", or_nan(st->component[PP_C_FINANCIAL]), 1);
+    fd(&f, "score_strategic", or_nan(st->component[PP_C_STRATEGIC]), 1);
+    fd(&f, "score_operational", or_nan(st->component[PP_C_OPERATIONAL]), 1);
+    fd(&f, "score_relationship", or_nan(st->component[PP_C_RELATIONSHIP]), 1);
+    fs(&f, "config_version", ps->version);
+
+    /* bookkeeping */
+    fi(&f, "events_applied", (int64_t)st->events_applied);
+    fi(&f, "updated_at_ms", st->updated_at_ms);
+    fi(&f, "last_event_ms", st->last_event_ms);
+    fs(&f, "last_event_id", st->last_event_id);
+    fi(&f, "clock_ms", st->clock_ms);
+
+    /* profile */
+    fs(&f, "partner_type", pp_ptype_name(st->partner_type));
+    fs(&f, "tier", st->tier);
+    fs(&f, "owner", st->owner);
+    fs(&f, "display_name", st->display_name);
+    fi(&f, "signed_at_ms", st->signed_at_ms);
+    fi(&f, "exited", st->exited);
+
+    /* pipeline and revenue (seed 003 scorecard) */
+    fi(&f, "deals_sourced", st->deals_sourced);
+    fi(&f, "deals_influenced", st->deals_influenced);
+    fi(&f, "deals_qualified", st->deals_qualified);
+    fi(&f, "deals_won", st->deals_won);
+    fi(&f, "deals_lost", st->deals_lost);
+    fi(&f, "pipeline_sourced_minor", st->pipeline_sourced_minor);
+    fi(&f, "pipeline_influenced_minor", st->pipeline_influenced_minor);
+    fi(&f, "revenue_won_sourced_minor", st->revenue_won_sourced_minor);
+    fi(&f, "revenue_won_influenced_minor", st->revenue_won_influenced_minor);
+    fd(&f, "win_rate", st->deals_won + st->deals_lost ? (double)st->deals_won / (st->deals_won + st->deals_lost) : NAN, 3);
+    fd(&f, "avg_won_deal_minor", st->deals_won ? (double)pp_partner_revenue_minor(st) / st->deals_won : NAN, 0);
+    fd(&f, "days_to_first_qualified",
+       st->first_qualified_ms && st->signed_at_ms ? (double)(st->first_qualified_ms - st->signed_at_ms) / DAY_MS_D : NAN, 1);
+    fi(&f, "revenue_won_long_major", (int64_t)x.lw.won_major);
+    fd(&f, "win_rate_long", x.lw.won + x.lw.lost ? (double)x.lw.won / (x.lw.won + x.lw.lost) : NAN, 3);
+    fi(&f, "qualified_long", x.lw.qualified);
+    fi(&f, "registrations_long", x.lw.registered);
+    fi(&f, "active", x.lw.registered > 0);
+
+    /* referrals */
+    fi(&f, "referrals_to_us", st->referrals_to_us);
+    fi(&f, "referrals_to_partner", st->referrals_to_partner);
+
+    /* responsiveness, both directions (seed 000 §6.2) */
+    pct_t pl = percentiles(st->resp_partner, st->clock_ms, pol->long_window_days);
+    pct_t ul = percentiles(st->resp_us, st->clock_ms, pol->long_window_days);
+    fd(&f, "partner_response_p50_h_short", x.partner.p50_h, 1);
+    fd(&f, "partner_response_p90_h_short", x.partner.p90_h, 1);
+    fd(&f, "partner_response_p50_h_long", pl.p50_h, 1);
+    fd(&f, "partner_response_p90_h_long", pl.p90_h, 1);
+    fi(&f, "partner_responses_short", x.partner.n);
+    fd(&f, "our_response_p50_h_short", x.us.p50_h, 1);
+    fd(&f, "our_response_p90_h_short", x.us.p90_h, 1);
+    fd(&f, "our_response_p50_h_long", ul.p50_h, 1);
+    fd(&f, "our_response_p90_h_long", ul.p90_h, 1);
+    fi(&f, "threads_awaiting_partner", x.awaiting_partner);
+    fi(&f, "threads_awaiting_us", x.awaiting_us);
+    fd(&f, "oldest_wait_partner_h", x.oldest_wait_partner ? (double)(st->clock_ms - x.oldest_wait_partner) / HOUR_MS : NAN, 1);
+    fd(&f, "oldest_wait_us_h", x.oldest_wait_us ? (double)(st->clock_ms - x.oldest_wait_us) / HOUR_MS : NAN, 1);
+    fi(&f, "max_unanswered_followups", x.max_followups);
+    fi(&f, "followups_total", st->followups_total);
+    fi(&f, "automated_ignored", st->automated_ignored);
+
+    /* commitments (seed 000 §6.3) */
+    fi(&f, "partner_commitments_made", st->commits_made[0]);
+    fi(&f, "partner_commitments_delivered", st->commits_delivered[0]);
+    fi(&f, "partner_commitments_missed", st->commits_missed[0]);
+    fi(&f, "our_commitments_made", st->commits_made[1]);
+    fi(&f, "our_commitments_delivered", st->commits_delivered[1]);
+    fi(&f, "our_commitments_missed", st->commits_missed[1]);
+    fi(&f, "partner_missed_long", x.lw.missed);
+    fi(&f, "partner_delivered_long", x.lw.delivered);
+
+    /* reciprocity (seed 000 §2, §6.4-6.5) */
+    fi(&f, "contributions_theirs_long", x.lw.theirs);
+    fi(&f, "contributions_ours_long", x.lw.ours);
+    fd(&f, "reciprocity_index", x.lw.theirs + x.lw.ours ? (double)x.lw.theirs / (x.lw.theirs + x.lw.ours) : NAN, 3);
+
+    /* activity */
+    fi(&f, "engagements_inbound", st->engagements_inbound);
+    fi(&f, "engagements_outbound", st->engagements_outbound);
+    fi(&f, "engagements_inbound_short", x.sw.in);
+    fi(&f, "engagements_outbound_short", x.sw.out);
+    fi(&f, "last_inbound_ms", st->last_inbound_ms);
+    fi(&f, "last_outbound_ms", st->last_outbound_ms);
+    fd(&f, "days_since_inbound", x.recency_base ? (double)(st->clock_ms - x.recency_base) / DAY_MS_D : NAN, 1);
+    return f.n < cap ? f.n : cap;
+}

@@ -1,0 +1,438 @@
+/*
+ * pp_policy: defaults, setting by name, overrides (see pp_policy.h).
+ */
+#include "pp_policy.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pp_event.h"
+
+static const char *const rule_names[PP_R_COUNT] = {
+    "slow_response", "unanswered_followups", "reply_overdue", "going_dark", "overpromise",
+    "one_sided",     "no_pipeline_90d",      "health_red",    "health_drop", "low_acv_channel"};
+static const char *const measure_names[PP_M_COUNT] = {"revenue",  "win_rate", "pipeline",    "activity",
+                                                      "response", "delivery", "reciprocity", "recency"};
+static const char *const component_names[PP_C_COUNT] = {"financial", "strategic", "operational", "relationship"};
+static const pp_component_t measure_component[PP_M_COUNT] = {
+    PP_C_FINANCIAL,   PP_C_FINANCIAL,   PP_C_STRATEGIC,    PP_C_STRATEGIC,
+    PP_C_OPERATIONAL, PP_C_OPERATIONAL, PP_C_RELATIONSHIP, PP_C_RELATIONSHIP};
+
+const char *pp_rule_name(pp_rule_t r)
+{
+    return r >= 0 && r < PP_R_COUNT ? rule_names[r] : "unknown";
+}
+
+const char *pp_measure_name(pp_measure_t m)
+{
+    return m >= 0 && m < PP_M_COUNT ? measure_names[m] : "unknown";
+}
+
+const char *pp_component_name(pp_component_t c)
+{
+    return c >= 0 && c < PP_C_COUNT ? component_names[c] : "unknown";
+}
+
+pp_component_t pp_measure_component(pp_measure_t m)
+{
+    return measure_component[m];
+}
+
+const char *pp_ptype_name(int t)
+{
+    static const char *const names[] = {"", "REFERRAL", "RESELLER", "TECHNOLOGY", "CO_SELL"};
+    return t >= 0 && t <= PP_PTYPE_CO_SELL ? names[t] : "";
+}
+
+int pp_ptype_from_name(const char *name)
+{
+    for (int t = 1; t <= PP_PTYPE_CO_SELL; t++)
+        if (strcmp(name, pp_ptype_name(t)) == 0)
+            return t;
+    return 0;
+}
+
+double pp_band_eval(const pp_band_t *b, double x)
+{
+    if (b->n <= 0)
+        return 0;
+    if (x <= b->x[0])
+        return b->y[0];
+    for (int i = 1; i < b->n; i++)
+        if (x <= b->x[i]) {
+            double f = (x - b->x[i - 1]) / (b->x[i] - b->x[i - 1]);
+            return b->y[i - 1] + f * (b->y[i] - b->y[i - 1]);
+        }
+    return b->y[b->n - 1];
+}
+
+/* ---- keys ---- */
+
+typedef enum { K_DOUBLE, K_INT, K_BOOL, K_BAND } kind_t;
+
+typedef struct key {
+    const char *name;
+    kind_t kind;
+    size_t off;
+    double lo, hi;   /* allowed range for numbers */
+} key_t_;
+
+#define D(n, f, lo, hi) {n, K_DOUBLE, offsetof(pp_policy_t, f), lo, hi}
+#define I(n, f, lo, hi) {n, K_INT, offsetof(pp_policy_t, f), lo, hi}
+#define B(n, f) {n, K_BOOL, offsetof(pp_policy_t, f), 0, 1}
+#define BAND(n, m) {n, K_BAND, offsetof(pp_policy_t, band) + (m) * sizeof(pp_band_t), 0, 0}
+
+static const key_t_ keys[] = {
+    D("weight_financial", weight[PP_C_FINANCIAL], 0, 1000),
+    D("weight_strategic", weight[PP_C_STRATEGIC], 0, 1000),
+    D("weight_operational", weight[PP_C_OPERATIONAL], 0, 1000),
+    D("weight_relationship", weight[PP_C_RELATIONSHIP], 0, 1000),
+    BAND("band_revenue", PP_M_REVENUE),
+    BAND("band_win_rate", PP_M_WIN_RATE),
+    BAND("band_pipeline", PP_M_PIPELINE),
+    BAND("band_activity", PP_M_ACTIVITY),
+    BAND("band_response", PP_M_RESPONSE),
+    BAND("band_delivery", PP_M_DELIVERY),
+    BAND("band_reciprocity", PP_M_RECIPROCITY),
+    BAND("band_recency", PP_M_RECENCY),
+    D("green_min", green_min, 0, 100),
+    D("red_below", red_below, 0, 100),
+    D("rag_hysteresis", rag_hysteresis, 0, 50),
+    I("short_window_days", short_window_days, 1, PP_DAYS_MAX),
+    I("long_window_days", long_window_days, 1, PP_DAYS_MAX),
+    I("win_rate_min_closed", win_rate_min_closed, 1, 10000),
+    I("response_min_samples", response_min_samples, 1, 1000),
+    I("delivery_min_due", delivery_min_due, 1, 1000),
+    I("reciprocity_min_total", reciprocity_min_total, 1, 1000),
+    D("min_confidence", min_confidence, 0, 1),
+    B("slow_response_enabled", enabled[PP_R_SLOW_RESPONSE]),
+    B("unanswered_followups_enabled", enabled[PP_R_UNANSWERED_FOLLOWUPS]),
+    B("reply_overdue_enabled", enabled[PP_R_REPLY_OVERDUE]),
+    B("going_dark_enabled", enabled[PP_R_GOING_DARK]),
+    B("overpromise_enabled", enabled[PP_R_OVERPROMISE]),
+    B("one_sided_enabled", enabled[PP_R_ONE_SIDED]),
+    B("no_pipeline_90d_enabled", enabled[PP_R_NO_PIPELINE_90D]),
+    B("health_red_enabled", enabled[PP_R_HEALTH_RED]),
+    B("health_drop_enabled", enabled[PP_R_HEALTH_DROP]),
+    B("low_acv_channel_enabled", enabled[PP_R_LOW_ACV_CHANNEL]),
+    D("clear_ratio", clear_ratio, 0.01, 1),
+    D("slow_response_hours", slow_response_hours, 0, 1e6),
+    D("slow_response_critical_hours", slow_response_critical_hours, 0, 1e6),
+    I("slow_response_min_samples", slow_response_min_samples, 1, 1000),
+    I("followups_threshold", followups_threshold, 1, 250),
+    D("reply_overdue_days", reply_overdue_days, 1e-5, 3650),
+    D("going_dark_days", going_dark_days, 1e-5, 3650),
+    D("going_dark_inactive_days", going_dark_inactive_days, 1e-5, 3650),
+    I("overpromise_missed", overpromise_missed, 1, 1000),
+    D("overpromise_ratio", overpromise_ratio, 0, 1),
+    I("overpromise_min_due", overpromise_min_due, 1, 1000),
+    D("one_sided_ratio", one_sided_ratio, 1, 1000),
+    I("one_sided_min_total", one_sided_min_total, 1, 1000),
+    D("no_pipeline_days", no_pipeline_days, 1e-5, 3650),
+    D("health_drop_points", health_drop_points, 1, 100),
+    I("health_drop_days", health_drop_days, 1, 30),
+    D("low_acv_major", low_acv_major, 0, 1e12),
+    I("low_acv_min_won", low_acv_min_won, 1, 10000),
+};
+
+static int parse_band(const char *v, pp_band_t *b, char *err, size_t err_len)
+{
+    pp_band_t out = {0};
+    const char *p = v;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || *end != ':')
+            goto bad;
+        p = end + 1;
+        double y = strtod(p, &end);
+        if (end == p || y < 0 || y > 100 || out.n == PP_BAND_POINTS)
+            goto bad;
+        if (out.n > 0 && !(x > out.x[out.n - 1]))
+            goto bad;
+        out.x[out.n] = x;
+        out.y[out.n] = y;
+        out.n++;
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            goto bad;
+        while (*p == ' ')
+            p++;
+    }
+    if (out.n < 1)
+        goto bad;
+    *b = out;
+    return 0;
+bad:
+    snprintf(err, err_len, "a band is 1-%d points 'x:score' separated by commas, x ascending, "
+                           "score 0-100 (e.g. 24:100,72:50,168:0); got '%s'", PP_BAND_POINTS, v);
+    return -1;
+}
+
+static int set_key(pp_policy_t *p, const char *name, const char *value, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const key_t_ *k = &keys[i];
+        if (strcmp(k->name, name) != 0)
+            continue;
+        char *field = (char *)p + k->off;
+        char *end;
+        switch (k->kind) {
+        case K_BAND:
+            return parse_band(value, (pp_band_t *)(void *)field, err, err_len);
+        case K_BOOL:
+            if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+                *(bool *)field = true;
+            else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+                *(bool *)field = false;
+            else {
+                snprintf(err, err_len, "%s must be true or false", name);
+                return -1;
+            }
+            return 0;
+        case K_DOUBLE:
+        case K_INT: {
+            errno = 0;
+            double d = strtod(value, &end);
+            if (errno || end == value || *end != '\0' || !isfinite(d) || d < k->lo || d > k->hi ||
+                (k->kind == K_INT && d != floor(d))) {
+                snprintf(err, err_len, "%s must be %s in %g..%g (got '%s')", name,
+                         k->kind == K_INT ? "an integer" : "a number", k->lo, k->hi, value);
+                return -1;
+            }
+            if (k->kind == K_INT)
+                *(int *)(void *)field = (int)d;
+            else
+                *(double *)(void *)field = d;
+            return 0;
+        }
+        }
+    }
+    snprintf(err, err_len, "unknown score/rule key '%s' (see docs/configuration.md)", name);
+    return -1;
+}
+
+static void must_set(pp_policy_t *p, const char *k, const char *v)
+{
+    char err[256];
+    if (set_key(p, k, v, err, sizeof err) != 0)
+        abort(); /* our own defaults are wrong: a bug */
+}
+
+static void policy_default(pp_policy_t *p)
+{
+    memset(p, 0, sizeof *p);
+    /* seed 002: financial 30, strategic 25, operational 25, relationship 20 */
+    p->weight[PP_C_FINANCIAL] = 30;
+    p->weight[PP_C_STRATEGIC] = 25;
+    p->weight[PP_C_OPERATIONAL] = 25;
+    p->weight[PP_C_RELATIONSHIP] = 20;
+    must_set(p, "band_revenue", "0:0,10000:40,50000:75,150000:100");
+    must_set(p, "band_win_rate", "0:0,0.15:30,0.25:60,0.4:90,0.5:100");
+    must_set(p, "band_pipeline", "0:0,25000:50,100000:80,250000:100");
+    must_set(p, "band_activity", "0:0,1:40,3:70,6:100");
+    must_set(p, "band_response", "4:100,24:85,72:50,168:15,336:0");
+    must_set(p, "band_delivery", "0.25:0,0.5:40,0.75:70,0.9:90,1:100");
+    must_set(p, "band_reciprocity", "0.1:0,0.25:40,0.4:80,0.5:100");
+    must_set(p, "band_recency", "3:100,7:90,14:65,21:40,45:15,60:0");
+    p->green_min = 70;
+    p->red_below = 40;
+    p->rag_hysteresis = 3;
+    p->short_window_days = 30;
+    p->long_window_days = 90;
+    p->win_rate_min_closed = 3;
+    p->response_min_samples = 3;
+    p->delivery_min_due = 2;
+    p->reciprocity_min_total = 4;
+    p->min_confidence = 0.4;
+    for (int r = 0; r < PP_R_COUNT; r++)
+        p->enabled[r] = true;
+    p->clear_ratio = 0.8;
+    p->slow_response_hours = 72;
+    p->slow_response_critical_hours = 168;
+    p->slow_response_min_samples = 3;
+    p->followups_threshold = 2;
+    p->reply_overdue_days = 5;
+    p->going_dark_days = 21;
+    p->going_dark_inactive_days = 60;
+    p->overpromise_missed = 2;
+    p->overpromise_ratio = 0.5;
+    p->overpromise_min_due = 4;
+    p->one_sided_ratio = 3;
+    p->one_sided_min_total = 6;
+    p->no_pipeline_days = 90;
+    p->health_drop_points = 15;
+    p->health_drop_days = 7;
+    p->low_acv_major = 20000;
+    p->low_acv_min_won = 3;
+}
+
+void pp_policyset_default(pp_policyset_t *ps)
+{
+    char err[256];
+    memset(ps, 0, sizeof *ps);
+    policy_default(&ps->global);
+    /* seed 004: integration partners pay off over 6-18 months, not in pipeline */
+    pp_policyset_override_type(ps, "TECHNOLOGY", "no_pipeline_90d_enabled", "false", err, sizeof err);
+    pp_policyset_override_type(ps, "TECHNOLOGY", "weight_financial", "15", err, sizeof err);
+    pp_policyset_override_type(ps, "TECHNOLOGY", "weight_relationship", "35", err, sizeof err);
+    /* seed 004: co-sell is the fastest to first revenue (1-3 months) */
+    pp_policyset_override_type(ps, "CO_SELL", "no_pipeline_days", "60", err, sizeof err);
+    if (pp_policyset_resolve(ps, err, sizeof err) != 0)
+        abort();
+}
+
+int pp_policyset_set(pp_policyset_t *ps, const char *key, const char *value, char *err, size_t err_len)
+{
+    return set_key(&ps->global, key, value, err, err_len);
+}
+
+static int add_override(pp_policyset_t *ps, int ptype, const char *tier, const char *key, const char *value,
+                        char *err, size_t err_len)
+{
+    pp_policy_t scratch = ps->global;
+    if (set_key(&scratch, key, value, err, err_len) != 0)
+        return -1;
+    if (strlen(key) >= sizeof ps->overrides[0].key || strlen(value) >= sizeof ps->overrides[0].value) {
+        snprintf(err, err_len, "override %s: key or value too long", key);
+        return -1;
+    }
+    if (ps->n_overrides == PP_OVERRIDES_MAX) {
+        snprintf(err, err_len, "too many overrides (at most %d)", PP_OVERRIDES_MAX);
+        return -1;
+    }
+    pp_override_t *o = &ps->overrides[ps->n_overrides++];
+    o->ptype = ptype;
+    snprintf(o->tier, sizeof o->tier, "%s", tier);
+    snprintf(o->key, sizeof o->key, "%s", key);
+    snprintf(o->value, sizeof o->value, "%s", value);
+    return 0;
+}
+
+int pp_policyset_override_type(pp_policyset_t *ps, const char *type_name, const char *key, const char *value,
+                               char *err, size_t err_len)
+{
+    int t = pp_ptype_from_name(type_name);
+    if (t == 0) {
+        snprintf(err, err_len, "unknown partner type '%s' (REFERRAL, RESELLER, TECHNOLOGY or CO_SELL)", type_name);
+        return -1;
+    }
+    return add_override(ps, t, "", key, value, err, err_len);
+}
+
+int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char *key, const char *value,
+                               char *err, size_t err_len)
+{
+    if (tier[0] == '\0' || strlen(tier) > PP_TIER_MAX) {
+        snprintf(err, err_len, "tier name must be 1-%d bytes", PP_TIER_MAX);
+        return -1;
+    }
+    int i;
+    for (i = 0; i < ps->n_tiers; i++)
+        if (strcmp(ps->tiers[i], tier) == 0)
+            break;
+    if (i == ps->n_tiers) {
+        if (ps->n_tiers == PP_TIERS_MAX) {
+            snprintf(err, err_len, "at most %d tiers can have overrides", PP_TIERS_MAX);
+            return -1;
+        }
+        snprintf(ps->tiers[ps->n_tiers++], PP_TIER_MAX + 1, "%s", tier);
+    }
+    return add_override(ps, 0, tier, key, value, err, err_len);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int check(const pp_policy_t *p, char *err, size_t err_len)
+{
+    double w = 0;
+    for (int c = 0; c < PP_C_COUNT; c++)
+        w += p->weight[c];
+    if (w <= 0) {
+        snprintf(err, err_len, "at least one component weight must be positive");
+        return -1;
+    }
+    if (p->short_window_days > p->long_window_days) {
+        snprintf(err, err_len, "short_window_days must not exceed long_window_days");
+        return -1;
+    }
+    if (p->red_below > p->green_min) {
+        snprintf(err, err_len, "red_below must not exceed green_min");
+        return -1;
+    }
+    return 0;
+}
+
+int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
+{
+    if (check(&ps->global, err, err_len) != 0)
+        return -1;
+    for (int t = 0; t <= PP_PTYPE_CO_SELL; t++) {
+        for (int s = 0; s <= ps->n_tiers; s++) {
+            pp_policy_t *p = &ps->resolved[t][s];
+            *p = ps->global;
+            for (int pass = 0; pass < 2; pass++) /* type first, then tier: the tier wins */
+                for (int i = 0; i < ps->n_overrides; i++) {
+                    const pp_override_t *o = &ps->overrides[i];
+                    bool hit = pass == 0 ? (o->ptype != 0 && o->ptype == t)
+                                         : (s > 0 && o->ptype == 0 && strcmp(o->tier, ps->tiers[s - 1]) == 0);
+                    if (hit && set_key(p, o->key, o->value, err, err_len) != 0)
+                        return -1;
+                }
+            if (check(p, err, err_len) != 0) {
+                size_t n = strlen(err);
+                snprintf(err + n, err_len - n, " (for type %s, tier %s)", t ? pp_ptype_name(t) : "any",
+                         s ? ps->tiers[s - 1] : "any");
+                return -1;
+            }
+        }
+    }
+    /* version: a hash of everything that shapes a decision */
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *f = (const char *)&ps->global + keys[i].off;
+        size_t n = keys[i].kind == K_BAND ? sizeof(pp_band_t) : keys[i].kind == K_INT ? sizeof(int)
+                   : keys[i].kind == K_BOOL ? sizeof(bool) : sizeof(double);
+        h = fnv(h, f, n);
+    }
+    for (int i = 0; i < ps->n_overrides; i++) {
+        const pp_override_t *o = &ps->overrides[i];
+        h = fnv(h, &o->ptype, sizeof o->ptype);
+        h = fnv(h, o->tier, strlen(o->tier));
+        h = fnv(h, o->key, strlen(o->key));
+        h = fnv(h, o->value, strlen(o->value));
+    }
+    snprintf(ps->version, sizeof ps->version, "%016llx", (unsigned long long)h);
+    return 0;
+}
+
+const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier)
+{
+    if (ptype < 0 || ptype > PP_PTYPE_CO_SELL)
+        ptype = 0;
+    int s = 0;
+    if (tier && tier[0])
+        for (int i = 0; i < ps->n_tiers; i++)
+            if (strcmp(ps->tiers[i], tier) == 0) {
+                s = i + 1;
+                break;
+            }
+    return &ps->resolved[ptype][s];
+}

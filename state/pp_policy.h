@@ -1,0 +1,157 @@
+/*
+ * pp_policy: every number the health score and the red-flag rules use —
+ * weights, bands, thresholds, windows — with the defaults of DESIGN §5/§6
+ * and the seed doctrine (docs/scoring.md), settable by name, and overridable
+ * per partner type and per tier.
+ *
+ * A policy set holds the global policy and override lists; pp_policyset_for()
+ * returns the resolved policy for a (type, tier): global, then the type's
+ * overrides, then the tier's (the most specific wins).
+ *
+ * Pure: no I/O. Names are the config keys of docs/configuration.md.
+ */
+#ifndef PP_POLICY_H
+#define PP_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PP_DAYS_MAX 90      /* longest rolling window the state keeps (days) */
+#define PP_BAND_POINTS 8
+#define PP_TIERS_MAX 8
+#define PP_OVERRIDES_MAX 128
+#define PP_TIER_MAX 31      /* bytes of a tier name kept in state */
+
+/* Score components (DESIGN §5, seed 002 scorecard). */
+typedef enum pp_component {
+    PP_C_FINANCIAL = 0,
+    PP_C_STRATEGIC,
+    PP_C_OPERATIONAL,
+    PP_C_RELATIONSHIP,
+    PP_C_COUNT
+} pp_component_t;
+
+/* Measures: each maps one metric to 0-100 through a band. */
+typedef enum pp_measure {
+    PP_M_REVENUE = 0,   /* financial: won revenue in the long window (major units) */
+    PP_M_WIN_RATE,      /* financial: won / closed in the long window */
+    PP_M_PIPELINE,      /* strategic: open pipeline, sourced + influenced (major units) */
+    PP_M_ACTIVITY,      /* strategic: deal registrations + referrals to us in the long window */
+    PP_M_RESPONSE,      /* operational: partner p50 response hours, short window */
+    PP_M_DELIVERY,      /* operational: partner commitments delivered / due, long window */
+    PP_M_RECIPROCITY,   /* relationship: their share of contributions, long window */
+    PP_M_RECENCY,       /* relationship: days since the last inbound engagement */
+    PP_M_COUNT
+} pp_measure_t;
+
+/* Red-flag rules (DESIGN §6). Names (pp_rule_name) are a public contract. */
+typedef enum pp_rule {
+    PP_R_SLOW_RESPONSE = 0,
+    PP_R_UNANSWERED_FOLLOWUPS,
+    PP_R_REPLY_OVERDUE,
+    PP_R_GOING_DARK,
+    PP_R_OVERPROMISE,
+    PP_R_ONE_SIDED,
+    PP_R_NO_PIPELINE_90D,
+    PP_R_HEALTH_RED,
+    PP_R_HEALTH_DROP,
+    PP_R_LOW_ACV_CHANNEL,
+    PP_R_COUNT
+} pp_rule_t;
+
+/* Piecewise-linear map: x ascending; below x[0] -> y[0], above x[n-1] -> y[n-1]. */
+typedef struct pp_band {
+    int n;
+    double x[PP_BAND_POINTS];
+    double y[PP_BAND_POINTS];
+} pp_band_t;
+
+typedef struct pp_policy {
+    /* score */
+    double weight[PP_C_COUNT];       /* component weights (any scale; renormalised) */
+    pp_band_t band[PP_M_COUNT];      /* metric -> 0..100 */
+    double green_min;                /* health >= this is GREEN */
+    double red_below;                /* health < this is RED */
+    double rag_hysteresis;           /* points beyond a boundary needed to leave a band */
+    int short_window_days;           /* 30 */
+    int long_window_days;            /* 90, <= PP_DAYS_MAX */
+    int win_rate_min_closed;         /* closed deals needed for win rate */
+    int response_min_samples;        /* responses needed for the response measure */
+    int delivery_min_due;            /* commitments due needed for delivery */
+    int reciprocity_min_total;       /* contributions needed for reciprocity */
+    double min_confidence;           /* health_red/health_drop need this much data */
+
+    /* rules */
+    bool enabled[PP_R_COUNT];
+    double clear_ratio;              /* numeric rules clear at threshold * ratio (hysteresis) */
+    double slow_response_hours;      /* partner p50 over the short window above this trips */
+    double slow_response_critical_hours;
+    int slow_response_min_samples;
+    int followups_threshold;         /* unanswered follow-ups on one thread */
+    double reply_overdue_days;       /* oldest message awaiting the partner */
+    double going_dark_days;          /* no inbound engagement for */
+    double going_dark_inactive_days; /* ...critical (inactive partner, seed 003) */
+    int overpromise_missed;          /* partner commitments missed in the long window */
+    double overpromise_ratio;        /* ...or delivered/due below this */
+    int overpromise_min_due;         /* ...with at least this many due */
+    double one_sided_ratio;          /* ours >= ratio * theirs */
+    int one_sided_min_total;         /* ...with at least this many contributions */
+    double no_pipeline_days;         /* days after SIGNED without a qualified opportunity */
+    double health_drop_points;       /* drop within health_drop_days that trips */
+    int health_drop_days;
+    double low_acv_major;            /* average won deal below this (major units) */
+    int low_acv_min_won;             /* ...over at least this many won deals */
+} pp_policy_t;
+
+typedef struct pp_override {
+    int ptype;                       /* enum pp_ptype for a type override, 0 for a tier one */
+    char tier[PP_TIER_MAX + 1];      /* tier name for a tier override, "" otherwise */
+    char key[48];
+    char value[128];
+} pp_override_t;
+
+typedef struct pp_policyset {
+    pp_policy_t global;
+    pp_override_t overrides[PP_OVERRIDES_MAX];
+    int n_overrides;
+    /* resolved: [ptype 0..4][tier slot 0 = none/unknown, 1..n_tiers] */
+    char tiers[PP_TIERS_MAX][PP_TIER_MAX + 1];
+    int n_tiers;
+    pp_policy_t resolved[5][PP_TIERS_MAX + 1];
+    char version[24];                /* config_version carried by alerts */
+} pp_policyset_t;
+
+/* Defaults of DESIGN §5/§6 (global) plus the default type overrides (seed 004):
+ * TECHNOLOGY has no no_pipeline_90d and weighs relationship over revenue;
+ * CO_SELL expects pipeline within 60 days. Then pp_policyset_resolve(). */
+void pp_policyset_default(pp_policyset_t *ps);
+
+/* Set a key on the global policy. Returns 0, or -1 with a sentence in err. */
+int pp_policyset_set(pp_policyset_t *ps, const char *key, const char *value, char *err, size_t err_len);
+
+/* Add an override for a partner type name (REFERRAL, RESELLER, TECHNOLOGY,
+ * CO_SELL) or a tier; the key and value are checked right away. */
+int pp_policyset_override_type(pp_policyset_t *ps, const char *type_name, const char *key,
+                               const char *value, char *err, size_t err_len);
+int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char *key,
+                               const char *value, char *err, size_t err_len);
+
+/* Compute the resolved policies and the version string (hash of all
+ * settings). Call after the last set/override. Returns 0 or -1 with err
+ * (e.g. long window above PP_DAYS_MAX). */
+int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len);
+
+/* The policy for a partner of this type and tier. Never NULL. */
+const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier);
+
+/* Map x through a band. */
+double pp_band_eval(const pp_band_t *b, double x);
+
+const char *pp_rule_name(pp_rule_t r);
+const char *pp_measure_name(pp_measure_t m);
+const char *pp_component_name(pp_component_t c);
+pp_component_t pp_measure_component(pp_measure_t m);
+const char *pp_ptype_name(int ptype);
+int pp_ptype_from_name(const char *name); /* 0 if unknown */
+
+#endif

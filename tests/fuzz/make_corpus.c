@@ -1,0 +1,708 @@
+/*
+ * make_corpus: the seed corpus of the fuzz targets, as code.
+ *
+ *   fuzz_make_corpus write DIR   (re)write every seed into DIR/<target>/
+ *   fuzz_make_corpus check DIR   exit 1 when a seed in DIR/<target>/ is missing or differs
+ *
+ * The seeds are checked in under tests/fuzz/corpus/ so that ctest replays
+ * them without running this program; `check` (ctest fuzz_corpus_up_to_date)
+ * notices when the proto or the state blob layout changed and the seeds
+ * should be regenerated. Other files in the corpus directories (fuzzer finds
+ * kept as regression tests) are left alone by both modes.
+ *
+ * Event seeds use the input layout of fuzz.h (first byte: key mode). Each
+ * target gets valid messages of every shape plus the edge cases: empty,
+ * truncated, another topic's message, a huge length varint, unknown and
+ * unspecified enums, bad partner ids, out-of-range times and amounts,
+ * over-long strings, key mismatch, oversize.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz.h"
+#include "partnerpulse.pb-c.h"
+#include "pp_event.h"
+#include "pp_partner.h"
+
+#define T_MS (PP_FUZZ_NOW_MS - 3600000LL) /* an hour before "now" */
+#define DAY_MS 86400000LL
+#define SEED_MAX 16384
+
+/* Where seeds go, and what went wrong so far. */
+struct sink {
+    const char *dir; /* corpus root */
+    bool check;      /* compare instead of write */
+    int bad;         /* seeds missing, different or not written */
+    int count;       /* seeds handled */
+};
+
+/* A seed being built. */
+struct bytes {
+    uint8_t b[SEED_MAX];
+    size_t n;
+};
+
+/* protobuf-c wants char *; it never writes through it. */
+static char *S(const char *s)
+{
+    return (char *)s;
+}
+
+static void add(struct bytes *o, const void *p, size_t n)
+{
+    if (o->n + n > sizeof o->b)
+        abort(); /* a seed larger than SEED_MAX is a bug of this file */
+    memcpy(o->b + o->n, p, n);
+    o->n += n;
+}
+
+static void add_byte(struct bytes *o, uint8_t v)
+{
+    add(o, &v, 1);
+}
+
+static void add_varint(struct bytes *o, uint64_t v)
+{
+    while (v >= 0x80) {
+        add_byte(o, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    add_byte(o, (uint8_t)v);
+}
+
+static void add_msg(struct bytes *o, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    if (o->n + n > sizeof o->b)
+        abort();
+    o->n += protobuf_c_message_pack(m, o->b + o->n);
+}
+
+/* Key-mode prefix of fuzz.h: no key (key == NULL) or the given key. */
+static void add_key(struct bytes *o, const char *key)
+{
+    if (key == NULL) {
+        add_byte(o, 0);
+        return;
+    }
+    size_t n = strlen(key);
+    if (n > 0xFFu - PP_FUZZ_KEY_MODE)
+        abort();
+    add_byte(o, (uint8_t)(PP_FUZZ_KEY_MODE + n));
+    add(o, key, n);
+}
+
+static int mkdir_p(const char *path)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+/* Write or check one seed: DIR/target/name. */
+static void emit(struct sink *s, const char *target, const char *name, const uint8_t *p, size_t n)
+{
+    char path[1024];
+    s->count++;
+    snprintf(path, sizeof path, "%s/%s", s->dir, target);
+    if (!s->check && mkdir_p(path) != 0) {
+        fprintf(stderr, "make_corpus: cannot create %s: %s\n", path, strerror(errno));
+        s->bad++;
+        return;
+    }
+    snprintf(path, sizeof path, "%s/%s/%s", s->dir, target, name);
+    if (s->check) {
+        static uint8_t have[SEED_MAX + 1];
+        FILE *f = fopen(path, "rb");
+        size_t got = f ? fread(have, 1, sizeof have, f) : 0;
+        if (f == NULL || got != n || memcmp(have, p, n) != 0) {
+            fprintf(stderr, "make_corpus: %s is %s\n", path, f ? "out of date" : "missing");
+            s->bad++;
+        }
+        if (f)
+            fclose(f);
+        return;
+    }
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(p, 1, n, f) != n) {
+        fprintf(stderr, "make_corpus: cannot write %s\n", path);
+        s->bad++;
+    }
+    if (f != NULL && fclose(f) != 0)
+        s->bad++;
+}
+
+static void emit_bytes(struct sink *s, const char *target, const char *name, const struct bytes *o)
+{
+    emit(s, target, name, o->b, o->n);
+}
+
+/* A message under the given key (NULL: no key). */
+static void emit_msg(struct sink *s, const char *target, const char *name, const ProtobufCMessage *m,
+                     const char *key)
+{
+    static struct bytes o;
+    o.n = 0;
+    add_key(&o, key);
+    add_msg(&o, m);
+    emit_bytes(s, target, name, &o);
+}
+
+/* A message without key, cut to `keep` bytes of payload. */
+static void emit_truncated(struct sink *s, const char *target, const char *name,
+                           const ProtobufCMessage *m, size_t keep)
+{
+    static struct bytes o;
+    o.n = 0;
+    add_key(&o, NULL);
+    add_msg(&o, m);
+    if (1 + keep < o.n)
+        o.n = 1 + keep;
+    emit_bytes(s, target, name, &o);
+}
+
+/* A message followed by extra raw fields (unknown or duplicate). */
+static void emit_msg_plus(struct sink *s, const char *target, const char *name,
+                          const ProtobufCMessage *m, const struct bytes *extra)
+{
+    static struct bytes o;
+    o.n = 0;
+    add_key(&o, NULL);
+    add_msg(&o, m);
+    add(&o, extra->b, extra->n);
+    emit_bytes(s, target, name, &o);
+}
+
+/* Edge cases every event target gets. `valid` is a good message of the target's type. */
+static void emit_common_edges(struct sink *s, const char *target, const ProtobufCMessage *valid)
+{
+    static struct bytes o;
+
+    emit(s, target, "edge-empty", NULL, 0);
+    o.n = 0;
+    add_key(&o, NULL);
+    emit_bytes(s, target, "edge-empty-payload", &o);
+
+    emit_truncated(s, target, "edge-truncated-in-string", valid, 12);
+
+    /* partner_id (field 2, length-delimited) claiming 2^32-1 bytes. */
+    o.n = 0;
+    add_key(&o, NULL);
+    add_byte(&o, 0x12);
+    add_varint(&o, 0xFFFFFFFFu);
+    add(&o, "acme", 4);
+    emit_bytes(s, target, "edge-huge-length-varint", &o);
+
+    /* Wire type 7 does not exist. */
+    o.n = 0;
+    add_key(&o, NULL);
+    add(&o, "\x0f\xff\xff\xff\xff\x0f\x01", 7);
+    emit_bytes(s, target, "edge-garbage", &o);
+
+    /* A valid message under another partner's key. */
+    emit_msg(s, target, "edge-key-mismatch", valid, "other-partner");
+
+    /* A valid message, padded past PP_FUZZ_MAX_MESSAGE_BYTES with an unknown field 60. */
+    o.n = 0;
+    add_key(&o, NULL);
+    add_msg(&o, valid);
+    add_varint(&o, (60 << 3) | 2);
+    add_varint(&o, PP_FUZZ_MAX_MESSAGE_BYTES);
+    for (int i = 0; i < PP_FUZZ_MAX_MESSAGE_BYTES; i++)
+        add_byte(&o, 'x');
+    emit_bytes(s, target, "edge-oversize", &o);
+
+    /* An unknown field outside every type's range is ignored (forward compatibility). */
+    o.n = 0;
+    add_varint(&o, (60 << 3) | 0);
+    add_varint(&o, 7);
+    emit_msg_plus(s, target, "valid-unknown-field-60", valid, &o);
+
+    /* A second partner_id: protobuf keeps the last one. */
+    o.n = 0;
+    add_byte(&o, 0x12);
+    add_varint(&o, 6);
+    add(&o, "zeta-9", 6);
+    emit_msg_plus(s, target, "valid-duplicate-partner-id", valid, &o);
+
+    /* A partner_id with an embedded NUL. */
+    o.n = 0;
+    add_byte(&o, 0x12);
+    add_varint(&o, 9);
+    add(&o, "acme\0evil", 9);
+    emit_msg_plus(s, target, "edge-partner-id-embedded-nul", valid, &o);
+}
+
+/* The common three fields, and their edge cases, on a message given as its fields. */
+struct common_view {
+    char **event_id;
+    char **partner_id;
+    int64_t *occurred_at_ms;
+};
+
+static void emit_common_field_edges(struct sink *s, const char *target, ProtobufCMessage *m,
+                                    struct common_view v)
+{
+    static char long129[PP_ID_MAX + 2], long128[PP_ID_MAX + 1];
+    memset(long129, 'p', PP_ID_MAX + 1);
+    memset(long128, 'p', PP_ID_MAX);
+    char *eid = *v.event_id, *pid = *v.partner_id;
+    int64_t t = *v.occurred_at_ms;
+
+    *v.partner_id = S("acme 1");
+    emit_msg(s, target, "edge-partner-id-space", m, NULL);
+    *v.partner_id = long129;
+    emit_msg(s, target, "edge-partner-id-129", m, NULL);
+    *v.partner_id = long128;
+    *v.event_id = long128;
+    emit_msg(s, target, "valid-ids-128", m, NULL);
+    *v.partner_id = pid;
+
+    *v.event_id = S("");
+    emit_msg(s, target, "edge-event-id-missing", m, NULL);
+    *v.event_id = eid;
+
+    *v.occurred_at_ms = PP_MIN_TIME_MS - 1;
+    emit_msg(s, target, "edge-time-1999", m, NULL);
+    *v.occurred_at_ms = PP_FUZZ_NOW_MS + 2 * DAY_MS;
+    emit_msg(s, target, "edge-time-future", m, NULL);
+    *v.occurred_at_ms = t;
+}
+
+static void deals(struct sink *s)
+{
+    const char *tg = "deals";
+    Partnerpulse__V1__DealEvent m = PARTNERPULSE__V1__DEAL_EVENT__INIT;
+    m.event_id = S("ev-d-1");
+    m.partner_id = S("acme-1");
+    m.occurred_at_ms = T_MS;
+    m.deal_id = S("deal-1");
+    m.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__REGISTERED;
+    m.attribution = PARTNERPULSE__V1__DEAL_EVENT__ATTRIBUTION__SOURCED;
+    m.amount_minor = 2500000;
+    m.currency = S("USD");
+    emit_msg(s, tg, "valid-registered-sourced", &m.base, NULL);
+
+    Partnerpulse__V1__DealEvent v = m;
+    v.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__QUALIFIED;
+    v.attribution = PARTNERPULSE__V1__DEAL_EVENT__ATTRIBUTION__INFLUENCED;
+    emit_msg(s, tg, "valid-qualified-influenced-keyed", &v.base, "acme-1");
+    v = m;
+    v.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__PROPOSAL;
+    v.amount_minor = 100000000000000LL; /* the default maximum */
+    v.currency = S("EUR");
+    emit_msg(s, tg, "valid-proposal-max-amount", &v.base, NULL);
+    v = m;
+    v.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__WON;
+    emit_msg(s, tg, "valid-won", &v.base, "acme-1");
+    v = m;
+    v.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__LOST;
+    v.currency = S("");
+    v.amount_minor = 0;
+    emit_msg(s, tg, "valid-lost-no-currency-no-amount", &v.base, NULL);
+
+    v = m;
+    v.stage = (Partnerpulse__V1__DealEvent__Stage)99;
+    emit_msg(s, tg, "edge-stage-unknown", &v.base, NULL);
+    v.stage = (Partnerpulse__V1__DealEvent__Stage)-1;
+    emit_msg(s, tg, "edge-stage-negative", &v.base, NULL);
+    v = m;
+    v.attribution = PARTNERPULSE__V1__DEAL_EVENT__ATTRIBUTION__ATTRIBUTION_UNSPECIFIED;
+    emit_msg(s, tg, "edge-attribution-unspecified", &v.base, NULL);
+    v = m;
+    v.amount_minor = -1;
+    emit_msg(s, tg, "edge-amount-negative", &v.base, NULL);
+    v.amount_minor = 100000000000000LL + 1;
+    emit_msg(s, tg, "edge-amount-over-max", &v.base, NULL);
+    v = m;
+    v.currency = S("US");
+    emit_msg(s, tg, "edge-currency-2-letters", &v.base, NULL);
+    v = m;
+    v.deal_id = S("");
+    emit_msg(s, tg, "edge-deal-id-missing", &v.base, NULL);
+
+    Partnerpulse__V1__ReferralEvent r = PARTNERPULSE__V1__REFERRAL_EVENT__INIT;
+    r.event_id = S("ev-r-1");
+    r.partner_id = S("acme-1");
+    r.occurred_at_ms = T_MS;
+    r.referral_id = S("ref-1");
+    r.direction = PARTNERPULSE__V1__REFERRAL_EVENT__DIRECTION__TO_US;
+    r.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__SENT;
+    emit_msg(s, tg, "edge-wrong-topic-referral", &r.base, NULL);
+
+    v = m;
+    emit_common_field_edges(s, tg, &v.base,
+                            (struct common_view){&v.event_id, &v.partner_id, &v.occurred_at_ms});
+    emit_common_edges(s, tg, &m.base);
+}
+
+static void referrals(struct sink *s)
+{
+    const char *tg = "referrals";
+    Partnerpulse__V1__ReferralEvent m = PARTNERPULSE__V1__REFERRAL_EVENT__INIT;
+    m.event_id = S("ev-r-1");
+    m.partner_id = S("acme-1");
+    m.occurred_at_ms = T_MS;
+    m.referral_id = S("ref-1");
+    m.direction = PARTNERPULSE__V1__REFERRAL_EVENT__DIRECTION__TO_US;
+    m.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__SENT;
+    m.value_minor = 150000;
+    emit_msg(s, tg, "valid-sent-to-us", &m.base, NULL);
+
+    Partnerpulse__V1__ReferralEvent v = m;
+    v.direction = PARTNERPULSE__V1__REFERRAL_EVENT__DIRECTION__TO_PARTNER;
+    emit_msg(s, tg, "valid-sent-to-partner-keyed", &v.base, "acme-1");
+    v = m;
+    v.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__ACCEPTED;
+    emit_msg(s, tg, "valid-accepted", &v.base, NULL);
+    v.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__CONVERTED;
+    v.value_minor = 100000000000000LL;
+    emit_msg(s, tg, "valid-converted-max-value", &v.base, NULL);
+    v = m;
+    v.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__REJECTED;
+    v.referral_id = S("");
+    v.value_minor = 0;
+    emit_msg(s, tg, "valid-rejected-no-referral-id", &v.base, NULL);
+
+    v = m;
+    v.direction = (Partnerpulse__V1__ReferralEvent__Direction)3;
+    emit_msg(s, tg, "edge-direction-unknown", &v.base, NULL);
+    v = m;
+    v.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__STATUS_UNSPECIFIED;
+    emit_msg(s, tg, "edge-status-unspecified", &v.base, NULL);
+    v.status = (Partnerpulse__V1__ReferralEvent__Status)5;
+    emit_msg(s, tg, "edge-status-unknown", &v.base, NULL);
+    v = m;
+    static char long129[PP_ID_MAX + 2];
+    memset(long129, 'r', PP_ID_MAX + 1);
+    v.referral_id = long129;
+    emit_msg(s, tg, "edge-referral-id-129", &v.base, NULL);
+    v = m;
+    v.value_minor = -5;
+    emit_msg(s, tg, "edge-value-negative", &v.base, NULL);
+    v.value_minor = INT64_MAX;
+    emit_msg(s, tg, "edge-value-over-max", &v.base, NULL);
+
+    Partnerpulse__V1__EngagementEvent e = PARTNERPULSE__V1__ENGAGEMENT_EVENT__INIT;
+    e.event_id = S("ev-e-1");
+    e.partner_id = S("acme-1");
+    e.occurred_at_ms = T_MS;
+    e.thread_id = S("th-1");
+    e.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__INBOUND;
+    e.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__MESSAGE;
+    emit_msg(s, tg, "edge-wrong-topic-engagement", &e.base, NULL);
+
+    v = m;
+    emit_common_field_edges(s, tg, &v.base,
+                            (struct common_view){&v.event_id, &v.partner_id, &v.occurred_at_ms});
+    emit_common_edges(s, tg, &m.base);
+}
+
+static void engagements(struct sink *s)
+{
+    const char *tg = "engagements";
+    Partnerpulse__V1__EngagementEvent m = PARTNERPULSE__V1__ENGAGEMENT_EVENT__INIT;
+    m.event_id = S("ev-e-1");
+    m.partner_id = S("acme-1");
+    m.occurred_at_ms = T_MS;
+    m.thread_id = S("th-1");
+    m.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__INBOUND;
+    m.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__MESSAGE;
+    emit_msg(s, tg, "valid-inbound-message", &m.base, NULL);
+
+    Partnerpulse__V1__EngagementEvent v = m;
+    v.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__OUTBOUND;
+    emit_msg(s, tg, "valid-outbound-message-keyed", &v.base, "acme-1");
+    v.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__INBOUND;
+    v.automated = 1;
+    emit_msg(s, tg, "valid-inbound-automated", &v.base, NULL);
+    v = m;
+    v.thread_id = S("");
+    v.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__MEETING;
+    emit_msg(s, tg, "valid-meeting-no-thread", &v.base, NULL);
+    v = m;
+    v.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__COMMITMENT_MADE;
+    v.commitment_id = S("c-1");
+    v.due_at_ms = PP_FUZZ_NOW_MS + 7 * DAY_MS;
+    emit_msg(s, tg, "valid-commitment-made-due", &v.base, NULL);
+    v.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__COMMITMENT_DELIVERED;
+    v.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__OUTBOUND;
+    emit_msg(s, tg, "valid-commitment-delivered", &v.base, NULL);
+    v.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__COMMITMENT_MISSED;
+    v.due_at_ms = 4102444800000LL; /* 2100-01-01, the last allowed */
+    emit_msg(s, tg, "valid-commitment-missed-due-2100", &v.base, NULL);
+    v = m;
+    v.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__REQUEST;
+    emit_msg(s, tg, "valid-inbound-request", &v.base, NULL);
+
+    v = m;
+    v.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__COMMITMENT_MADE;
+    emit_msg(s, tg, "edge-commitment-without-id", &v.base, NULL);
+    v.commitment_id = S("c-1");
+    v.due_at_ms = 4102444800000LL + 1;
+    emit_msg(s, tg, "edge-due-after-2100", &v.base, NULL);
+    v = m;
+    v.kind = (Partnerpulse__V1__EngagementEvent__Kind)9;
+    emit_msg(s, tg, "edge-kind-unknown", &v.base, NULL);
+    v = m;
+    v.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__DIRECTION_UNSPECIFIED;
+    emit_msg(s, tg, "edge-direction-unspecified", &v.base, NULL);
+    v = m;
+    static char long129[PP_ID_MAX + 2];
+    memset(long129, 't', PP_ID_MAX + 1);
+    v.thread_id = long129;
+    emit_msg(s, tg, "edge-thread-id-129", &v.base, NULL);
+
+    Partnerpulse__V1__PartnerEvent p = PARTNERPULSE__V1__PARTNER_EVENT__INIT;
+    p.event_id = S("ev-p-1");
+    p.partner_id = S("acme-1");
+    p.occurred_at_ms = T_MS;
+    p.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__SIGNED;
+    emit_msg(s, tg, "edge-wrong-topic-partner-event", &p.base, NULL);
+
+    v = m;
+    emit_common_field_edges(s, tg, &v.base,
+                            (struct common_view){&v.event_id, &v.partner_id, &v.occurred_at_ms});
+    emit_common_edges(s, tg, &m.base);
+}
+
+static void lifecycle(struct sink *s)
+{
+    const char *tg = "lifecycle";
+    Partnerpulse__V1__PartnerEvent m = PARTNERPULSE__V1__PARTNER_EVENT__INIT;
+    m.event_id = S("ev-p-1");
+    m.partner_id = S("acme-1");
+    m.occurred_at_ms = T_MS;
+    m.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__SIGNED;
+    m.partner_type = PARTNERPULSE__V1__PARTNER_EVENT__PARTNER_TYPE__RESELLER;
+    m.tier = S("gold");
+    m.owner = S("Dana Smith");
+    m.display_name = S("Acme Resellers GmbH");
+    emit_msg(s, tg, "valid-signed-reseller", &m.base, NULL);
+
+    Partnerpulse__V1__PartnerEvent v = PARTNERPULSE__V1__PARTNER_EVENT__INIT;
+    v.event_id = S("ev-p-2");
+    v.partner_id = S("acme-1");
+    v.occurred_at_ms = T_MS;
+    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__TIER_CHANGED;
+    v.tier = S("platinum");
+    emit_msg(s, tg, "valid-tier-changed-keyed", &v.base, "acme-1");
+    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__TYPE_CHANGED;
+    v.tier = S("");
+    v.partner_type = PARTNERPULSE__V1__PARTNER_EVENT__PARTNER_TYPE__TECHNOLOGY;
+    emit_msg(s, tg, "valid-type-changed", &v.base, NULL);
+    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__OWNER_CHANGED;
+    v.partner_type = PARTNERPULSE__V1__PARTNER_EVENT__PARTNER_TYPE__PARTNER_TYPE_UNSPECIFIED;
+    v.owner = S("J\xc3\xb6rg M\xc3\xbcller");
+    emit_msg(s, tg, "valid-owner-changed-utf8", &v.base, NULL);
+    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__EXITED;
+    v.owner = S("");
+    emit_msg(s, tg, "valid-exited", &v.base, NULL);
+
+    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__SNOOZE;
+    v.snooze_rule = S(pp_rule_name(PP_R_GOING_DARK));
+    v.snooze_until_ms = PP_FUZZ_NOW_MS + 7 * DAY_MS;
+    emit_msg(s, tg, "valid-snooze-going-dark", &v.base, NULL);
+    v.snooze_rule = S("no_such_rule");
+    emit_msg(s, tg, "edge-snooze-unknown-rule", &v.base, NULL);
+
+    static char tier_max[PP_TIER_MAX + 2], text128[PP_TEXT_MAX + 1], text129[PP_TEXT_MAX + 2];
+    memset(tier_max, 't', PP_TIER_MAX);
+    memset(text128, 'n', PP_TEXT_MAX);
+    memset(text129, 'n', PP_TEXT_MAX + 1);
+    v = m;
+    v.tier = tier_max;
+    v.owner = text128;
+    v.display_name = text128;
+    v.partner_type = PARTNERPULSE__V1__PARTNER_EVENT__PARTNER_TYPE__CO_SELL;
+    emit_msg(s, tg, "valid-texts-max", &v.base, NULL);
+    tier_max[PP_TIER_MAX] = 't';
+    v = m;
+    v.tier = tier_max;
+    emit_msg(s, tg, "edge-tier-over-max", &v.base, NULL);
+    v = m;
+    v.display_name = text129;
+    emit_msg(s, tg, "edge-display-name-129", &v.base, NULL);
+    v = m;
+    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__KIND_UNSPECIFIED;
+    emit_msg(s, tg, "edge-kind-unspecified", &v.base, NULL);
+    v.kind = (Partnerpulse__V1__PartnerEvent__Kind)(PP_LC_SNOOZE + 1);
+    emit_msg(s, tg, "edge-kind-unknown", &v.base, NULL);
+    v = m;
+    v.partner_type = (Partnerpulse__V1__PartnerEvent__PartnerType)5;
+    emit_msg(s, tg, "edge-partner-type-unknown", &v.base, NULL);
+
+    Partnerpulse__V1__DealEvent d = PARTNERPULSE__V1__DEAL_EVENT__INIT;
+    d.event_id = S("ev-d-1");
+    d.partner_id = S("acme-1");
+    d.occurred_at_ms = T_MS;
+    d.deal_id = S("deal-1");
+    d.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__WON;
+    d.attribution = PARTNERPULSE__V1__DEAL_EVENT__ATTRIBUTION__SOURCED;
+    emit_msg(s, tg, "edge-wrong-topic-deal", &d.base, NULL);
+
+    v = m;
+    emit_common_field_edges(s, tg, &v.base,
+                            (struct common_view){&v.event_id, &v.partner_id, &v.occurred_at_ms});
+    emit_common_edges(s, tg, &m.base);
+}
+
+/* ---- state blobs ---- */
+
+static pp_event_t ev_common(pp_topic_t topic, const char *pid, const char *eid, int64_t t)
+{
+    pp_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = topic;
+    snprintf(ev.partner_id, sizeof ev.partner_id, "%s", pid);
+    snprintf(ev.event_id, sizeof ev.event_id, "%s", eid);
+    ev.occurred_at_ms = t;
+    return ev;
+}
+
+static void apply_deal(pp_partner_t *st, const char *deal, int stage, int attr, int64_t amount,
+                       int64_t t, int64_t offset)
+{
+    pp_event_t ev = ev_common(PP_TOPIC_DEALS, st->id, deal, t);
+    ev.u.deal.deal = pp_hash_str(deal);
+    ev.u.deal.stage = stage;
+    ev.u.deal.attribution = attr;
+    ev.u.deal.amount_minor = amount;
+    memcpy(ev.u.deal.currency, "USD", 4);
+    if (pp_partner_apply(st, &ev, 0, offset, t) != 0)
+        abort();
+}
+
+static void apply_others(pp_partner_t *st, int64_t t)
+{
+    pp_event_t ev = ev_common(PP_TOPIC_REFERRALS, st->id, "ev-r", t);
+    ev.u.referral.referral = pp_hash_str("ref-1");
+    ev.u.referral.direction = PP_REF_TO_US;
+    ev.u.referral.status = PP_REF_SENT;
+    if (pp_partner_apply(st, &ev, 1, 7, t) != 0)
+        abort();
+    ev = ev_common(PP_TOPIC_ENGAGEMENTS, st->id, "ev-e", t);
+    ev.u.eng.thread = pp_hash_str("th-1");
+    ev.u.eng.direction = PP_DIR_INBOUND;
+    ev.u.eng.kind = PP_KIND_MESSAGE;
+    if (pp_partner_apply(st, &ev, 2, 9, t) != 0)
+        abort();
+    ev = ev_common(PP_TOPIC_LIFECYCLE, st->id, "ev-p", t);
+    ev.u.lc.kind = PP_LC_SIGNED;
+    ev.u.lc.partner_type = PP_PTYPE_RESELLER;
+    snprintf(ev.u.lc.tier, sizeof ev.u.lc.tier, "gold");
+    snprintf(ev.u.lc.owner, sizeof ev.u.lc.owner, "Dana Smith");
+    snprintf(ev.u.lc.display_name, sizeof ev.u.lc.display_name, "Acme Resellers GmbH");
+    if (pp_partner_apply(st, &ev, 3, 11, t) != 0)
+        abort();
+}
+
+static void emit_state(struct sink *s, const char *name, const pp_partner_t *st)
+{
+    static uint8_t blob[SEED_MAX];
+    size_t n = pp_partner_encode(st, blob, sizeof blob);
+    if (n == 0)
+        abort();
+    emit(s, "state_blob", name, blob, n);
+}
+
+/* A valid blob with one byte range overwritten. */
+static void emit_state_patched(struct sink *s, const char *name, const pp_partner_t *st,
+                               size_t at, const void *p, size_t n)
+{
+    static uint8_t blob[SEED_MAX];
+    size_t len = pp_partner_encode(st, blob, sizeof blob);
+    if (len == 0 || at + n > len)
+        abort();
+    memcpy(blob + at, p, n);
+    emit(s, "state_blob", name, blob, len);
+}
+
+static void state_blob(struct sink *s)
+{
+    static pp_partner_t st, busy;
+    static uint8_t blob[SEED_MAX];
+    const size_t hdr = pp_partner_blob_size() - sizeof(pp_partner_t);
+
+    pp_partner_init(&st, "acme-1");
+    emit_state(s, "valid-fresh", &st);
+
+    busy = st;
+    apply_deal(&busy, "deal-1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 2500000, T_MS, 1);
+    apply_deal(&busy, "deal-2", PP_STAGE_REGISTERED, PP_ATTR_INFLUENCED, 900000, T_MS, 2);
+    apply_deal(&busy, "deal-3", PP_STAGE_WON, PP_ATTR_SOURCED, 4000000, T_MS, 3);
+    apply_deal(&busy, "deal-4", PP_STAGE_LOST, PP_ATTR_INFLUENCED, 10000, T_MS, 4);
+    emit_state(s, "valid-deals", &busy);
+    apply_others(&busy, T_MS + 1000);
+    emit_state(s, "valid-all-topics", &busy);
+
+    pp_partner_t full = st;
+    char deal[32];
+    for (int i = 0; i < PP_DEALS_MAX + 3; i++) {
+        snprintf(deal, sizeof deal, "deal-%d", i);
+        apply_deal(&full, deal, PP_STAGE_REGISTERED, i % 2 ? PP_ATTR_SOURCED : PP_ATTR_INFLUENCED,
+                   1000 * (i + 1), T_MS + i, i);
+    }
+    emit_state(s, "valid-deals-table-full", &full);
+
+    char id128[PP_ID_MAX + 1];
+    memset(id128, 'p', PP_ID_MAX);
+    id128[PP_ID_MAX] = '\0';
+    pp_partner_t longid;
+    pp_partner_init(&longid, id128);
+    apply_others(&longid, T_MS);
+    emit_state(s, "valid-id-128", &longid);
+
+    /* Truncated and extended blobs, wrong header fields. */
+    size_t n = pp_partner_encode(&busy, blob, sizeof blob);
+    emit(s, "state_blob", "edge-empty", NULL, 0);
+    emit(s, "state_blob", "edge-magic-only", blob, 4);
+    emit(s, "state_blob", "edge-header-only", blob, hdr);
+    emit(s, "state_blob", "edge-truncated-by-1", blob, n - 1);
+    blob[n] = 0;
+    emit(s, "state_blob", "edge-one-byte-extra", blob, n + 1);
+    emit_state_patched(s, "edge-wrong-magic", &busy, 0, "PPSX", 4);
+    const uint8_t next_version[4] = {PP_STATE_VERSION + 1, 0, 0, 0};
+    emit_state_patched(s, "edge-version-next", &busy, 4, next_version, 4);
+    emit_state_patched(s, "edge-version-0", &busy, 4, "\x00\x00\x00\x00", 4);
+    const uint8_t smaller[4] = {(uint8_t)(sizeof(pp_partner_t) - 8), (uint8_t)((sizeof(pp_partner_t) - 8) >> 8), 0, 0};
+    emit_state_patched(s, "edge-size-field-wrong", &busy, 8, smaller, 4);
+
+    /* Bad ids inside an otherwise valid blob. */
+    emit_state_patched(s, "edge-id-empty", &busy, hdr, "", 1);
+    emit_state_patched(s, "edge-id-bad-char", &busy, hdr, "acme 1", 7);
+    static char unterminated[PP_ID_MAX + 1];
+    memset(unterminated, 'a', sizeof unterminated);
+    emit_state_patched(s, "edge-id-unterminated", &busy, hdr, unterminated, sizeof unterminated);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "check") != 0)) {
+        fprintf(stderr, "usage: %s write|check CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    struct sink s = {.dir = argv[2], .check = strcmp(argv[1], "check") == 0};
+    if (!s.check && mkdir_p(s.dir) != 0) {
+        fprintf(stderr, "make_corpus: cannot create %s: %s\n", s.dir, strerror(errno));
+        return 1;
+    }
+    deals(&s);
+    referrals(&s);
+    engagements(&s);
+    lifecycle(&s);
+    state_blob(&s);
+    if (s.bad) {
+        fprintf(stderr, "make_corpus: %d of %d seeds %s%s\n", s.bad, s.count,
+                s.check ? "missing or out of date in " : "not written to ", s.dir);
+        if (s.check)
+            fprintf(stderr, "make_corpus: regenerate with: %s write %s\n", argv[0], s.dir);
+        return 1;
+    }
+    printf("make_corpus: %d seeds %s %s\n", s.count, s.check ? "up to date in" : "written to", s.dir);
+    return 0;
+}
