@@ -581,7 +581,7 @@ int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, i
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
-    pp_partner_expire_commitments(st, st->clock_ms);
+    pp_partner_expire_commitments(st, st->clock_ms, (int64_t)(policy_of(ps, st)->commitment_grace_hours * HOUR_MS));
     return evaluate(ps, st, proc_ms, "timer", out);
 }
 
@@ -629,7 +629,8 @@ int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
         const pp_commit_t *c = &st->commits[i];
         if (c->id && c->state == PP_COMMIT_OPEN && c->due)
-            consider(&best, pp_ms(c->due) + 1000); /* strictly after the due second */
+            consider(&best, pp_ms(c->due) + (int64_t)(pol->commitment_grace_hours * HOUR_MS) +
+                                1000); /* strictly after the due second plus grace */
     }
     for (int r = 0; r < PP_R_COUNT; r++)
         if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)

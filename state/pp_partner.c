@@ -312,17 +312,24 @@ static pp_commit_t *commit_find(pp_partner_t *st, uint64_t id)
 
 static pp_commit_t *commit_claim(pp_partner_t *st, uint64_t id)
 {
-    pp_commit_t *victim = NULL;
+    /* a free slot, else the settled commitment due longest ago, else (table
+     * full of open ones) the open one due first, counted as evicted */
+    pp_commit_t *free_slot = NULL, *settled = NULL, *open = NULL;
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
         pp_commit_t *c = &st->commits[i];
-        if (c->id == 0 || c->state != PP_COMMIT_OPEN) {
-            victim = c;
+        if (c->id == 0) {
+            free_slot = c;
             break;
         }
-        if (victim == NULL || c->due < victim->due)
-            victim = c;
+        if (c->state != PP_COMMIT_OPEN) {
+            if (settled == NULL || c->due < settled->due)
+                settled = c;
+        } else if (open == NULL || c->due < open->due) {
+            open = c;
+        }
     }
-    if (victim->id != 0 && victim->state == PP_COMMIT_OPEN)
+    pp_commit_t *victim = free_slot ? free_slot : settled ? settled : open;
+    if (victim == open)
         st->commits_evicted++;
     memset(victim, 0, sizeof *victim);
     victim->id = id;
@@ -377,10 +384,10 @@ static void apply_commitment(pp_partner_t *st, const pp_event_t *ev)
     }
 }
 
-int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms)
+int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grace_ms)
 {
     int n = 0;
-    uint32_t now = pp_secs(now_ms);
+    uint32_t now = pp_secs(now_ms - grace_ms);
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
         pp_commit_t *c = &st->commits[i];
         if (c->id != 0 && c->state == PP_COMMIT_OPEN && c->due != 0 && c->due <= now) {

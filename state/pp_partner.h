@@ -214,9 +214,9 @@ typedef struct pp_window_sum {
 } pp_window_sum_t;
 void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out);
 
-/* Commitments whose due date is at or before now_ms and still open become
- * missed (counted on their due day). Returns how many. */
-int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms);
+/* Commitments still open whose due time plus grace_ms is at or before now_ms
+ * become missed (counted on their due day). Returns how many. */
+int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grace_ms);
 
 /* The partner's health score, 0-100 (the pp:health leaderboard value). */
 double pp_partner_health(const pp_partner_t *st);

@@ -131,6 +131,7 @@ static const key_t_ keys[] = {
     I("overpromise_missed", overpromise_missed, 1, 1000),
     D("overpromise_ratio", overpromise_ratio, 0, 1),
     I("overpromise_min_due", overpromise_min_due, 1, 1000),
+    D("commitment_grace_hours", commitment_grace_hours, 0, 8760),
     D("one_sided_ratio", one_sided_ratio, 1, 1000),
     I("one_sided_min_total", one_sided_min_total, 1, 1000),
     D("no_pipeline_days", no_pipeline_days, 1e-5, 3650),
@@ -267,6 +268,7 @@ static void policy_default(pp_policy_t *p)
     p->overpromise_missed = 2;
     p->overpromise_ratio = 0.5;
     p->overpromise_min_due = 4;
+    p->commitment_grace_hours = 24; /* a due date means the end of that day */
     p->one_sided_ratio = 3;
     p->one_sided_min_total = 6;
     p->no_pipeline_days = 90;

@@ -94,6 +94,7 @@ typedef struct pp_policy {
     int overpromise_missed;          /* partner commitments missed in the long window */
     double overpromise_ratio;        /* ...or delivered/due below this */
     int overpromise_min_due;         /* ...with at least this many due */
+    double commitment_grace_hours;   /* an open commitment is missed this long after its due time */
     double one_sided_ratio;          /* ours >= ratio * theirs */
     int one_sided_min_total;         /* ...with at least this many contributions */
     double no_pipeline_days;         /* days after SIGNED without a qualified opportunity */

@@ -16,6 +16,8 @@ int pp_cmd_produce(int argc, char **argv);
 int pp_cmd_show(int argc, char **argv);
 int pp_cmd_top(int argc, char **argv);
 int pp_cmd_topics(int argc, char **argv);
+int pp_cmd_alerts(int argc, char **argv);
+int pp_cmd_snooze(int argc, char **argv);
 
 /* Environment variable value or a default. */
 const char *pp_cli_env(const char *name, const char *dflt);

@@ -102,10 +102,108 @@ static void fmt_time(const char *ms, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-static bool ends_with(const char *s, const char *suffix)
+
+/* How show lays out the hash (docs/redis.md): sections of known fields. */
+typedef enum { F_PLAIN, F_MONEY, F_TIME, F_HOURS, F_DAYS, F_RATIO } fmt_t;
+typedef struct shown {
+    const char *section; /* non-NULL starts a section */
+    const char *field;
+    const char *label;
+    fmt_t fmt;
+} shown_t;
+
+static const shown_t layout[] = {
+    {"Health", "score_financial", "financial (30)", F_PLAIN},
+    {NULL, "score_strategic", "strategic / pipeline (25)", F_PLAIN},
+    {NULL, "score_operational", "operational (25)", F_PLAIN},
+    {NULL, "score_relationship", "relationship (20)", F_PLAIN},
+    {NULL, "confidence", "confidence", F_RATIO},
+    {"Pipeline & revenue", "pipeline_sourced_minor", "open pipeline, sourced", F_MONEY},
+    {NULL, "pipeline_influenced_minor", "open pipeline, influenced", F_MONEY},
+    {NULL, "revenue_won_sourced_minor", "won revenue, sourced", F_MONEY},
+    {NULL, "revenue_won_influenced_minor", "won revenue, influenced", F_MONEY},
+    {NULL, "deals_sourced", "deals sourced", F_PLAIN},
+    {NULL, "deals_influenced", "deals influenced", F_PLAIN},
+    {NULL, "deals_qualified", "qualified opportunities", F_PLAIN},
+    {NULL, "deals_won", "deals won", F_PLAIN},
+    {NULL, "deals_lost", "deals lost", F_PLAIN},
+    {NULL, "win_rate", "win rate", F_RATIO},
+    {NULL, "avg_won_deal_minor", "average won deal", F_MONEY},
+    {NULL, "days_to_first_qualified", "days SIGNED -> first qualified", F_PLAIN},
+    {NULL, "registrations_long", "registrations + referrals (90 d)", F_PLAIN},
+    {"Responsiveness", "partner_response_p50_h_short", "partner reply p50 (30 d)", F_HOURS},
+    {NULL, "partner_response_p90_h_short", "partner reply p90 (30 d)", F_HOURS},
+    {NULL, "partner_response_p50_h_long", "partner reply p50 (90 d)", F_HOURS},
+    {NULL, "our_response_p50_h_short", "our reply p50 (30 d)", F_HOURS},
+    {NULL, "our_response_p90_h_short", "our reply p90 (30 d)", F_HOURS},
+    {NULL, "threads_awaiting_partner", "threads awaiting the partner", F_PLAIN},
+    {NULL, "oldest_wait_partner_h", "oldest wait on the partner", F_HOURS},
+    {NULL, "threads_awaiting_us", "threads awaiting us", F_PLAIN},
+    {NULL, "max_unanswered_followups", "unanswered follow-ups (max/thread)", F_PLAIN},
+    {NULL, "automated_ignored", "automated replies ignored", F_PLAIN},
+    {"Commitments", "partner_commitments_made", "partner's made", F_PLAIN},
+    {NULL, "partner_commitments_delivered", "partner's delivered", F_PLAIN},
+    {NULL, "partner_commitments_missed", "partner's missed", F_PLAIN},
+    {NULL, "our_commitments_made", "ours made", F_PLAIN},
+    {NULL, "our_commitments_delivered", "ours delivered", F_PLAIN},
+    {NULL, "our_commitments_missed", "ours missed", F_PLAIN},
+    {"Reciprocity", "contributions_theirs_long", "their contributions (90 d)", F_PLAIN},
+    {NULL, "contributions_ours_long", "our contributions (90 d)", F_PLAIN},
+    {NULL, "reciprocity_index", "their share", F_RATIO},
+    {NULL, "referrals_to_us", "referrals to us", F_PLAIN},
+    {NULL, "referrals_to_partner", "referrals to them", F_PLAIN},
+    {"Activity", "engagements_inbound", "engagements from them", F_PLAIN},
+    {NULL, "engagements_outbound", "engagements from us", F_PLAIN},
+    {NULL, "last_inbound_ms", "last inbound", F_TIME},
+    {NULL, "last_outbound_ms", "last outbound", F_TIME},
+    {NULL, "days_since_inbound", "days since inbound", F_PLAIN},
+    {NULL, "active", "active partner (90 d)", F_PLAIN},
+    {"Bookkeeping", "events_applied", "events applied", F_PLAIN},
+    {NULL, "last_event_id", "last event", F_PLAIN},
+    {NULL, "clock_ms", "evaluated at (event time)", F_TIME},
+    {NULL, "updated_at_ms", "updated at", F_TIME},
+    {NULL, "config_version", "config version", F_PLAIN},
+};
+
+static void print_partner(const char *id, const redisReply *h)
 {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
+    const char *name = hget(h, "display_name"), *type = hget(h, "partner_type"), *tier = hget(h, "tier"),
+               *owner = hget(h, "owner"), *health = hget(h, "health"), *rag = hget(h, "rag"),
+               *flags = hget(h, "flags"), *why = hget(h, "why"), *signed_at = hget(h, "signed_at_ms");
+    char t[64];
+    printf("partner %s%s%s%s\n", id, name && name[0] ? " (" : "", name && name[0] ? name : "",
+           name && name[0] ? ")" : "");
+    fmt_time(signed_at, t, sizeof t);
+    printf("  %s%s%s, owner %s, signed %s\n", type && type[0] ? type : "type unknown", tier && tier[0] ? ", tier " : "",
+           tier ? tier : "", owner && owner[0] ? owner : "-", t);
+    printf("  HEALTH %s (%s)   red flags: %s\n", health ? health : "-", rag && rag[0] ? rag : "no data",
+           flags && flags[0] ? flags : "none");
+    printf("  why: %s\n", why && why[0] ? why : "-");
+    for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
+        const shown_t *f = &layout[i];
+        if (f->section)
+            printf("\n  %s\n", f->section);
+        const char *v = hget(h, f->field);
+        char pretty[96];
+        if (v == NULL || v[0] == '\0') {
+            snprintf(pretty, sizeof pretty, "n/a");
+        } else if (f->fmt == F_MONEY) {
+            fmt_money(v, pretty, sizeof pretty);
+        } else if (f->fmt == F_TIME) {
+            fmt_time(v, pretty, sizeof pretty);
+        } else if (f->fmt == F_HOURS) {
+            double x = atof(v);
+            if (x >= 48)
+                snprintf(pretty, sizeof pretty, "%.1f d", x / 24);
+            else
+                snprintf(pretty, sizeof pretty, "%.1f h", x);
+        } else if (f->fmt == F_RATIO) {
+            snprintf(pretty, sizeof pretty, "%.0f %%", atof(v) * 100);
+        } else {
+            snprintf(pretty, sizeof pretty, "%s", v);
+        }
+        printf("    %-36s %s\n", f->label, pretty);
+    }
 }
 
 static int parse_redis_opt(int c, const char *arg, redis_opts_t *o)
@@ -172,22 +270,7 @@ int pp_cmd_show(int argc, char **argv)
         status = 1;
         goto out;
     }
-    const char *name = hget(h, "display_name");
-    printf("partner %s%s%s%s\n", id, name && name[0] ? " (" : "", name ? name : "", name && name[0] ? ")" : "");
-    for (size_t i = 0; i + 1 < h->elements; i += 2) {
-        const char *f = h->element[i]->str, *v = h->element[i + 1]->str;
-        char pretty[96];
-        if (ends_with(f, "_minor")) {
-            fmt_money(v, pretty, sizeof pretty);
-            printf("  %-30s %s\n", f, pretty);
-        } else if (ends_with(f, "_at_ms") || strcmp(f, "last_inbound_ms") == 0 ||
-                   strcmp(f, "last_outbound_ms") == 0 || strcmp(f, "last_event_ms") == 0) {
-            fmt_time(v, pretty, sizeof pretty);
-            printf("  %-30s %s\n", f, pretty);
-        } else {
-            printf("  %-30s %s\n", f, v);
-        }
-    }
+    print_partner(id, h);
     redisReply *rank = redisCommand(rc, "ZRANK %shealth %s", o.prefix, id);
     redisReply *total = redisCommand(rc, "ZCARD %shealth", o.prefix);
     if (rank && rank->type == REDIS_REPLY_INTEGER && total && total->type == REDIS_REPLY_INTEGER)

@@ -40,6 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PP_FUZZ_MAX_MESSAGE_BYTES 4096
 
 /*
+ * Ids shared by the state blob seeds (make_corpus.c) and the events the
+ * state_blob target applies to a decoded state: the seeds hold an open deal
+ * and a thread awaiting the partner under these ids, so the applied events
+ * take the update and reply paths, not only the "new" ones.
+ */
+#define PP_FUZZ_DEAL_ID "deal-1"
+#define PP_FUZZ_THREAD_ID "th-1"
+
+/*
  * Layout of an event target's input (also written by make_corpus.c):
  *   byte 0 < PP_FUZZ_KEY_MODE: no Kafka key; the rest is the payload. On
  *     success the target re-decodes with the right and a wrong key.

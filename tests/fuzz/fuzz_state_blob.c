@@ -36,7 +36,7 @@ static pp_event_t sample_event(pp_topic_t topic, const char *id)
     ev.occurred_at_ms = PP_FUZZ_NOW_MS - 3600000;
     switch (topic) {
     case PP_TOPIC_DEALS:
-        ev.u.deal.deal = pp_hash_str("fuzz-deal");
+        ev.u.deal.deal = pp_hash_str(PP_FUZZ_DEAL_ID);
         ev.u.deal.stage = PP_STAGE_QUALIFIED;
         ev.u.deal.attribution = PP_ATTR_SOURCED;
         ev.u.deal.amount_minor = 100000;
@@ -48,7 +48,7 @@ static pp_event_t sample_event(pp_topic_t topic, const char *id)
         ev.u.referral.status = PP_REF_SENT;
         break;
     case PP_TOPIC_ENGAGEMENTS:
-        ev.u.eng.thread = pp_hash_str("fuzz-thread");
+        ev.u.eng.thread = pp_hash_str(PP_FUZZ_THREAD_ID);
         ev.u.eng.direction = PP_DIR_INBOUND;
         ev.u.eng.kind = PP_KIND_MESSAGE;
         break;

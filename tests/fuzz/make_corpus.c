@@ -586,10 +586,14 @@ static void apply_others(pp_partner_t *st, int64_t t)
     if (pp_partner_apply(st, &ev, 1, 7, t) != 0)
         abort();
     ev = ev_common(PP_TOPIC_ENGAGEMENTS, st->id, "ev-e", t);
-    ev.u.eng.thread = pp_hash_str("th-1");
+    ev.u.eng.thread = pp_hash_str(PP_FUZZ_THREAD_ID);
     ev.u.eng.direction = PP_DIR_INBOUND;
     ev.u.eng.kind = PP_KIND_MESSAGE;
     if (pp_partner_apply(st, &ev, 2, 9, t) != 0)
+        abort();
+    ev.u.eng.direction = PP_DIR_OUTBOUND; /* our answer: now the thread awaits the partner */
+    ev.occurred_at_ms = t + 60000;
+    if (pp_partner_apply(st, &ev, 2, 10, t) != 0)
         abort();
     ev = ev_common(PP_TOPIC_LIFECYCLE, st->id, "ev-p", t);
     ev.u.lc.kind = PP_LC_SIGNED;
@@ -632,7 +636,7 @@ static void state_blob(struct sink *s)
     emit_state(s, "valid-fresh", &st);
 
     busy = st;
-    apply_deal(&busy, "deal-1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 2500000, T_MS, 1);
+    apply_deal(&busy, PP_FUZZ_DEAL_ID, PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 2500000, T_MS, 1);
     apply_deal(&busy, "deal-2", PP_STAGE_REGISTERED, PP_ATTR_INFLUENCED, 900000, T_MS, 2);
     apply_deal(&busy, "deal-3", PP_STAGE_WON, PP_ATTR_SOURCED, 4000000, T_MS, 3);
     apply_deal(&busy, "deal-4", PP_STAGE_LOST, PP_ATTR_INFLUENCED, 10000, T_MS, 4);
