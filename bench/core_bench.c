@@ -43,6 +43,8 @@
 #define BENCH_DAY_MS 86400000LL
 #define BENCH_HOUR_MS 3600000LL
 #define BENCH_ID_CAP 32                   /* bytes of a generated partner id, NUL included */
+#define BENCH_RECENT 8192                 /* recent events a continuation may pick its partner from */
+#define BENCH_CONTINUE_PERMILLE 500       /* share of events continuing a recent partner's activity */
 
 #define TARGET_EVENTS_PER_S 1000000.0
 #define TARGET_BYTES_PER_PARTNER 4096.0
@@ -134,6 +136,7 @@ typedef struct gen {
     char (*ids)[BENCH_ID_CAP];                    /* partner ids, borrowed */
     gen_partner_t *p;                             /* per partner, owned */
     int64_t offsets[PP_TOPIC_COUNT][BENCH_PARTITIONS]; /* next offset per (topic, partition) */
+    uint32_t recent[BENCH_RECENT];                /* partners of the latest events (ring) */
 } gen_t;
 
 /* Where a generated event arrived in Kafka. */
@@ -270,11 +273,18 @@ static void gen_referral(gen_t *g, gen_partner_t *gp, pp_event_t *ev)
 }
 
 /* A MESSAGE on the partner's open thread: mostly answers (direction flips),
- * some follow-ups (same side again), 7 % automated replies. */
+ * some follow-ups (same side again), 7 % automated replies. Most threads
+ * end with the partner's answer; 15 % are left awaiting it. */
 static void gen_message(gen_t *g, gen_partner_t *gp, pp_event_t *ev)
 {
     rng_t *r = &g->rng;
     ev->u.eng.kind = PP_KIND_MESSAGE;
+    if (gp->thread != 0 && gp->thread_left == 0 && gp->thread_dir == PP_DIR_OUTBOUND && rng_chance(r, 850)) {
+        gp->thread_dir = PP_DIR_INBOUND; /* the closing answer */
+        ev->u.eng.direction = PP_DIR_INBOUND;
+        ev->u.eng.thread = gp->thread;
+        return;
+    }
     if (gp->thread == 0 || gp->thread_left == 0) {
         gp->thread = id_hash(ev->partner_id, 't', ++gp->threads);
         gp->thread_left = (uint8_t)rng_range(r, 2, 6);
@@ -347,11 +357,26 @@ static void gen_engagement(gen_t *g, gen_partner_t *gp, pp_event_t *ev, uint64_t
     }
 }
 
+/* Activity is bursty: half the events continue the story of a partner seen
+ * in the last BENCH_RECENT events (a reply within hours, the next deal
+ * stage), the other half pick any partner. */
+static uint32_t gen_partner(gen_t *g)
+{
+    rng_t *r = &g->rng;
+    uint32_t pi;
+    if (g->i > 0 && rng_chance(r, BENCH_CONTINUE_PERMILLE))
+        pi = g->recent[rng_below(r, g->i < BENCH_RECENT ? g->i : BENCH_RECENT)];
+    else
+        pi = (uint32_t)rng_below(r, g->n_partners);
+    g->recent[g->i % BENCH_RECENT] = pi;
+    return pi;
+}
+
 /* Fill *ev with the next event of the stream and say where it arrived. */
 static void gen_next(gen_t *g, pp_event_t *ev, arrival_t *at)
 {
     rng_t *r = &g->rng;
-    uint32_t pi = (uint32_t)rng_below(r, g->n_partners);
+    uint32_t pi = gen_partner(g);
     gen_partner_t *gp = &g->p[pi];
     int64_t t = gen_time(g);
     uint64_t x = rng_below(r, 1000);

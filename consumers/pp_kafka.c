@@ -435,6 +435,31 @@ int pp_kafka_partitions(const pp_kafka_t *k, int32_t *out, int cap)
     return n;
 }
 
+int pp_kafka_lag(pp_kafka_t *k, pp_kafka_lag_t *out, int cap)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(k->consumer, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    rd_kafka_position(k->consumer, l);
+    int n = 0;
+    for (int i = 0; i < l->cnt && n < cap; i++) {
+        rd_kafka_topic_partition_t *tp = &l->elems[i];
+        int t = topic_index(k, tp->topic);
+        if (t < 0)
+            continue;
+        int64_t lo = -1, hi = -1;
+        out[n].topic = (pp_topic_t)t;
+        out[n].partition = tp->partition;
+        out[n].lag = -1;
+        if (rd_kafka_get_watermark_offsets(k->consumer, tp->topic, tp->partition, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0)
+            out[n].lag = tp->offset >= 0 ? (hi - tp->offset > 0 ? hi - tp->offset : 0) : hi - lo;
+        n++;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return n;
+}
+
 void pp_kafka_close(pp_kafka_t *k)
 {
     if (k == NULL)

@@ -104,6 +104,17 @@ int pp_kafka_assigned(const pp_kafka_t *k);
  * partition number of every input topic (same key, same partition count). */
 int pp_kafka_partitions(const pp_kafka_t *k, int32_t *out, int cap);
 
+/* Consumer lag of one assigned input partition. */
+typedef struct pp_kafka_lag {
+    pp_topic_t topic;
+    int32_t partition;
+    int64_t lag;       /* high watermark - position; -1 when not known yet */
+} pp_kafka_lag_t;
+
+/* Lag of every assigned input partition (from librdkafka's cached
+ * watermarks: no broker round trip). Returns how many were written. */
+int pp_kafka_lag(pp_kafka_t *k, pp_kafka_lag_t *out, int cap);
+
 /* Leave the group (committing stored offsets) and free everything. NULL-safe. */
 void pp_kafka_close(pp_kafka_t *k);
 

@@ -17,7 +17,9 @@
 #include "pp_cache.h"
 #include "pp_engine.h"
 #include "pp_kafka.h"
+#include "pp_http.h"
 #include "pp_log.h"
+#include "pp_metrics.h"
 #include "pp_merge.h"
 #include "pp_partner.h"
 #include "pp_redis.h"
@@ -96,6 +98,11 @@ struct pp_daemon {
     bool paused;
     int backoff_ms;
     int64_t retry_at_ms;
+
+    pp_http_t *http;           /* NULL when [http] port = 0 */
+    pp_metrics_buf_t metrics;
+    int64_t next_metrics_ms;
+    pp_kafka_lag_t *lag;
 
     int64_t next_flush_ms;
     uint64_t watchdog_usec;    /* 0 = no systemd watchdog */
@@ -285,6 +292,8 @@ static int flush(pp_daemon_t *d)
 
 static void enter_outage(pp_daemon_t *d, int64_t now)
 {
+    if (d->http)
+        pp_http_set_ready(d->http, false, "redis unavailable: consumption paused");
     if (!d->paused) {
         pp_log(PP_LOG_WARNING, "msg=\"pausing consumption until redis answers\"");
         pp_kafka_pause(d->kafka);
@@ -299,6 +308,8 @@ static void enter_outage(pp_daemon_t *d, int64_t now)
 static void leave_outage(pp_daemon_t *d)
 {
     if (d->paused) {
+        if (d->http)
+            pp_http_set_ready(d->http, true, NULL);
         pp_log(PP_LOG_NOTICE, "msg=\"redis answers again; resuming consumption\"");
         pp_kafka_resume(d->kafka);
         d->paused = false;
@@ -579,6 +590,54 @@ static void drain_outboxes(pp_daemon_t *d, bool all)
     }
 }
 
+/* ---- observability: Prometheus text for /metrics ---- */
+
+static void render_metrics(pp_daemon_t *d)
+{
+    pp_metrics_buf_t *b = &d->metrics;
+    const pp_daemon_stats_t *s = &d->stats;
+    pp_metrics_begin(b);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        pp_metrics_counter(b, "pp_events_consumed_total", "Messages taken from each input topic.",
+                           (const char *const[]){"topic", d->cfg->topics[t], NULL}, s->consumed[t]);
+    pp_metrics_counter(b, "pp_events_applied_total", "Events applied to partner state.", NULL, s->applied);
+    pp_metrics_counter(b, "pp_events_duplicate_total", "Re-delivered events skipped by their state offset.", NULL,
+                       s->duplicates);
+    for (int r = 1; r < PP_REJ_COUNT; r++)
+        pp_metrics_counter(b, "pp_dlq_total", "Messages sent to the DLQ, by reason.",
+                           (const char *const[]){"reason", pp_reject_name((pp_reject_t)r), NULL}, s->dlq[r]);
+    pp_metrics_counter(b, "pp_flushes_total", "Successful atomic Redis writes.", NULL, s->flushes);
+    pp_metrics_counter(b, "pp_flushed_partners_total", "Partner states written to Redis.", NULL, s->flushed_partners);
+    pp_metrics_gauge(b, "pp_flush_seconds_total", "Time spent in successful flushes.", NULL, (double)s->flush_us_total / 1e6);
+    pp_metrics_gauge(b, "pp_flush_seconds_max", "Slowest successful flush.", NULL,
+                     (double)s->flush_batches_latency_us_max / 1e6);
+    pp_metrics_counter(b, "pp_redis_errors_total", "Failed Redis loads or writes.", NULL, s->redis_errors);
+    for (int r = 0; r < PP_R_COUNT; r++)
+        for (int st = 0; st < 2; st++)
+            pp_metrics_counter(b, "pp_alerts_total", "Alert transitions, by rule and status.",
+                               (const char *const[]){"rule", pp_rule_name((pp_rule_t)r), "status",
+                                                     st ? "RESOLVED" : "FIRING", NULL},
+                               s->alerts[r][st]);
+    pp_metrics_counter(b, "pp_alerts_published_total", "Alerts acknowledged by Kafka.", NULL, s->alerts_published);
+    pp_metrics_counter(b, "pp_alerts_suppressed_total", "Alerts recorded but not published (inhibited/snoozed).", NULL,
+                       s->alerts_suppressed);
+    pp_metrics_counter(b, "pp_timer_ticks_total", "Partners evaluated by deadline timers.", NULL, s->timer_ticks);
+    pp_metrics_gauge(b, "pp_cached_partners", "Partner states in memory.", NULL, (double)pp_cache_count(d->cache));
+    pp_metrics_gauge(b, "pp_dirty_partners", "Partner states changed since the last flush.", NULL,
+                     (double)pp_cache_dirty_count(d->cache));
+    pp_metrics_gauge(b, "pp_paused", "1 while consumption is paused (Redis unavailable).", NULL, d->paused ? 1 : 0);
+    int n = pp_kafka_lag(d->kafka, d->lag, PP_TOPIC_COUNT * MAX_PARTITIONS);
+    for (int i = 0; i < n; i++) {
+        char part[16];
+        snprintf(part, sizeof part, "%d", (int)d->lag[i].partition);
+        pp_metrics_gauge(b, "pp_consumer_lag", "Messages behind the partition's end (-1 unknown).",
+                         (const char *const[]){"topic", d->cfg->topics[d->lag[i].topic], "partition", part, NULL},
+                         (double)d->lag[i].lag);
+    }
+    if (d->http)
+        pp_http_publish_metrics(d->http, b->data ? b->data : "", b->len);
+}
+
 pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
 {
     pp_daemon_t *d = calloc(1, sizeof *d);
@@ -592,13 +651,14 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->merge = pp_merge_new(MAX_PARTITIONS);
     d->fc_paused = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->fc_paused);
     d->scratch_alerts = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_alerts);
+    d->lag = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->lag);
     d->to_load = calloc(max, sizeof *d->to_load);
     d->found = calloc(max, sizeof *d->found);
     d->touched = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->touched);
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
-    bool ok = d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
+    bool ok = d->lag && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
               d->outbox_dirty && d->due_ids;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
@@ -635,6 +695,11 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     if ((d->kafka = pp_kafka_new(&kc, &hooks, err, err_len)) == NULL)
         goto fail;
 
+    if (cfg->http_port > 0) {
+        if ((d->http = pp_http_start(cfg->http_bind, cfg->http_port, err, err_len)) == NULL)
+            goto fail;
+        pp_http_set_ready(d->http, true, NULL);
+    }
     if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
         d->watchdog_usec = 0;
     return d;
@@ -676,6 +741,10 @@ int pp_daemon_run(pp_daemon_t *d)
         if (now >= next_progress) {
             log_progress(d);
             next_progress = now + 10000;
+        }
+        if (d->http && now >= d->next_metrics_ms) {
+            render_metrics(d);
+            d->next_metrics_ms = now + 1000;
         }
         if (d->paused && now < d->retry_at_ms) {
             sleep_ms((int)(d->retry_at_ms - now < 100 ? d->retry_at_ms - now : 100));
@@ -751,6 +820,9 @@ void pp_daemon_free(pp_daemon_t *d)
         pp_kafka_close(d->kafka); /* revoke hook flushes nothing new; final commit */
         d->kafka = NULL;
     }
+    pp_http_stop(d->http);
+    pp_metrics_free(&d->metrics);
+    free(d->lag);
     pp_redis_free(d->redis);
     pp_cache_free(d->cache);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)

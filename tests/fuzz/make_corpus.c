@@ -1,14 +1,20 @@
 /*
  * make_corpus: the seed corpus of the fuzz targets, as code.
  *
- *   fuzz_make_corpus write DIR   (re)write every seed into DIR/<target>/
- *   fuzz_make_corpus check DIR   exit 1 when a seed in DIR/<target>/ is missing or differs
+ *   fuzz_make_corpus write DIR   (re)write every seed into DIR/corpus/<target>/
+ *                                and DIR/findings/<target>/ (DIR = tests/fuzz)
+ *   fuzz_make_corpus check DIR   exit 1 when one of them is missing or differs
  *
- * The seeds are checked in under tests/fuzz/corpus/ so that ctest replays
- * them without running this program; `check` (ctest fuzz_corpus_up_to_date)
- * notices when the proto or the state blob layout changed and the seeds
- * should be regenerated. Other files in the corpus directories (fuzzer finds
- * kept as regression tests) are left alone by both modes.
+ * The seeds are checked in so that ctest replays them without running this
+ * program; `check` (ctest fuzz_corpus_up_to_date) notices when the proto or
+ * the state blob layout changed and the seeds must be regenerated. Other
+ * files in those directories (raw fuzzer finds kept as regression tests) are
+ * left alone by both modes.
+ *
+ * findings/ holds reproducers of open fuzzer findings, rebuilt here from the
+ * crash files by patching the named field of a valid blob (so they follow
+ * layout changes, which raw crash files of the state blob do not). When the
+ * fix lands, switch their folder to "corpus" below (FINDINGS) and regenerate.
  *
  * Event seeds use the input layout of fuzz.h (first byte: key mode). Each
  * target gets valid messages of every shape plus the edge cases: empty,
@@ -18,6 +24,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +39,13 @@
 #define DAY_MS 86400000LL
 #define SEED_MAX 16384
 
+#define CORPUS "corpus"
+#define FINDINGS "findings"
+
 /* Where seeds go, and what went wrong so far. */
 struct sink {
-    const char *dir; /* corpus root */
+    const char *dir; /* tests/fuzz */
+    const char *sub; /* CORPUS or FINDINGS: where emit() writes now */
     bool check;      /* compare instead of write */
     int bad;         /* seeds missing, different or not written */
     int count;       /* seeds handled */
@@ -103,18 +114,22 @@ static int mkdir_p(const char *path)
     return -errno;
 }
 
-/* Write or check one seed: DIR/target/name. */
+/* Write or check one seed: DIR/sub/target/name. */
 static void emit(struct sink *s, const char *target, const char *name, const uint8_t *p, size_t n)
 {
     char path[1024];
     s->count++;
-    snprintf(path, sizeof path, "%s/%s", s->dir, target);
-    if (!s->check && mkdir_p(path) != 0) {
-        fprintf(stderr, "make_corpus: cannot create %s: %s\n", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s", s->dir, s->sub);
+    int rc = s->check ? 0 : mkdir_p(path);
+    snprintf(path, sizeof path, "%s/%s/%s", s->dir, s->sub, target);
+    if (rc == 0 && !s->check)
+        rc = mkdir_p(path);
+    if (rc != 0) {
+        fprintf(stderr, "make_corpus: cannot create %s: %s\n", path, strerror(-rc));
         s->bad++;
         return;
     }
-    snprintf(path, sizeof path, "%s/%s/%s", s->dir, target, name);
+    snprintf(path, sizeof path, "%s/%s/%s/%s", s->dir, s->sub, target, name);
     if (s->check) {
         static uint8_t have[SEED_MAX + 1];
         FILE *f = fopen(path, "rb");
@@ -682,6 +697,42 @@ static void state_blob(struct sink *s)
     static char unterminated[PP_ID_MAX + 1];
     memset(unterminated, 'a', sizeof unterminated);
     emit_state_patched(s, "edge-id-unterminated", &busy, hdr, unterminated, sizeof unterminated);
+
+    /*
+     * Open findings (tests/fuzz/README.md, "Findings"): blobs that decode
+     * although the state they hold is unusable. One per signature seen by
+     * libFuzzer; each patches one field of a valid blob.
+     */
+    const char *sub = s->sub;
+    s->sub = FINDINGS;
+#define PATCH(name, field, value)                                                                 \
+    do {                                                                                          \
+        __typeof__(busy.field) v_ = (value);                                                      \
+        emit_state_patched(s, name, &busy, hdr + offsetof(pp_partner_t, field), &v_, sizeof v_); \
+    } while (0)
+    static char text[sizeof busy.display_name];
+    memset(text, 'g', sizeof text); /* no NUL anywhere: strlen/%s run past the field */
+    emit_state_patched(s, "tier-unterminated", &busy, hdr + offsetof(pp_partner_t, tier), text,
+                       sizeof busy.tier);
+    emit_state_patched(s, "owner-unterminated", &busy, hdr + offsetof(pp_partner_t, owner), text,
+                       sizeof busy.owner);
+    emit_state_patched(s, "display-name-unterminated", &busy,
+                       hdr + offsetof(pp_partner_t, display_name), text, sizeof busy.display_name);
+    emit_state_patched(s, "last-event-id-unterminated", &busy,
+                       hdr + offsetof(pp_partner_t, last_event_id), unterminated,
+                       sizeof busy.last_event_id);
+    emit_state_patched(s, "evidence-unterminated", &busy,
+                       hdr + offsetof(pp_partner_t, evidence[PP_M_COUNT - 1]), text,
+                       sizeof busy.evidence[0]);
+    const uint8_t two = 2;
+    emit_state_patched(s, "exited-not-a-bool", &busy, hdr + offsetof(pp_partner_t, exited), &two, 1);
+    PATCH("resp-partner-next-out-of-ring", resp_partner_next, 200);
+    PATCH("resp-us-next-out-of-ring", resp_us_next, 255);
+    PATCH("pipeline-overflows", pipeline_influenced_minor, INT64_MAX);
+    PATCH("revenue-overflows", revenue_won_influenced_minor, INT64_MAX);
+    PATCH("head-day-overflows", head_day, INT32_MIN + 1);
+#undef PATCH
+    s->sub = sub;
 }
 
 int main(int argc, char **argv)
@@ -690,11 +741,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s write|check CORPUS_DIR\n", argv[0]);
         return 2;
     }
-    struct sink s = {.dir = argv[2], .check = strcmp(argv[1], "check") == 0};
-    if (!s.check && mkdir_p(s.dir) != 0) {
-        fprintf(stderr, "make_corpus: cannot create %s: %s\n", s.dir, strerror(errno));
-        return 1;
-    }
+    struct sink s = {.dir = argv[2], .sub = CORPUS, .check = strcmp(argv[1], "check") == 0};
     deals(&s);
     referrals(&s);
     engagements(&s);
