@@ -228,7 +228,7 @@ static void gen_lifecycle(gen_t *g, gen_partner_t *gp, pp_event_t *ev)
     ev->u.lc.partner_type = (int)rng_range(r, PP_PTYPE_REFERRAL, PP_PTYPE_CO_SELL);
     strcpy(ev->u.lc.tier, tiers[rng_below(r, 3)]);
     strcpy(ev->u.lc.owner, owners[rng_below(r, 4)]);
-    snprintf(ev->u.lc.display_name, sizeof ev->u.lc.display_name, "%s & Co", ev->partner_id);
+    snprintf(ev->u.lc.display_name, sizeof ev->u.lc.display_name, "%.64s & Co", ev->partner_id);
 }
 
 /* A deal moves REGISTERED -> QUALIFIED -> PROPOSAL -> WON/LOST, with losses on the way. */

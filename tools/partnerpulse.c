@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "  top                partners from least to most healthy\n"
             "  topics             create the partnerpulse topics (admin API)\n"
             "  alerts             tail the alert topic readably\n"
+            "  dlq                tail the dead-letter topic with each rejection's reason\n"
             "  snooze P RULE      stop publishing a partner's rule alerts for a while\n"
             "\n"
             "'partnerpulse COMMAND --help' explains each command's options.\n"
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"snooze", pp_cmd_snooze}};
+    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"snooze", pp_cmd_snooze}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

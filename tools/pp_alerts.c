@@ -65,59 +65,28 @@ static void print_alert(const Partnerpulse__V1__Alert *a, bool as_json)
            a->partner_id, a->rule, a->health, a->message, a->alert_id);
 }
 
-int pp_cmd_alerts(int argc, char **argv)
+/* Consume `topic` from its end (or beginning) and hand each message to fn,
+ * until count messages, idle_s seconds without one, or Ctrl-C. */
+typedef void (*tail_fn)(void *ctx, const rd_kafka_message_t *m);
+
+static int tail_topic(const char *cmd, const char *bootstrap, const char *topic, bool from_beginning, long count,
+                      double idle_s, tail_fn fn, void *ctx)
 {
-    const char *bootstrap = pp_cli_env("PP_KAFKA_BOOTSTRAP", "127.0.0.1:19092");
-    const char *topic = "partner.alerts";
-    bool from_beginning = false, as_json = false;
-    long count = -1;
-    double idle_s = -1;
-    static const struct option opts[] = {{"bootstrap", required_argument, NULL, 'b'},
-                                         {"topic", required_argument, NULL, 't'},
-                                         {"from-beginning", no_argument, NULL, 'f'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"count", required_argument, NULL, 'n'},
-                                         {"idle-exit", required_argument, NULL, 'i'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "b:t:fjn:i:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 't': topic = optarg; break;
-        case 'f': from_beginning = true; break;
-        case 'j': as_json = true; break;
-        case 'n': count = atol(optarg); break;
-        case 'i': idle_s = atof(optarg); break;
-        case 'h':
-            printf("Usage: partnerpulse alerts [options]\n"
-                   "Prints alerts from the alert topic as they arrive (Ctrl-C stops).\n"
-                   "  -b, --bootstrap HOST:PORT  Kafka (default $PP_KAFKA_BOOTSTRAP or 127.0.0.1:19092)\n"
-                   "  -t, --topic NAME           alert topic (default partner.alerts)\n"
-                   "  -f, --from-beginning       start with the oldest alert kept, not new ones\n"
-                   "  -j, --json                 one JSON object per alert (Alert fields)\n"
-                   "  -n, --count N              exit after N alerts\n"
-                   "  -i, --idle-exit SECONDS    exit when no alert came for this long\n");
-            return 0;
-        default: fprintf(stderr, "Usage: partnerpulse alerts [options] (see --help)\n"); return 2;
-        }
-    }
-    char errstr[512], group[64];
-    snprintf(group, sizeof group, "partnerpulse-alerts-%ld-%d", (long)time(NULL), (int)getpid());
+    char errstr[512], group[96];
+    snprintf(group, sizeof group, "partnerpulse-%s-%ld-%d", cmd, (long)time(NULL), (int)getpid());
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "auto.offset.reset", from_beginning ? "earliest" : "latest", errstr,
                           sizeof errstr) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "partnerpulse alerts: %s\n", errstr);
+        fprintf(stderr, "partnerpulse %s: %s\n", cmd, errstr);
         rd_kafka_conf_destroy(conf);
         return 2;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (rk == NULL) {
-        fprintf(stderr, "partnerpulse alerts: %s\n", errstr);
+        fprintf(stderr, "partnerpulse %s: %s\n", cmd, errstr);
         rd_kafka_conf_destroy(conf);
         return 1;
     }
@@ -127,7 +96,7 @@ int pp_cmd_alerts(int argc, char **argv)
     rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (e) {
-        fprintf(stderr, "partnerpulse alerts: subscribe %s: %s\n", topic, rd_kafka_err2str(e));
+        fprintf(stderr, "partnerpulse %s: subscribe %s: %s\n", cmd, topic, rd_kafka_err2str(e));
         rd_kafka_destroy(rk);
         return 1;
     }
@@ -145,16 +114,10 @@ int pp_cmd_alerts(int argc, char **argv)
         }
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                fprintf(stderr, "partnerpulse alerts: %s\n", rd_kafka_message_errstr(m));
+                fprintf(stderr, "partnerpulse %s: %s\n", cmd, rd_kafka_message_errstr(m));
         } else {
-            Partnerpulse__V1__Alert *a = partnerpulse__v1__alert__unpack(NULL, m->len, m->payload);
-            if (a == NULL) {
-                fprintf(stderr, "partnerpulse alerts: offset %" PRId64 " is not an Alert\n", m->offset);
-            } else {
-                print_alert(a, as_json);
-                partnerpulse__v1__alert__free_unpacked(a, NULL);
-                seen++;
-            }
+            fn(ctx, m);
+            seen++;
             last = now_ms();
         }
         rd_kafka_message_destroy(m);
@@ -162,6 +125,113 @@ int pp_cmd_alerts(int argc, char **argv)
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return 0;
+}
+
+typedef struct tail_opts {
+    const char *bootstrap, *topic;
+    bool from_beginning, as_json;
+    long count;
+    double idle_s;
+} tail_opts_t;
+
+/* Options shared by alerts and dlq. Returns -1 to go on, else an exit code. */
+static int parse_tail_opts(const char *cmd, const char *what, int argc, char **argv, tail_opts_t *o)
+{
+    static const struct option opts[] = {{"bootstrap", required_argument, NULL, 'b'},
+                                         {"topic", required_argument, NULL, 't'},
+                                         {"from-beginning", no_argument, NULL, 'f'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"count", required_argument, NULL, 'n'},
+                                         {"idle-exit", required_argument, NULL, 'i'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "b:t:fjn:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': o->bootstrap = optarg; break;
+        case 't': o->topic = optarg; break;
+        case 'f': o->from_beginning = true; break;
+        case 'j': o->as_json = true; break;
+        case 'n': o->count = atol(optarg); break;
+        case 'i': o->idle_s = atof(optarg); break;
+        case 'h':
+            printf("Usage: partnerpulse %s [options]\n"
+                   "Prints %s as they arrive (Ctrl-C stops).\n"
+                   "  -b, --bootstrap HOST:PORT  Kafka (default $PP_KAFKA_BOOTSTRAP or 127.0.0.1:19092)\n"
+                   "  -t, --topic NAME           topic (default %s)\n"
+                   "  -f, --from-beginning       start with the oldest message kept, not new ones\n"
+                   "  -j, --json                 one JSON object per message\n"
+                   "  -n, --count N              exit after N messages\n"
+                   "  -i, --idle-exit SECONDS    exit when nothing came for this long\n",
+                   cmd, what, o->topic);
+            return 0;
+        default: fprintf(stderr, "Usage: partnerpulse %s [options] (see --help)\n", cmd); return 2;
+        }
+    }
+    return -1;
+}
+
+static void on_alert(void *ctx, const rd_kafka_message_t *m)
+{
+    const tail_opts_t *o = ctx;
+    Partnerpulse__V1__Alert *a = partnerpulse__v1__alert__unpack(NULL, m->len, m->payload);
+    if (a == NULL) {
+        fprintf(stderr, "partnerpulse alerts: offset %" PRId64 " is not an Alert\n", m->offset);
+        return;
+    }
+    print_alert(a, o->as_json);
+    partnerpulse__v1__alert__free_unpacked(a, NULL);
+}
+
+int pp_cmd_alerts(int argc, char **argv)
+{
+    tail_opts_t o = {pp_cli_env("PP_KAFKA_BOOTSTRAP", "127.0.0.1:19092"), "partner.alerts", false, false, -1, -1};
+    int rc = parse_tail_opts("alerts", "alerts from the alert topic", argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    return tail_topic("alerts", o.bootstrap, o.topic, o.from_beginning, o.count, o.idle_s, on_alert, &o);
+}
+
+static void on_dlq(void *ctx, const rd_kafka_message_t *m)
+{
+    const tail_opts_t *o = ctx;
+    static const char *const names[] = {"pp-reason", "pp-error", "pp-source-topic", "pp-source-partition",
+                                        "pp-source-offset"};
+    char vals[5][512];
+    rd_kafka_headers_t *h = NULL;
+    for (int i = 0; i < 5; i++) {
+        vals[i][0] = '\0';
+        const void *v;
+        size_t sz;
+        if (h == NULL && rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            h = NULL;
+        if (h && rd_kafka_header_get_last(h, names[i], &v, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            snprintf(vals[i], sizeof vals[i], "%.*s", (int)(sz < 511 ? sz : 511), (const char *)v);
+    }
+    char key[160];
+    snprintf(key, sizeof key, "%.*s", (int)(m->key_len < 128 ? m->key_len : 128), m->key ? (const char *)m->key : "");
+    if (o->as_json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "reason", vals[0], "error", vals[1],
+                              "source_topic", vals[2], "source_partition", vals[3], "source_offset", vals[4],
+                              "key", key, "bytes", (json_int_t)m->len);
+        char *out = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (out)
+            printf("%s\n", out);
+        free(out);
+        json_decref(j);
+    } else {
+        printf("%-14s %s[%s]@%s key=%s %zu bytes: %s\n", vals[0], vals[2], vals[3], vals[4], key, m->len, vals[1]);
+    }
+}
+
+int pp_cmd_dlq(int argc, char **argv)
+{
+    tail_opts_t o = {pp_cli_env("PP_KAFKA_BOOTSTRAP", "127.0.0.1:19092"), "partner.dlq", false, false, -1, -1};
+    int rc = parse_tail_opts("dlq", "rejected messages from the dead-letter topic with their reasons", argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    return tail_topic("dlq", o.bootstrap, o.topic, o.from_beginning, o.count, o.idle_s, on_dlq, &o);
 }
 
 /* "30m", "12h", "3d" -> ms; -1 if malformed. */

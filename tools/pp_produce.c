@@ -42,6 +42,7 @@ static void usage(FILE *out)
             "  -t, --topic TYPE=NAME      topic for an event type (default partner.deals,\n"
             "                             partner.referrals, partner.engagements, partner.lifecycle)\n"
             "      --no-validate          send lines that the daemon would reject (DLQ tests)\n"
+            "      --raw                  lines are 'TYPE KEY HEXBYTES': send the bytes as they are\n"
             "  -q, --quiet                no summary\n"
             "Exit status: 0 all lines produced, 3 some lines rejected, 1 Kafka error, 2 usage.\n");
 }
@@ -58,12 +59,13 @@ int pp_cmd_produce(int argc, char **argv)
     const char *bootstrap = pp_cli_env("PP_KAFKA_BOOTSTRAP", "127.0.0.1:19092");
     const char *topics[PP_TOPIC_COUNT] = {"partner.deals", "partner.referrals", "partner.engagements",
                                           "partner.lifecycle"};
-    bool validate = true, quiet = false;
+    bool validate = true, quiet = false, raw = false;
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     static const struct option opts[] = {{"bootstrap", required_argument, NULL, 'b'},
                                          {"topic", required_argument, NULL, 't'},
                                          {"no-validate", no_argument, NULL, 'n'},
+                                         {"raw", no_argument, NULL, 'r'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -101,6 +103,7 @@ int pp_cmd_produce(int argc, char **argv)
             break;
         }
         case 'n': validate = false; break;
+        case 'r': raw = true; break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); rd_kafka_conf_destroy(conf); return 0;
         default: usage(stderr); rd_kafka_conf_destroy(conf); return 2;
@@ -116,6 +119,7 @@ int pp_cmd_produce(int argc, char **argv)
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr);
     rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof errstr);
     rd_kafka_conf_set(conf, "linger.ms", "20", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr); /* transient broker-start warnings are noise here */
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (rk == NULL) {
@@ -150,6 +154,42 @@ int pp_cmd_produce(int argc, char **argv)
             p++;
         if (*p == '\0' || *p == '#')
             continue;
+        if (raw) {
+            /* TYPE KEY HEX */
+            char type[32], key[256];
+            int used = 0;
+            pp_topic_t t;
+            const ProtobufCMessageDescriptor *dd;
+            if (sscanf(p, "%31s %255s %n", type, key, &used) != 2 || pp_json_type(type, &t, &dd) != 0) {
+                fprintf(stderr, "line %lu: --raw lines are 'TYPE KEY HEXBYTES'\n", lineno);
+                rejected++;
+                continue;
+            }
+            size_t nb = 0;
+            const char *h = p + used;
+            while (h[0] && h[1] && h[0] != '\n' && nb < cap) {
+                unsigned v;
+                if (sscanf(h, "%2x", &v) != 1)
+                    break;
+                buf[nb++] = (uint8_t)v;
+                h += 2;
+            }
+            rd_kafka_resp_err_t e;
+            do {
+                e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topics[t]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, nb), RD_KAFKA_V_END);
+                if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                    rd_kafka_poll(rk, 50);
+            } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+            if (e) {
+                fprintf(stderr, "line %lu: produce failed: %s\n", lineno, rd_kafka_err2str(e));
+                rejected++;
+            } else {
+                produced++;
+                per[t]++;
+            }
+            continue;
+        }
         json_error_t jerr;
         json_t *obj = json_loads(line, 0, &jerr);
         char err[512] = "";

@@ -134,7 +134,7 @@ static void emit(struct sink *s, const char *target, const char *name, const uin
         static uint8_t have[SEED_MAX + 1];
         FILE *f = fopen(path, "rb");
         size_t got = f ? fread(have, 1, sizeof have, f) : 0;
-        if (f == NULL || got != n || memcmp(have, p, n) != 0) {
+        if (f == NULL || got != n || (n > 0 && memcmp(have, p, n) != 0)) {
             fprintf(stderr, "make_corpus: %s is %s\n", path, f ? "out of date" : "missing");
             s->bad++;
         }
@@ -143,7 +143,7 @@ static void emit(struct sink *s, const char *target, const char *name, const uin
         return;
     }
     FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(p, 1, n, f) != n) {
+    if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n)) {
         fprintf(stderr, "make_corpus: cannot write %s\n", path);
         s->bad++;
     }
