@@ -371,12 +371,13 @@ static verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const fac
 
 /* ---- alerts ---- */
 
-void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, char out[PP_ALERT_ID_LEN + 1])
+void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
+                 char out[PP_ALERT_ID_LEN + 1])
 {
     /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start" */
     uint64_t h1 = 1469598103934665603ULL, h2 = 0x84222325cbf29ce4ULL;
     char tail[64];
-    int n = snprintf(tail, sizeof tail, "%s%c%" PRId64, pp_rule_name(rule), 0, started_at_ms);
+    int n = snprintf(tail, sizeof tail, "%s%c%" PRId64 "%c%u", pp_rule_name(rule), 0, started_at_ms, 0, episode);
     const char *parts[2] = {partner_id, tail};
     size_t lens[2] = {strlen(partner_id) + 1, (size_t)n};
     for (int p = 0; p < 2; p++)
@@ -493,7 +494,7 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     pp_alert_t *a = &e->out[e->n++];
     memset(a, 0, sizeof *a);
     const pp_rule_state_t *rs = &st->rules[r];
-    pp_alert_id(st->id, r, rs->started_at_ms, a->alert_id);
+    pp_alert_id(st->id, r, rs->started_at_ms, st->episodes[r], a->alert_id);
     memcpy(a->partner_id, st->id, sizeof a->partner_id);
     a->rule = r;
     a->severity = rs->severity;
@@ -531,6 +532,7 @@ static int evaluate(const pp_policyset_t *ps, pp_partner_t *st, int64_t proc_ms,
         bool firing = rs->started_at_ms != 0;
         if (!firing && pol->enabled[r] && v.on) {
             rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f.now;
+            st->episodes[r]++;
             rs->value = (float)v.value;
             rs->severity = (uint8_t)v.severity;
             rs->snoozed_episode = st->snooze_until_ms[r] == -1;

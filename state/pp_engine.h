@@ -82,8 +82,11 @@ int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, i
  * also stored in st->next_deadline_ms by apply/tick. */
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st);
 
-/* Deterministic episode id: hex of a 128-bit hash of (partner, rule, start). */
-void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, char out[PP_ALERT_ID_LEN + 1]);
+/* Deterministic episode id: hex of a 128-bit hash of (partner, rule, episode
+ * start, episode number). A replay or a restart derives the same id; two
+ * episodes never share one, even when both start at the same instant. */
+void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
+                 char out[PP_ALERT_ID_LEN + 1]);
 
 /* Comma-separated names of the firing rules ("" if none). */
 void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap);

@@ -175,6 +175,7 @@ typedef struct pp_partner {
 
     /* Alerts (pp_rules). */
     pp_rule_state_t rules[PP_R_COUNT];
+    uint16_t episodes[PP_R_COUNT];        /* episodes started per rule (part of the alert_id) */
     int64_t next_deadline_ms;             /* next timer (pp_engine_next_deadline), 0 = none */
     int64_t snooze_until_ms[PP_R_COUNT];        /* snoozed until (event time); -1 = until clear; 0 = no */
 } pp_partner_t;

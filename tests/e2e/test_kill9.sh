@@ -16,14 +16,19 @@ create_topics
 split -n l/12 -d "$WORK/events.jsonl" "$WORK/chunk."
 log "$n events for 700 partners"
 
-write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 20"
+write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 20" "merge_idle_ms = 10000"
+# static membership: a restarted daemon takes its partitions back at once
+sed -i "s/^\[kafka\]/[kafka]\ngroup.instance.id = $RUN_ID-1/" "$WORK/pp.ini"
 (for c in "$WORK"/chunk.*; do produce "$c" || exit 1; sleep 0.5; done) &
 producer=$!
 RANDOM=4242 # reproducible kill moments
 start_daemon "$WORK/pp.ini" daemon-0
+last=0
 for i in 1 2 3 4 5; do
-    sleep "$(printf '0.%03d' $((300 + RANDOM % 900)))"
+    wait_applied $((last + 8000)) 90 # kill while work is in flight, not while joining
+    sleep "$(printf '0.%03d' $((RANDOM % 400)))"
     applied=$(redis_sum events_applied)
+    last=$applied
     kill -KILL "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
     log "kill -9 #$i with $applied of $n events in Redis"

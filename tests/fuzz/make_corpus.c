@@ -339,6 +339,11 @@ static void deals(struct sink *s)
     v = m;
     v.deal_id = S("");
     emit_msg(s, tg, "edge-deal-id-missing", &v.base, NULL);
+    static char long129[PP_ID_MAX + 2];
+    memset(long129, 'e', PP_ID_MAX + 1);
+    v = m;
+    v.event_id = long129;
+    emit_msg(s, tg, "edge-event-id-129", &v.base, NULL);
 
     Partnerpulse__V1__ReferralEvent r = PARTNERPULSE__V1__REFERRAL_EVENT__INIT;
     r.event_id = S("ev-r-1");
@@ -396,6 +401,9 @@ static void referrals(struct sink *s)
     memset(long129, 'r', PP_ID_MAX + 1);
     v.referral_id = long129;
     emit_msg(s, tg, "edge-referral-id-129", &v.base, NULL);
+    v = m;
+    v.event_id = long129;
+    emit_msg(s, tg, "edge-event-id-129", &v.base, NULL);
     v = m;
     v.value_minor = -5;
     emit_msg(s, tg, "edge-value-negative", &v.base, NULL);
@@ -522,6 +530,8 @@ static void lifecycle(struct sink *s)
     v.snooze_rule = S(pp_rule_name(PP_R_GOING_DARK));
     v.snooze_until_ms = PP_FUZZ_NOW_MS + 7 * DAY_MS;
     emit_msg(s, tg, "valid-snooze-going-dark", &v.base, NULL);
+    v.snooze_until_ms = -1;
+    emit_msg(s, tg, "edge-snooze-until-negative", &v.base, NULL);
     v.snooze_rule = S("no_such_rule");
     emit_msg(s, tg, "edge-snooze-unknown-rule", &v.base, NULL);
 
@@ -543,8 +553,6 @@ static void lifecycle(struct sink *s)
     v.display_name = text129;
     emit_msg(s, tg, "edge-display-name-129", &v.base, NULL);
     v = m;
-    v.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__KIND_UNSPECIFIED;
-    emit_msg(s, tg, "edge-kind-unspecified", &v.base, NULL);
     v.kind = (Partnerpulse__V1__PartnerEvent__Kind)(PP_LC_SNOOZE + 1);
     emit_msg(s, tg, "edge-kind-unknown", &v.base, NULL);
     v = m;

@@ -115,7 +115,7 @@ Test(engine, reply_overdue_no_duplicate_while_open_and_resolves_on_reply)
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_RESOLVED), 1);
     const pp_alert_t *r = last(PP_R_REPLY_OVERDUE);
     char id[PP_ALERT_ID_LEN + 1];
-    pp_alert_id("acme", PP_R_REPLY_OVERDUE, T0 + 5 * DAY_MS, id);
+    pp_alert_id("acme", PP_R_REPLY_OVERDUE, T0 + 5 * DAY_MS, 1, id);
     cr_assert_str_eq(r->alert_id, id, "RESOLVED carries the episode's id");
 }
 
@@ -596,11 +596,13 @@ Test(engine, bad_keys_and_values_are_refused_with_a_reason)
 Test(engine, alert_ids_are_deterministic_per_episode)
 {
     char a[PP_ALERT_ID_LEN + 1], b[PP_ALERT_ID_LEN + 1], c[PP_ALERT_ID_LEN + 1];
-    pp_alert_id("acme", PP_R_GOING_DARK, T0, a);
-    pp_alert_id("acme", PP_R_GOING_DARK, T0, b);
-    pp_alert_id("acme", PP_R_GOING_DARK, T0 + 1, c);
+    pp_alert_id("acme", PP_R_GOING_DARK, T0, 1, a);
+    pp_alert_id("acme", PP_R_GOING_DARK, T0, 1, b);
+    pp_alert_id("acme", PP_R_GOING_DARK, T0 + 1, 1, c);
     cr_assert_str_eq(a, b);
     cr_assert_str_neq(a, c);
+    pp_alert_id("acme", PP_R_GOING_DARK, T0, 2, c);
+    cr_assert_str_neq(a, c, "a second episode starting at the same instant gets its own id");
     cr_assert_eq(strlen(a), PP_ALERT_ID_LEN);
 }
 
