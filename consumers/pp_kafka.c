@@ -28,6 +28,7 @@ struct pp_kafka {
     int32_t *parts;          /* distinct assigned partition numbers, ascending */
     int n_parts;
     uint64_t produce_failed; /* delivery reports with an error */
+    uint64_t produce_failed_seen; /* produce_failed already reported by a flush */
 };
 
 static void klog(pp_kafka_t *k, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -161,9 +162,11 @@ static rd_kafka_conf_t *make_conf(pp_kafka_t *k, const pp_kafka_conf_t *c, bool 
         }
         vlen = sizeof v;
         if (rd_kafka_conf_get(conf, "partition.assignment.strategy", v, &vlen) == RD_KAFKA_CONF_OK &&
-            strstr(v, "cooperative") != NULL) {
-            snprintf(err, err_len, "cooperative-sticky assignment is not supported with this "
-                                   "librdkafka; use range or roundrobin");
+            strcmp(v, "range") != 0) {
+            /* a partner lives in partition p of all four topics: only range keeps
+             * those on one daemon (cooperative-sticky is also broken before 2.6) */
+            snprintf(err, err_len, "partition.assignment.strategy must be range (got '%s'): a partner's "
+                                   "four topics must be assigned together", v);
             rd_kafka_conf_destroy(conf);
             return NULL;
         }
@@ -374,11 +377,17 @@ int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t 
 
 int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms)
 {
-    uint64_t failed_before = k->produce_failed;
     rd_kafka_resp_err_t e = rd_kafka_flush(k->producer, timeout_ms);
     if (e == RD_KAFKA_RESP_ERR__TIMED_OUT)
         return -ETIMEDOUT;
-    return k->produce_failed != failed_before ? -EIO : 0;
+    /* a failed delivery stays reported until pp_kafka_ack_failures(): the
+     * caller must not commit past a message that did not reach Kafka */
+    return k->produce_failed != k->produce_failed_seen ? -EIO : 0;
+}
+
+void pp_kafka_ack_failures(pp_kafka_t *k)
+{
+    k->produce_failed_seen = k->produce_failed;
 }
 
 static int pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition, bool pause)

@@ -85,8 +85,13 @@ int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const ch
 int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t *buf, size_t len);
 
 /* Wait until every produced message is acknowledged by the broker (bounded).
- * Returns 0, or -ETIMEDOUT / -EIO when some failed (they are counted). */
+ * Returns 0, or -ETIMEDOUT, or -EIO when a delivery failed since the last
+ * pp_kafka_ack_failures() (sticky: a lost message is never silently passed). */
 int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms);
+
+/* The caller has dealt with the failed deliveries (e.g. alerts stay in their
+ * outbox and are published again). */
+void pp_kafka_ack_failures(pp_kafka_t *k);
 
 /* Pause / resume fetching of one input topic partition (flow control). */
 int pp_kafka_pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition);

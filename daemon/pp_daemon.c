@@ -82,6 +82,7 @@ struct pp_daemon {
     pending_offset_t *touched;
     size_t n_touched;
     bool dlq_outstanding;      /* DLQ messages produced since the last flush */
+    bool dlq_failed;           /* a DLQ message could not be produced: offsets are held back */
 
     /* Alert transitions since the last flush (written with it, then published). */
     pp_alert_t *alerts;
@@ -245,10 +246,13 @@ static int flush(pp_daemon_t *d)
     pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n);
     if (n == 0 && d->n_touched == 0 && d->n_alerts == 0)
         return 0;
-    if (d->dlq_outstanding) {
-        int rc = pp_kafka_flush_producer(d->kafka, 10000);
+    if (d->dlq_outstanding || d->dlq_failed) {
+        int rc = d->dlq_failed ? -EIO : pp_kafka_flush_producer(d->kafka, 10000);
         if (rc != 0) {
-            pp_log(PP_LOG_ERR, "msg=\"DLQ messages not acknowledged by Kafka; offsets held back\" rc=%d", rc);
+            /* state is not written either: the rejected message's offset must not
+             * be committed, so nothing of this batch is; a restart re-reads it */
+            pp_log(PP_LOG_ERR, "msg=\"DLQ message not acknowledged by Kafka; nothing is committed until it is "
+                               "(restart partnerpulsed once Kafka accepts writes to the DLQ topic)\" rc=%d", rc);
             return -1;
         }
         d->dlq_outstanding = false;
@@ -458,8 +462,9 @@ static void apply_batch(pp_daemon_t *d)
             pp_log(PP_LOG_WARNING, "msg=\"rejected input sent to DLQ\" reason=%s error=\"%s\" "
                                    "topic=%s partition=%" PRId32 " offset=%" PRId64,
                    pp_reject_name(n->rej), n->why, m->topic_name, m->partition, m->offset);
-            if (pp_kafka_dlq(d->kafka, m, pp_reject_name(n->rej), n->why) == 0)
-                d->dlq_outstanding = true;
+            d->dlq_outstanding = true;
+            if (pp_kafka_dlq(d->kafka, m, pp_reject_name(n->rej), n->why) != 0)
+                d->dlq_failed = true; /* never commit past it: re-read after a restart */
             note_offset(d, m->topic, m->partition, m->offset);
             continue;
         }
@@ -520,9 +525,16 @@ static int run_timers(pp_daemon_t *d)
                     abort();
                 d->to_load[d->n_load++] = st;
             }
-            if (d->n_load && pp_redis_load(d->redis, d->to_load, d->n_load, d->found) != 0) {
-                /* drop the placeholders: they must not be used unloaded */
-                pp_cache_drop_all(d->cache);
+            int lrc = d->n_load ? pp_redis_load(d->redis, d->to_load, d->n_load, d->found) : 0;
+            if (lrc == -EBADMSG) {
+                pp_log(PP_LOG_ERR, "msg=\"stored state unreadable; partner restarts from empty state\" error=\"%s\"",
+                       pp_redis_error(d->redis));
+                lrc = 0;
+            }
+            if (lrc != 0) {
+                /* drop only the placeholders (never used unloaded); dirty partners stay */
+                for (size_t k = 0; k < d->n_load; k++)
+                    pp_cache_remove(d->cache, d->to_load[k]->id);
                 d->n_load = 0;
                 d->stats.redis_errors++;
                 return -1;
@@ -564,7 +576,10 @@ static int publish_one(void *opaque, const uint8_t *buf, size_t len)
 static int confirm_published(void *opaque)
 {
     pp_daemon_t *d = opaque;
-    return pp_kafka_flush_producer(d->kafka, 10000);
+    int rc = pp_kafka_flush_producer(d->kafka, 10000);
+    if (rc == -EIO && !d->dlq_outstanding)
+        pp_kafka_ack_failures(d->kafka); /* alerts stay in the outbox and go again */
+    return rc;
 }
 
 /* Publish the outboxes of partitions with new alerts (all assigned ones if all). */

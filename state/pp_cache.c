@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct entry {
@@ -176,6 +177,15 @@ static void remove_slot(pp_cache_t *c, size_t i)
         }
         j = (j + 1) & mask;
     }
+}
+
+void pp_cache_remove(pp_cache_t *c, const char *id)
+{
+    char key[PP_ID_MAX + 1];
+    snprintf(key, sizeof key, "%s", id); /* id may point into the entry we free */
+    size_t i = find_slot(c, key, pp_hash_str(key));
+    if (c->slots[i] != NULL && !c->slots[i]->dirty)
+        remove_slot(c, i);
 }
 
 size_t pp_cache_evict_clean(pp_cache_t *c, size_t max)

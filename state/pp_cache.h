@@ -44,6 +44,10 @@ size_t pp_cache_count(const pp_cache_t *c);
 /* Number of dirty partners. */
 size_t pp_cache_dirty_count(const pp_cache_t *c);
 
+/* Forget one clean partner (a placeholder whose load failed). No-op if it
+ * is unknown or dirty. */
+void pp_cache_remove(pp_cache_t *c, const char *id);
+
 /* Evict clean partners until at most max remain (dirty ones are never
  * evicted). Returns how many were evicted. */
 size_t pp_cache_evict_clean(pp_cache_t *c, size_t max);

@@ -25,7 +25,9 @@ RANDOM=4242 # reproducible kill moments
 start_daemon "$WORK/pp.ini" daemon-0
 last=0
 for i in 1 2 3 4 5; do
-    wait_applied $((last + 8000)) 90 # kill while work is in flight, not while joining
+    want=$((last + 3000)) # kill while work is in flight, not while joining
+    ((want < n)) || fail "the stream finished before kill #$i: make it longer"
+    wait_applied "$want" 90
     sleep "$(printf '0.%03d' $((RANDOM % 400)))"
     applied=$(redis_sum events_applied)
     last=$applied
