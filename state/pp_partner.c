@@ -99,6 +99,17 @@ void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_wind
 
 /* ---- deals ---- */
 
+/* a += b without overflow (amounts are validated >= 0; sums saturate) */
+static void sat_add(int64_t *a, int64_t b)
+{
+    if (b > 0 && *a > INT64_MAX - b)
+        *a = INT64_MAX;
+    else if (b < 0 && *a < INT64_MIN - b)
+        *a = INT64_MIN;
+    else
+        *a += b;
+}
+
 static bool stage_open(int stage)
 {
     return stage == PP_STAGE_REGISTERED || stage == PP_STAGE_QUALIFIED || stage == PP_STAGE_PROPOSAL;
@@ -134,7 +145,7 @@ static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
     if (d == NULL) {
         /* All slots hold open deals: forget the stalest one and its pipeline. */
         d = oldest_open;
-        *pipeline_of(st, d->attribution) -= d->amount_minor;
+        sat_add(pipeline_of(st, d->attribution), -d->amount_minor);
         st->deals_evicted++;
     }
     memset(d, 0, sizeof *d);
@@ -169,7 +180,7 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
     } else if (!stage_open(d->stage)) {
         return; /* closed deals stay closed: a late or repeated event changes nothing */
     } else {
-        *pipeline_of(st, d->attribution) -= d->amount_minor;
+        sat_add(pipeline_of(st, d->attribution), -d->amount_minor);
     }
     d->stage = (uint8_t)ev->u.deal.stage;
     d->attribution = (uint8_t)ev->u.deal.attribution;
@@ -185,13 +196,11 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
     }
     set_evidence(st, PP_M_PIPELINE, ev->event_id);
     if (stage_open(d->stage)) {
-        *pipeline_of(st, d->attribution) += d->amount_minor;
+        sat_add(pipeline_of(st, d->attribution), d->amount_minor);
     } else if (d->stage == PP_STAGE_WON) {
         st->deals_won++;
-        if (d->attribution == PP_ATTR_SOURCED)
-            st->revenue_won_sourced_minor += d->amount_minor;
-        else
-            st->revenue_won_influenced_minor += d->amount_minor;
+        sat_add(d->attribution == PP_ATTR_SOURCED ? &st->revenue_won_sourced_minor : &st->revenue_won_influenced_minor,
+                d->amount_minor);
         if (day) {
             sat8(&day->won);
             int64_t major = d->amount_minor / 100;
@@ -478,9 +487,9 @@ static void apply_lifecycle(pp_partner_t *st, const pp_event_t *ev)
         copy_text(st->display_name, sizeof st->display_name, ev->u.lc.display_name);
     if (ev->u.lc.kind == PP_LC_SIGNED) {
         st->signed_at_ms = ev->occurred_at_ms;
-        st->exited = false;
+        st->exited = 0;
     } else if (ev->u.lc.kind == PP_LC_EXITED) {
-        st->exited = true;
+        st->exited = 1;
     }
 }
 
@@ -532,12 +541,16 @@ double pp_partner_health(const pp_partner_t *st)
 
 int64_t pp_partner_pipeline_minor(const pp_partner_t *st)
 {
-    return st->pipeline_sourced_minor + st->pipeline_influenced_minor;
+    int64_t v = st->pipeline_sourced_minor;
+    sat_add(&v, st->pipeline_influenced_minor);
+    return v;
 }
 
 int64_t pp_partner_revenue_minor(const pp_partner_t *st)
 {
-    return st->revenue_won_sourced_minor + st->revenue_won_influenced_minor;
+    int64_t v = st->revenue_won_sourced_minor;
+    sat_add(&v, st->revenue_won_influenced_minor);
+    return v;
 }
 
 /* ---- blob ---- */
@@ -572,6 +585,38 @@ size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap)
     return pp_partner_blob_size();
 }
 
+static bool terminated(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+/* A blob from Redis is input like any other: every field that indexes,
+ * terminates or bounds something is checked before the state is used. */
+static bool blob_sane(const pp_partner_t *t)
+{
+    if (!terminated(t->id, sizeof t->id) || !pp_partner_id_valid(t->id, strlen(t->id)))
+        return false;
+    if (!terminated(t->last_event_id, sizeof t->last_event_id) || !terminated(t->tier, sizeof t->tier) ||
+        !terminated(t->owner, sizeof t->owner) || !terminated(t->display_name, sizeof t->display_name))
+        return false;
+    for (int m = 0; m < PP_M_COUNT; m++)
+        if (!terminated(t->evidence[m], sizeof t->evidence[m]))
+            return false;
+    if (t->exited > 1 || t->partner_type > PP_PTYPE_CO_SELL || t->rag > 3)
+        return false;
+    if (t->resp_partner_next >= PP_SAMPLES_MAX || t->resp_us_next >= PP_SAMPLES_MAX)
+        return false;
+    /* day numbers: 0 (none) or within 2000..2100 */
+    const int32_t lo = 10957, hi = 47482;
+    if ((t->head_day != 0 && (t->head_day < lo || t->head_day > hi)) ||
+        (t->health_hist_day != 0 && (t->health_hist_day < lo || t->health_hist_day > hi)))
+        return false;
+    for (int i = 0; i < PP_TOPIC_COUNT; i++)
+        if (t->applied[i].partition < -1 || t->applied[i].offset < -1)
+            return false;
+    return true;
+}
+
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
 {
     if (len != pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0 ||
@@ -579,8 +624,7 @@ int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
         return -EINVAL;
     pp_partner_t tmp;
     memcpy(&tmp, buf + BLOB_HEADER, sizeof tmp);
-    if (!pp_partner_id_valid(tmp.id, strnlen(tmp.id, sizeof tmp.id)) ||
-        tmp.id[sizeof tmp.id - 1] != '\0')
+    if (!blob_sane(&tmp))
         return -EINVAL;
     *st = tmp;
     return 0;

@@ -25,7 +25,7 @@
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
 #define PP_SAMPLES_MAX 20        /* response-time samples kept per direction */
 #define PP_EVIDENCE_MAX 40       /* bytes of an event_id kept as evidence */
-#define PP_STATE_VERSION 2       /* bump when pp_partner_t's layout changes */
+#define PP_STATE_VERSION 3       /* bump when pp_partner_t's layout changes */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -112,7 +112,7 @@ typedef struct pp_partner {
 
     /* Profile (PartnerEvent). */
     uint8_t partner_type;                 /* enum pp_ptype */
-    bool exited;
+    uint8_t exited;                       /* 1 after EXITED (0/1: no bool in a blob read back from Redis) */
     int64_t signed_at_ms;                 /* 0 = not signed */
     char tier[PP_TIER_MAX + 1];
     char owner[64];

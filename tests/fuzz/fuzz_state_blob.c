@@ -61,12 +61,6 @@ static pp_event_t sample_event(pp_topic_t topic, const char *id)
 }
 
 /* A bool's byte as stored, read without loading it as a bool. */
-static uint8_t bool_byte(const bool *b)
-{
-    uint8_t v;
-    memcpy(&v, b, 1);
-    return v;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -91,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     PP_FUZZ_CHECK(bounded(st.display_name, sizeof st.display_name));
     for (size_t i = 0; i < sizeof st.evidence / sizeof st.evidence[0]; i++)
         PP_FUZZ_CHECK(bounded(st.evidence[i], sizeof st.evidence[i]));
-    PP_FUZZ_CHECK(bool_byte(&st.exited) <= 1);
+    PP_FUZZ_CHECK(st.exited <= 1);
     PP_FUZZ_CHECK(st.resp_partner_next < PP_SAMPLES_MAX); /* ring write positions */
     PP_FUZZ_CHECK(st.resp_us_next < PP_SAMPLES_MAX);
 
