@@ -431,7 +431,7 @@ static uint64_t rss_peak(void)
 }
 
 typedef struct phase {
-    const char *name;      /* row label, also the JSON key */
+    const char *name;      /* row label, and "phase" in the JSON */
     const char *unit;      /* what one op is: "events" or "partners" */
     uint64_t ops;
     double secs;
@@ -873,6 +873,8 @@ int main(int argc, char **argv)
     r.rss_after = rss_now();
     r.sizeof_partner = sizeof(pp_partner_t);
     r.blob_bytes = pp_partner_blob_size();
+    if (r.rss_after < r.rss_before) /* RSS unknown (no /proc) or shrank: report 0 */
+        r.rss_after = r.rss_before;
     r.mem_per_partner = (double)(r.rss_after - r.rss_before) / (double)o.partners;
     r.cache_overhead = r.mem_per_partner - (double)r.sizeof_partner;
 

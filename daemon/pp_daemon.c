@@ -404,10 +404,13 @@ static void release(pp_daemon_t *d)
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
     int64_t now = mono_ms();
     size_t max = (size_t)d->cfg->batch_max_messages;
+    /* replay waits for every topic's end-of-partition (deterministic); live
+     * mode lets a silent topic go after merge_idle_ms (bounded latency) */
+    int64_t idle = d->cfg->replay ? INT64_MAX / 2 : d->cfg->merge_idle_ms;
     for (int i = 0; i < np && d->n_batch < max; i++) {
         pp_topic_t t;
         node_t *n;
-        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, d->cfg->merge_idle_ms, &t)) != NULL)
+        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, idle, &t)) != NULL)
             d->ready[d->n_batch++] = n;
     }
 }
@@ -487,11 +490,11 @@ static void apply_batch(pp_daemon_t *d)
 
 /* ---- timers: absence rules fire at their deadline, with no event ---- */
 
-/* The event-time clock for a partition's timers: wall clock live; in replay
- * the partition's merge watermark (everything older has been applied). */
-static int64_t timer_now(const pp_daemon_t *d, int32_t partition)
+/* The event-time clock for timers: wall clock live; in replay the low
+ * watermark of our partitions (everything older has been applied). */
+static int64_t timer_now(const pp_daemon_t *d, const int32_t *parts, int np)
 {
-    return d->cfg->replay ? pp_merge_watermark(d->merge, partition, d->max_event_ms) : wall_ms();
+    return d->cfg->replay ? pp_merge_low_watermark(d->merge, parts, np) : wall_ms();
 }
 
 /* Tick every partner of our partitions whose deadline has passed. 0 or -1 (Redis). */
@@ -500,10 +503,10 @@ static int run_timers(pp_daemon_t *d)
     int32_t parts[MAX_PARTITIONS];
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
     int64_t proc = wall_ms();
+    int64_t now = timer_now(d, parts, np);
+    if (now <= 0)
+        return 0;
     for (int i = 0; i < np; i++) {
-        int64_t now = timer_now(d, parts[i]);
-        if (now <= 0)
-            continue;
         for (int round = 0; round < 100; round++) { /* bounded: 100 x DUE_BATCH per tick */
             size_t n = 0;
             if (pp_redis_due(d->redis, parts[i], now, DUE_BATCH, d->due_ids, &n) != 0) {

@@ -162,6 +162,31 @@ int64_t pp_merge_watermark(const pp_merge_t *m, int32_t partition, int64_t caugh
     return caught_up && caught_up_time > wm ? caught_up_time : wm;
 }
 
+int64_t pp_merge_low_watermark(const pp_merge_t *m, const int32_t *parts, int n)
+{
+    int64_t low = 0;
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        int32_t p = parts[i];
+        if (p < 0 || p >= m->max_partitions)
+            continue;
+        if (m->released[p] == 0) {
+            bool empty_at_end = true;
+            for (int t = 0; t < PP_TOPIC_COUNT && empty_at_end; t++) {
+                const queue_t *q = Q(m, (pp_topic_t)t, p);
+                empty_at_end = q->len == 0 && q->at_end;
+            }
+            if (empty_at_end)
+                continue; /* an empty partition holds nobody back */
+            return 0;
+        }
+        if (!any || m->released[p] < low)
+            low = m->released[p];
+        any = true;
+    }
+    return any ? low : 0;
+}
+
 void pp_merge_clear(pp_merge_t *m, void (*free_fn)(void *opaque, void *payload), void *opaque)
 {
     for (size_t i = 0; i < (size_t)m->max_partitions * PP_TOPIC_COUNT; i++) {

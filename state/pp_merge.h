@@ -52,6 +52,16 @@ void *pp_merge_pop(pp_merge_t *m, int32_t partition, int64_t now, int64_t idle_m
  */
 int64_t pp_merge_watermark(const pp_merge_t *m, int32_t partition, int64_t caught_up_time);
 
+/*
+ * The low watermark over `parts` (the replay clock for timers): the minimum
+ * of each partition's latest released event time, skipping partitions that
+ * are empty and at their end without ever releasing anything. Every event
+ * at or before it has been released on every partition (per-topic order
+ * aside), so a deadline at or before it can fire deterministically.
+ * 0 when some partition has released nothing yet.
+ */
+int64_t pp_merge_low_watermark(const pp_merge_t *m, const int32_t *parts, int n);
+
 /* Drop everything held (on revoke); free_fn(opaque, payload) for each. */
 void pp_merge_clear(pp_merge_t *m, void (*free_fn)(void *opaque, void *payload), void *opaque);
 

@@ -8,7 +8,8 @@ ALERTS.jsonl holds the Alert messages read back from the alert topic
   * per archetype (from the partner id suffix), the set of red-flag rules that
     fired is exactly the expected one; the health rules (health_red,
     health_drop) are consequences the score may or may not reach and are
-    allowed for every archetype but `healthy`, which must raise nothing;
+    allowed for every archetype but `healthy`, which must raise nothing, and
+    a dark partner may also turn one-sided (we keep contributing);
   * lifecycle: per alert_id one FIRING content and at most one RESOLVED
     content (re-publications are identical), never RESOLVED without FIRING,
     one rule and one partner per alert_id;
@@ -29,6 +30,9 @@ PRIMARY = {
     "nopipeline": {"no_pipeline_90d"},
 }
 SECONDARY = {"health_red", "health_drop"}
+# consequences of the archetype the doctrine counts too: a partner who goes
+# dark while we keep contributing becomes one-sided (seed 000 section 6.4)
+ALSO_ALLOWED = {"dark": {"one_sided"}}
 
 
 def load(path):
@@ -72,7 +76,7 @@ def main():
         per_arch[p.split("-", 1)[1]].append((p, rules))
     for arch, expected in PRIMARY.items():
         for p, rules in per_arch.get(arch, []):
-            primary = rules - SECONDARY
+            primary = rules - SECONDARY - ALSO_ALLOWED.get(arch, set())
             if arch == "healthy" and rules:
                 errors.append("%s (healthy) raised %s" % (p, sorted(rules)))
             elif primary != expected:
