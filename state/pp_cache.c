@@ -11,12 +11,18 @@
 
 typedef struct entry {
     pp_partner_t st;   /* first member: an entry pointer is a state pointer */
-    uint64_t hash;
     bool dirty;
 } entry_t;
 
+/* The hash lives in the table, not in the 4 KiB entry: probing a chain
+ * touches one cache line per slot instead of one state per slot. */
+typedef struct slot {
+    uint64_t hash;
+    entry_t *e;        /* NULL = empty */
+} slot_t;
+
 struct pp_cache {
-    entry_t **slots;   /* open-addressing table, NULL = empty */
+    slot_t *slots;     /* open-addressing table */
     size_t cap;        /* power of two */
     size_t count;
     entry_t **dirty;   /* dirty entries in order */
@@ -42,8 +48,8 @@ pp_cache_t *pp_cache_new(void)
 void pp_cache_drop_all(pp_cache_t *c)
 {
     for (size_t i = 0; i < c->cap; i++) {
-        free(c->slots[i]);
-        c->slots[i] = NULL;
+        free(c->slots[i].e);
+        c->slots[i].e = NULL;
     }
     c->count = 0;
     c->n_dirty = 0;
@@ -63,8 +69,8 @@ static size_t find_slot(const pp_cache_t *c, const char *id, uint64_t h)
 {
     size_t mask = c->cap - 1;
     size_t i = (size_t)h & mask;
-    while (c->slots[i] != NULL) {
-        if (c->slots[i]->hash == h && strcmp(c->slots[i]->st.id, id) == 0)
+    while (c->slots[i].e != NULL) {
+        if (c->slots[i].hash == h && strcmp(c->slots[i].e->st.id, id) == 0)
             return i;
         i = (i + 1) & mask;
     }
@@ -73,24 +79,23 @@ static size_t find_slot(const pp_cache_t *c, const char *id, uint64_t h)
 
 pp_partner_t *pp_cache_find(pp_cache_t *c, const char *id)
 {
-    entry_t *e = c->slots[find_slot(c, id, pp_hash_str(id))];
+    entry_t *e = c->slots[find_slot(c, id, pp_hash_str(id))].e;
     return e ? &e->st : NULL;
 }
 
 static int grow(pp_cache_t *c)
 {
     size_t ncap = c->cap * 2;
-    entry_t **ns = calloc(ncap, sizeof *ns);
+    slot_t *ns = calloc(ncap, sizeof *ns);
     if (ns == NULL)
         return -1;
     for (size_t i = 0; i < c->cap; i++) {
-        entry_t *e = c->slots[i];
-        if (e == NULL)
+        if (c->slots[i].e == NULL)
             continue;
-        size_t j = (size_t)e->hash & (ncap - 1);
-        while (ns[j] != NULL)
+        size_t j = (size_t)c->slots[i].hash & (ncap - 1);
+        while (ns[j].e != NULL)
             j = (j + 1) & (ncap - 1);
-        ns[j] = e;
+        ns[j] = c->slots[i];
     }
     free(c->slots);
     c->slots = ns;
@@ -104,14 +109,14 @@ pp_partner_t *pp_cache_insert(pp_cache_t *c, const pp_partner_t *st)
         return NULL;
     uint64_t h = pp_hash_str(st->id);
     size_t i = find_slot(c, st->id, h);
-    entry_t *e = c->slots[i];
+    entry_t *e = c->slots[i].e;
     if (e == NULL) {
         e = malloc(sizeof *e);
         if (e == NULL)
             return NULL;
         e->dirty = false;
-        e->hash = h;
-        c->slots[i] = e;
+        c->slots[i].hash = h;
+        c->slots[i].e = e;
         c->count++;
     }
     e->st = *st;
@@ -162,17 +167,17 @@ size_t pp_cache_dirty_count(const pp_cache_t *c)
 static void remove_slot(pp_cache_t *c, size_t i)
 {
     size_t mask = c->cap - 1;
-    free(c->slots[i]);
-    c->slots[i] = NULL;
+    free(c->slots[i].e);
+    c->slots[i].e = NULL;
     c->count--;
     size_t j = (i + 1) & mask;
-    while (c->slots[j] != NULL) {
-        size_t home = (size_t)c->slots[j]->hash & mask;
+    while (c->slots[j].e != NULL) {
+        size_t home = (size_t)c->slots[j].hash & mask;
         /* move j into the hole i if its home is not in (i, j] cyclically */
         bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
             c->slots[i] = c->slots[j];
-            c->slots[j] = NULL;
+            c->slots[j].e = NULL;
             i = j;
         }
         j = (j + 1) & mask;
@@ -184,7 +189,7 @@ void pp_cache_remove(pp_cache_t *c, const char *id)
     char key[PP_ID_MAX + 1];
     snprintf(key, sizeof key, "%s", id); /* id may point into the entry we free */
     size_t i = find_slot(c, key, pp_hash_str(key));
-    if (c->slots[i] != NULL && !c->slots[i]->dirty)
+    if (c->slots[i].e != NULL && !c->slots[i].e->dirty)
         remove_slot(c, i);
 }
 
@@ -194,7 +199,7 @@ size_t pp_cache_evict_clean(pp_cache_t *c, size_t max)
     size_t scanned = 0;
     while (c->count > max && scanned < c->cap) {
         size_t i = c->evict_cursor & (c->cap - 1);
-        entry_t *e = c->slots[i];
+        entry_t *e = c->slots[i].e;
         if (e != NULL && !e->dirty) {
             remove_slot(c, i);
             evicted++;

@@ -83,12 +83,16 @@ typedef struct facts {
     int64_t recency_base;        /* last inbound, else signed/first event */
 } facts_t;
 
-static void gather(const pp_policy_t *pol, const pp_partner_t *st, int64_t now, facts_t *f)
+/* Gather the facts at `now`. with_short: also the short-window sums (only
+ * the public hash shows them; rules and score need the long window only). */
+static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f)
 {
     memset(f, 0, sizeof *f);
     f->now = now;
-    pp_partner_window(st, now, pol->long_window_days, &f->lw);
-    pp_partner_window(st, now, pol->short_window_days, &f->sw);
+    if (with_short)
+        pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
+    else
+        pp_partner_long_window(st, now, pol->long_window_days, &f->lw);
     f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
     f->us = percentiles(st->resp_us, now, pol->short_window_days);
     for (int i = 0; i < PP_THREADS_MAX; i++) {
@@ -115,18 +119,10 @@ static void gather(const pp_policy_t *pol, const pp_partner_t *st, int64_t now, 
 
 /* ---- health score (DESIGN §5) ---- */
 
-static int measures_in(pp_component_t c)
-{
-    int n = 0;
-    for (int m = 0; m < PP_M_COUNT; m++)
-        n += pp_measure_component((pp_measure_t)m) == c;
-    return n;
-}
-
+/* Each component's weight is shared equally by its measures (two each). */
 static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
 {
-    pp_component_t c = pp_measure_component(m);
-    return pol->weight[c] / measures_in(c);
+    return pol->weight[pp_measure_component(m)] * 0.5;
 }
 
 /* Value of measure m, or NAN when there is not enough data. */
@@ -517,7 +513,7 @@ static int evaluate(const pp_policyset_t *ps, pp_partner_t *st, int64_t proc_ms,
 {
     const pp_policy_t *pol = policy_of(ps, st);
     facts_t f;
-    gather(pol, st, st->clock_ms, &f);
+    gather(pol, st, st->clock_ms, false, &f);
     score(pol, st, &f);
     emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     /* health_red first: its state decides what the others inhibit */
@@ -587,6 +583,8 @@ int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, i
     return evaluate(ps, st, proc_ms, "timer", out);
 }
 
+static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
+
 int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_ms, int64_t proc_ms,
                       pp_alert_t *out)
 {
@@ -594,6 +592,15 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
     while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
            n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
         int64_t at = st->next_deadline_ms;
+        /* Windows are whole days: a re-judgement at a day boundary gives what
+         * an evaluation later that same day gives. When nothing else is due
+         * before until_ms and until_ms falls on that day, the caller's own
+         * evaluation (the event's) covers it. */
+        if (pp_day_of(at) == pp_day_of(until_ms + 1)) {
+            int64_t window_tick, other = next_deadline(ps, st, &window_tick);
+            if (at == window_tick && (other == 0 || other > until_ms))
+                break;
+        }
         if (at < st->clock_ms)
             at = st->clock_ms; /* already past: evaluate now */
         int64_t before = st->next_deadline_ms;
@@ -610,7 +617,9 @@ static void consider(int64_t *best, int64_t t)
         *best = t;
 }
 
-int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st)
+/* The next deadline, and separately (*window_tick) the day boundary at which
+ * firing windowed rules are re-judged (0 if none). */
+static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick)
 {
     const pp_policy_t *pol = policy_of(ps, st);
     int64_t best = 0;
@@ -638,12 +647,21 @@ int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st
         if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
             consider(&best, st->snooze_until_ms[r]);
     /* window-based rules that are firing are re-judged as their windows slide */
+    *window_tick = 0;
     static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
     for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
         if (st->rules[windowed[i]].started_at_ms) {
-            consider(&best, ((int64_t)pp_day_of(st->clock_ms) + 1) * PP_DAY_MS);
+            *window_tick = ((int64_t)pp_day_of(st->clock_ms) + 1) * PP_DAY_MS;
             break;
         }
+    return best;
+}
+
+int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st)
+{
+    int64_t window_tick;
+    int64_t best = next_deadline(ps, st, &window_tick);
+    consider(&best, window_tick);
     return best;
 }
 
@@ -775,7 +793,7 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     const pp_policy_t *pol = policy_of(ps, st);
     fields_t f = {out, cap, 0};
     facts_t x;
-    gather(pol, st, st->clock_ms, &x);
+    gather(pol, (pp_partner_t *)st, st->clock_ms, true, &x); /* with_short: reads only */
     char buf[PP_FIELD_VALUE_MAX];
 
     /* health and its explanation */

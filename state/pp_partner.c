@@ -51,9 +51,90 @@ int32_t pp_day_of(int64_t ms)
     return (int32_t)(ms / PP_DAY_MS);
 }
 
+static void sum_day(pp_window_sum_t *o, const pp_day_t *b, int sign)
+{
+    o->in = (uint32_t)((int64_t)o->in + sign * (int64_t)b->in);
+    o->out = (uint32_t)((int64_t)o->out + sign * (int64_t)b->out);
+    o->theirs = (uint32_t)((int64_t)o->theirs + sign * (int64_t)b->theirs);
+    o->ours = (uint32_t)((int64_t)o->ours + sign * (int64_t)b->ours);
+    o->registered = (uint32_t)((int64_t)o->registered + sign * (int64_t)b->registered);
+    o->qualified = (uint32_t)((int64_t)o->qualified + sign * (int64_t)b->qualified);
+    o->won = (uint32_t)((int64_t)o->won + sign * (int64_t)b->won);
+    o->lost = (uint32_t)((int64_t)o->lost + sign * (int64_t)b->lost);
+    o->missed = (uint32_t)((int64_t)o->missed + sign * (int64_t)b->missed);
+    o->delivered = (uint32_t)((int64_t)o->delivered + sign * (int64_t)b->delivered);
+    o->won_major = (uint64_t)((int64_t)o->won_major + sign * (int64_t)b->won_major);
+}
+
+static bool in_ring(const pp_partner_t *st, int32_t d)
+{
+    return st->head_day != 0 && d <= st->head_day && d > st->head_day - PP_DAYS_MAX;
+}
+
+/* Move the running long-window sum's end to day t (> lsum_day): the days
+ * that leave are subtracted while their buckets still hold them. */
+static void lsum_slide(pp_partner_t *st, int32_t t)
+{
+    if (st->lsum_day == 0 || t <= st->lsum_day)
+        return;
+    if (t - st->lsum_day >= st->lsum_days) {
+        memset(&st->lsum, 0, sizeof st->lsum);
+    } else {
+        for (int32_t x = st->lsum_day - st->lsum_days + 1; x <= t - st->lsum_days; x++)
+            if (in_ring(st, x))
+                sum_day(&st->lsum, &st->days[x % PP_DAYS_MAX], -1);
+    }
+    st->lsum_day = t;
+}
+
+void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_window_sum_t *out)
+{
+    int32_t now_day = pp_day_of(now_ms);
+    if (st->lsum_day == 0 || st->lsum_days != long_days || now_day < st->lsum_day) {
+        pp_window_sum_t unused;
+        pp_partner_windows(st, now_ms, long_days, 1, out, &unused);
+        if (now_day >= st->lsum_day || st->lsum_days != long_days) {
+            st->lsum = *out;
+            st->lsum_day = now_day;
+            st->lsum_days = long_days;
+        }
+        return;
+    }
+    lsum_slide(st, now_day);
+    *out = st->lsum;
+}
+
+/* Bucket d as it is now (zeros if not held). */
+static pp_day_t day_copy(const pp_partner_t *st, int32_t d)
+{
+    pp_day_t z;
+    if (in_ring(st, d))
+        return st->days[d % PP_DAYS_MAX];
+    memset(&z, 0, sizeof z);
+    return z;
+}
+
+/* Before bucket d changes: bring the running sum up to d if it lags. */
+static void lsum_before(pp_partner_t *st, int32_t d)
+{
+    if (st->lsum_day != 0 && d > st->lsum_day)
+        lsum_slide(st, d);
+}
+
+/* After bucket d changed from `before`: add the difference if d is in the sum. */
+static void lsum_after(pp_partner_t *st, int32_t d, const pp_day_t *before)
+{
+    if (st->lsum_day == 0 || d > st->lsum_day || d <= st->lsum_day - st->lsum_days || !in_ring(st, d))
+        return;
+    sum_day(&st->lsum, before, -1);
+    sum_day(&st->lsum, &st->days[d % PP_DAYS_MAX], +1);
+}
+
 pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
 {
     int32_t day = pp_day_of(ms);
+    if (day > st->head_day && st->head_day != 0)
+        lsum_slide(st, day); /* before the ring reuses the slots of leaving days */
     if (st->head_day == 0) {
         memset(st->days, 0, sizeof st->days);
         st->head_day = day;
@@ -71,30 +152,50 @@ pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
     return &st->days[day % PP_DAYS_MAX];
 }
 
-void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out)
+static inline void add_day(pp_window_sum_t *o, const pp_day_t *b)
 {
-    memset(out, 0, sizeof *out);
+    o->in += b->in;
+    o->out += b->out;
+    o->theirs += b->theirs;
+    o->ours += b->ours;
+    o->registered += b->registered;
+    o->qualified += b->qualified;
+    o->won += b->won;
+    o->lost += b->lost;
+    o->missed += b->missed;
+    o->delivered += b->delivered;
+    o->won_major += b->won_major;
+}
+
+void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
+                        pp_window_sum_t *lw, pp_window_sum_t *sw)
+{
+    memset(lw, 0, sizeof *lw);
+    memset(sw, 0, sizeof *sw);
     if (st->head_day == 0)
         return;
     int32_t now_day = pp_day_of(now_ms);
-    int32_t lo = now_day - days + 1;
+    int32_t lo = now_day - long_days + 1;
     if (lo <= st->head_day - PP_DAYS_MAX)
         lo = st->head_day - PP_DAYS_MAX + 1;
+    int32_t short_lo = now_day - short_days + 1;
     int32_t hi = now_day < st->head_day ? now_day : st->head_day;
     for (int32_t d = lo; d <= hi; d++) {
         const pp_day_t *b = &st->days[d % PP_DAYS_MAX];
-        out->in += b->in;
-        out->out += b->out;
-        out->theirs += b->theirs;
-        out->ours += b->ours;
-        out->registered += b->registered;
-        out->qualified += b->qualified;
-        out->won += b->won;
-        out->lost += b->lost;
-        out->missed += b->missed;
-        out->delivered += b->delivered;
-        out->won_major += b->won_major;
+        /* most days of a quiet partner are empty: skip them cheaply */
+        if (b->in == 0 && b->out == 0 && b->theirs == 0 && b->ours == 0 && b->registered == 0 &&
+            b->qualified == 0 && b->won == 0 && b->lost == 0 && b->missed == 0 && b->delivered == 0)
+            continue;
+        add_day(lw, b);
+        if (d >= short_lo)
+            add_day(sw, b);
     }
+}
+
+void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out)
+{
+    pp_window_sum_t unused;
+    pp_partner_windows(st, now_ms, days, days, out, &unused);
 }
 
 /* ---- deals ---- */
@@ -401,7 +502,11 @@ int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grac
         pp_commit_t *c = &st->commits[i];
         if (c->id != 0 && c->state == PP_COMMIT_OPEN && c->due != 0 && c->due <= now) {
             c->state = PP_COMMIT_MISSED;
+            int32_t d = pp_day_of(pp_ms(c->due));
+            lsum_before(st, d);
+            pp_day_t before = day_copy(st, d);
             count_commit(st, c->owner, false, pp_ms(c->due), "due-date-passed");
+            lsum_after(st, d, &before);
             n++;
         }
     }
@@ -498,6 +603,9 @@ int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, 
 {
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
+    int32_t d = pp_day_of(ev->occurred_at_ms);
+    lsum_before(st, d);
+    pp_day_t before = day_copy(st, d);
     switch (ev->topic) {
     case PP_TOPIC_DEALS:
         apply_deal(st, ev);
@@ -514,6 +622,7 @@ int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, 
     default:
         return -EINVAL;
     }
+    lsum_after(st, d, &before);
     st->applied[ev->topic].partition = partition;
     st->applied[ev->topic].offset = offset;
     if (st->home_partition < 0)
@@ -610,6 +719,8 @@ static bool blob_sane(const pp_partner_t *t)
     const int32_t lo = 10957, hi = 47482;
     if ((t->head_day != 0 && (t->head_day < lo || t->head_day > hi)) ||
         (t->health_hist_day != 0 && (t->health_hist_day < lo || t->health_hist_day > hi)))
+        return false;
+    if (t->lsum_days < 0 || t->lsum_days > PP_DAYS_MAX || (t->lsum_day != 0 && (t->lsum_day < lo || t->lsum_day > hi)))
         return false;
     for (int i = 0; i < PP_TOPIC_COUNT; i++)
         if (t->applied[i].partition < -1 || t->applied[i].offset < -1)

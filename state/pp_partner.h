@@ -23,9 +23,9 @@
 #define PP_DEALS_MAX 24          /* deals tracked per partner (open + recently closed) */
 #define PP_THREADS_MAX 12        /* open conversation threads tracked */
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
-#define PP_SAMPLES_MAX 20        /* response-time samples kept per direction */
-#define PP_EVIDENCE_MAX 40       /* bytes of an event_id kept as evidence */
-#define PP_STATE_VERSION 3       /* bump when pp_partner_t's layout changes */
+#define PP_SAMPLES_MAX 16        /* response-time samples kept per direction */
+#define PP_EVIDENCE_MAX 36       /* bytes of an event_id kept as evidence (a UUID fits) */
+#define PP_STATE_VERSION 4       /* bump when pp_partner_t's layout changes */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -64,6 +64,12 @@ typedef struct pp_day {
     uint8_t delivered;       /* partner commitments delivered */
     uint32_t won_major;      /* won amount, major units */
 } pp_day_t;
+
+/* Sums of the day buckets over the `days` days ending at now_ms (inclusive). */
+typedef struct pp_window_sum {
+    uint32_t in, out, theirs, ours, registered, qualified, won, lost, missed, delivered;
+    uint64_t won_major;
+} pp_window_sum_t;
 
 /* A response: when it happened and how long the other side waited. */
 typedef struct pp_sample {
@@ -108,7 +114,7 @@ typedef struct pp_partner {
     int64_t first_event_ms;               /* min event time seen */
     int64_t last_event_ms;                /* max event time seen */
     int64_t clock_ms;                     /* evaluation clock: max(event time, timer time) */
-    char last_event_id[64];               /* event_id of the last applied event (tail if longer) */
+    char last_event_id[48];               /* event_id of the last applied event (tail if longer) */
 
     /* Profile (PartnerEvent). */
     uint8_t partner_type;                 /* enum pp_ptype */
@@ -160,6 +166,11 @@ typedef struct pp_partner {
     /* Rolling windows: one bucket per day of event time, ring indexed by day. */
     int32_t head_day;                     /* newest day held (days since 1970), 0 = none */
     pp_day_t days[PP_DAYS_MAX];
+    /* Running sum of the long window ending at lsum_day, kept up to date as
+     * buckets change and the window slides (evaluation is O(1), not O(days)). */
+    pp_window_sum_t lsum;
+    int32_t lsum_day;                     /* 0 = not valid */
+    int32_t lsum_days;                    /* window length lsum was built for */
 
     /* Health score (pp_score), as of clock_ms. */
     double health;                        /* 0..100 */
@@ -208,12 +219,15 @@ int32_t pp_day_of(int64_t ms);
  * anything held; NULL when ms is older than the longest window. */
 pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms);
 
-/* Sums of the day buckets over the `days` days ending at now_ms (inclusive). */
-typedef struct pp_window_sum {
-    uint32_t in, out, theirs, ours, registered, qualified, won, lost, missed, delivered;
-    uint64_t won_major;
-} pp_window_sum_t;
 void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out);
+
+/* The long window ending at now_ms, from the running sum (rebuilt if the
+ * window length changed). now_ms must not be before the last evaluation. */
+void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_window_sum_t *out);
+
+/* Both windows in one pass over the buckets (short_days <= long_days). */
+void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
+                        pp_window_sum_t *lw, pp_window_sum_t *sw);
 
 /* Commitments still open whose due time plus grace_ms is at or before now_ms
  * become missed (counted on their due day). Returns how many. */

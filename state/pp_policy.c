@@ -19,6 +19,7 @@ static const char *const rule_names[PP_R_COUNT] = {
 static const char *const measure_names[PP_M_COUNT] = {"revenue",  "win_rate", "pipeline",    "activity",
                                                       "response", "delivery", "reciprocity", "recency"};
 static const char *const component_names[PP_C_COUNT] = {"financial", "strategic", "operational", "relationship"};
+/* two measures per component: pp_engine shares a component's weight in halves */
 static const pp_component_t measure_component[PP_M_COUNT] = {
     PP_C_FINANCIAL,   PP_C_FINANCIAL,   PP_C_STRATEGIC,    PP_C_STRATEGIC,
     PP_C_OPERATIONAL, PP_C_OPERATIONAL, PP_C_RELATIONSHIP, PP_C_RELATIONSHIP};

@@ -615,3 +615,35 @@ Test(engine, alert_packs_as_protobuf)
     cr_assert_gt(pp_alert_pack(last(PP_R_REPLY_OVERDUE), ps.version, buf, sizeof buf), 0);
     cr_assert_eq(pp_alert_pack(last(PP_R_REPLY_OVERDUE), ps.version, buf, 10), 0, "too small: 0, no overflow");
 }
+
+/* The running long-window sum equals a full recount after any mix of
+ * in-order, late and too-old events, commitments expiring and ticks. */
+Test(engine, running_window_sum_equals_a_full_recount)
+{
+    uint64_t x = 88172645463325252ULL;
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+    int64_t t = T0;
+    signed_at(T0, PP_PTYPE_RESELLER);
+    for (int i = 0; i < 4000; i++) {
+        t += (int64_t)(RND() % (3 * DAY_MS / 2));
+        int64_t at = t - ((RND() % 10) == 0 ? (int64_t)(RND() % (120 * DAY_MS)) : 0); /* some late */
+        char th[16], cid[16];
+        snprintf(th, sizeof th, "t%d", (int)(RND() % 5));
+        snprintf(cid, sizeof cid, "c%d", i);
+        switch (RND() % 6) {
+        case 0: msg(at, th, (RND() & 1) ? PP_DIR_INBOUND : PP_DIR_OUTBOUND); break;
+        case 1: contribution(at, (RND() & 1) ? PP_DIR_INBOUND : PP_DIR_OUTBOUND); break;
+        case 2: apply(ev_referral("acme", eid(), at, PP_REF_TO_US, PP_REF_SENT)); break;
+        case 3: commitment(at, cid, at + 3 * DAY_MS, (RND() & 1) ? PP_KIND_COMMITMENT_DELIVERED : 0, at + DAY_MS); break;
+        case 4: apply(ev_deal("acme", eid(), at, cid, (RND() & 1) ? PP_STAGE_WON : PP_STAGE_LOST, PP_ATTR_SOURCED, 500000)); break;
+        default: tick(t); break;
+        }
+        if (i % 50 == 0) {
+            pp_window_sum_t inc, full, unused;
+            pp_partner_long_window(&st, st.clock_ms, 90, &inc);
+            pp_partner_windows(&st, st.clock_ms, 90, 30, &full, &unused);
+            cr_assert_eq(memcmp(&inc, &full, sizeof inc), 0, "step %d: in %u/%u ours %u/%u missed %u/%u won %u/%u", i,
+                         inc.in, full.in, inc.ours, full.ours, inc.missed, full.missed, inc.won, full.won);
+        }
+    }
+}
