@@ -740,9 +740,12 @@ static void log_progress(pp_daemon_t *d)
     uint64_t dlq = 0;
     for (int r = 0; r < PP_REJ_COUNT; r++)
         dlq += s->dlq[r];
-    pp_log(PP_LOG_INFO, "msg=\"progress\" applied=%" PRIu64 " duplicates=%" PRIu64 " dlq=%" PRIu64
-                        " flushes=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
-           s->applied, s->duplicates, dlq, s->flushes, pp_cache_count(d->cache), s->redis_errors);
+    uint64_t consumed = 0;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        consumed += s->consumed[t];
+    pp_log(PP_LOG_INFO, "msg=\"progress\" consumed=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
+                        " dlq=%" PRIu64 " flushes=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
+           consumed, s->applied, s->duplicates, dlq, s->flushes, pp_cache_count(d->cache), s->redis_errors);
     sd_notifyf(0, "STATUS=applied %" PRIu64 " events, %zu partners cached%s", s->applied,
                pp_cache_count(d->cache), d->paused ? ", PAUSED: redis unavailable" : "");
 }

@@ -68,6 +68,7 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly y
     --save '' --daemonize no >>"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
 DAEMON_PIDS+=("$REDIS_PID")
+for _ in $(seq 100); do redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done # AOF loaded
 wait "$PRODUCER" || fail "producing failed"
 wait_applied "$n" 120
 stop_daemon "$DAEMON_PID" TERM || fail "daemon exited non-zero after the redis restart"
