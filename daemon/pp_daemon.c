@@ -101,6 +101,7 @@ struct pp_daemon {
     int64_t retry_at_ms;
 
     pp_http_t *http;           /* NULL when [http] port = 0 */
+    uint64_t applied_at_flush; /* stats.applied at the last flush that carried events */
     pp_metrics_buf_t metrics;
     int64_t next_metrics_ms;
     pp_kafka_lag_t *lag;
@@ -268,6 +269,10 @@ static int flush(pp_daemon_t *d)
         return -1;
     }
     uint64_t us = (uint64_t)(mono_us() - t0);
+    if (d->stats.applied != d->applied_at_flush) { /* a flush that made new events durable */
+        d->stats.last_flush_ms = wall_ms();
+        d->applied_at_flush = d->stats.applied;
+    }
     d->stats.flushes++;
     d->stats.flushed_partners += n;
     d->stats.flush_us_total += us;
@@ -479,7 +484,8 @@ static void apply_batch(pp_daemon_t *d)
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
             keep_alerts(d, d->scratch_alerts, na);
             pp_cache_mark_dirty(d->cache, st);
-            d->stats.applied++;
+            if (d->stats.applied++ == 0)
+                d->stats.first_apply_ms = now;
             if (ev->occurred_at_ms > d->max_event_ms)
                 d->max_event_ms = ev->occurred_at_ms;
         }
@@ -644,6 +650,10 @@ static void render_metrics(pp_daemon_t *d)
     pp_metrics_gauge(b, "pp_dirty_partners", "Partner states changed since the last flush.", NULL,
                      (double)pp_cache_dirty_count(d->cache));
     pp_metrics_gauge(b, "pp_paused", "1 while consumption is paused (Redis unavailable).", NULL, d->paused ? 1 : 0);
+    pp_metrics_gauge(b, "pp_first_apply_timestamp_seconds", "Wall time of the first event applied.", NULL,
+                     (double)s->first_apply_ms / 1000.0);
+    pp_metrics_gauge(b, "pp_last_flush_timestamp_seconds", "Wall time of the last flush that made applied events durable.", NULL,
+                     (double)s->last_flush_ms / 1000.0);
     int n = pp_kafka_lag(d->kafka, d->lag, PP_TOPIC_COUNT * MAX_PARTITIONS);
     for (int i = 0; i < n; i++) {
         char part[16];

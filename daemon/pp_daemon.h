@@ -35,6 +35,8 @@ typedef struct pp_daemon_stats {
     uint64_t alerts_suppressed;        /* recorded but not published (inhibited/snoozed) */
     uint64_t timer_ticks;              /* partners ticked by deadlines */
     uint64_t flush_batches_latency_us_max; /* slowest successful flush */
+    int64_t first_apply_ms;            /* wall time of the first event applied, 0 = none */
+    int64_t last_flush_ms;             /* wall time of the last successful flush */
 } pp_daemon_stats_t;
 
 /* Build the daemon from a loaded config (connects to Kafka and Redis).

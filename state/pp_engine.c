@@ -674,19 +674,21 @@ void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap)
             n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", pp_rule_name((pp_rule_t)r));
 }
 
-void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap)
+/* The measures in order of the points they cost, at least half a point each. */
+static int top_factors(const pp_policyset_t *ps, const pp_partner_t *st, int order[PP_M_COUNT], double cost[PP_M_COUNT])
 {
     const pp_policy_t *pol = policy_of(ps, st);
     double wsum = 0;
     for (int m = 0; m < PP_M_COUNT; m++)
         if (st->measure_score[m] >= 0)
             wsum += measure_weight(pol, (pp_measure_t)m);
-    int order[PP_M_COUNT], k = 0;
-    double cost[PP_M_COUNT];
+    int k = 0;
     for (int m = 0; m < PP_M_COUNT; m++) {
         if (st->measure_score[m] < 0 || wsum <= 0)
             continue;
         cost[m] = measure_weight(pol, (pp_measure_t)m) * (100.0 - st->measure_score[m]) / wsum;
+        if (cost[m] < 0.5)
+            continue;
         int j = k++;
         while (j > 0 && cost[order[j - 1]] < cost[m]) {
             order[j] = order[j - 1];
@@ -694,18 +696,45 @@ void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *b
         }
         order[j] = m;
     }
+    return k;
+}
+
+/* One factor, compact (fits a Redis listpack value: at most 64 bytes):
+ * "response 185.5 h -10.8 pts [p0002-slow-e171]". */
+static void factor_text(const pp_partner_t *st, int m, double cost, char *buf, size_t cap)
+{
+    static const char *const units[PP_M_COUNT] = {"", "", "", " regs", " h", "", "", " d"};
+    double v = st->measure_value[m];
+    bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
+    int n = snprintf(buf, cap, "%s %.*f%s%s -%.1f pts [%s]", pp_measure_name((pp_measure_t)m), pct ? 0 : 1,
+                     pct ? v * 100 : v, pct ? "%" : "", units[m], cost, st->evidence[m][0] ? st->evidence[m] : "-");
+    if (n > 64 && cap > 64) { /* keep it a listpack value: cut the evidence */
+        buf[62] = ']';
+        buf[63] = '\0';
+    }
+}
+
+size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i, char *buf, size_t cap)
+{
+    int order[PP_M_COUNT];
+    double cost[PP_M_COUNT];
+    int k = top_factors(ps, st, order, cost);
+    buf[0] = '\0';
+    if (i < 0 || i >= k)
+        return 0;
+    factor_text(st, order[i], cost[order[i]], buf, cap);
+    return strlen(buf);
+}
+
+void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap)
+{
     size_t n = 0;
     buf[0] = '\0';
-    for (int i = 0; i < k && i < 3 && n < cap; i++) {
-        int m = order[i];
-        if (cost[m] < 0.5)
+    for (int i = 0; i < 3 && n < cap; i++) {
+        char f[128];
+        if (pp_engine_factor(ps, st, i, f, sizeof f) == 0)
             break;
-        static const char *const units[PP_M_COUNT] = {"", "", "", " registrations", " h", "", "", " days"};
-        double v = st->measure_value[m];
-        bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s %.*f%s%s (score %.0f, -%.1f pts, event %s)", n ? "; " : "",
-                              pp_measure_name((pp_measure_t)m), pct ? 0 : 1, pct ? v * 100 : v, pct ? "%" : "",
-                              units[m], st->measure_score[m], cost[m], st->evidence[m][0] ? st->evidence[m] : "-");
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "; " : "", f);
     }
     if (n == 0)
         snprintf(buf, cap, "%s", st->confidence > 0 ? "no factor costs more than half a point" : "not enough data yet");
@@ -802,8 +831,12 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fd(&f, "confidence", st->confidence, 2);
     pp_engine_flags(st, buf, sizeof buf);
     fs(&f, "flags", buf);
-    pp_engine_explain(ps, st, buf, sizeof buf);
-    fs(&f, "why", buf);
+    /* why: the top three factors, one field each (<= 64 bytes keeps the hash compact) */
+    static const char *const why_names[3] = {"why_1", "why_2", "why_3"};
+    for (int i = 0; i < 3; i++) {
+        pp_engine_factor(ps, st, i, buf, sizeof buf);
+        fs(&f, why_names[i], buf);
+    }
     fd(&f, "score_financial", or_nan(st->component[PP_C_FINANCIAL]), 1);
     fd(&f, "score_strategic", or_nan(st->component[PP_C_STRATEGIC]), 1);
     fd(&f, "score_operational", or_nan(st->component[PP_C_OPERATIONAL]), 1);

@@ -92,8 +92,11 @@ void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, 
 void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap);
 
 /* "why": the top factors pulling the score down, each with its value, the
- * points it costs and the event that last moved it. */
+ * points it costs and the event that last moved it ("; "-separated). */
 void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap);
+
+/* The i-th (0-based) factor alone, at most 64 bytes; 0 and "" if none. */
+size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i, char *buf, size_t cap);
 
 /* ---- the public Redis hash (docs/redis.md) ---- */
 

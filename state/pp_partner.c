@@ -678,9 +678,13 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* The payload is the struct with runs of zero bytes squeezed: a zero byte is
+ * followed by the run length (1..255); any other byte stands for itself.
+ * Most of a partner's 4 KiB are empty window days and free table slots, so a
+ * typical blob is a fraction of the struct (Redis memory, DESIGN §4). */
 size_t pp_partner_blob_size(void)
 {
-    return BLOB_HEADER + sizeof(pp_partner_t);
+    return BLOB_HEADER + 2 * sizeof(pp_partner_t); /* worst case: isolated zeros */
 }
 
 size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap)
@@ -690,8 +694,21 @@ size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap)
     memcpy(buf, BLOB_MAGIC, 4);
     put_u32(buf + 4, PP_STATE_VERSION);
     put_u32(buf + 8, (uint32_t)sizeof *st);
-    memcpy(buf + BLOB_HEADER, st, sizeof *st);
-    return pp_partner_blob_size();
+    const uint8_t *p = (const uint8_t *)st;
+    size_t n = sizeof *st, o = BLOB_HEADER;
+    for (size_t i = 0; i < n;) {
+        if (p[i] != 0) {
+            buf[o++] = p[i++];
+            continue;
+        }
+        size_t run = 1;
+        while (i + run < n && p[i + run] == 0 && run < 255)
+            run++;
+        buf[o++] = 0;
+        buf[o++] = (uint8_t)run;
+        i += run;
+    }
+    return o;
 }
 
 static bool terminated(const char *s, size_t cap)
@@ -730,11 +747,27 @@ static bool blob_sane(const pp_partner_t *t)
 
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
 {
-    if (len != pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0 ||
+    if (len < BLOB_HEADER || len > pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0 ||
         get_u32(buf + 4) != PP_STATE_VERSION || get_u32(buf + 8) != sizeof *st)
         return -EINVAL;
     pp_partner_t tmp;
-    memcpy(&tmp, buf + BLOB_HEADER, sizeof tmp);
+    uint8_t *out = (uint8_t *)&tmp;
+    size_t o = 0, n = sizeof tmp;
+    for (size_t i = BLOB_HEADER; i < len;) {
+        if (buf[i] != 0) {
+            if (o >= n)
+                return -EINVAL;
+            out[o++] = buf[i++];
+            continue;
+        }
+        if (i + 1 >= len || buf[i + 1] == 0 || o + buf[i + 1] > n)
+            return -EINVAL; /* truncated run, empty run, or past the struct */
+        memset(out + o, 0, buf[i + 1]);
+        o += buf[i + 1];
+        i += 2;
+    }
+    if (o != n)
+        return -EINVAL;
     if (!blob_sane(&tmp))
         return -EINVAL;
     *st = tmp;

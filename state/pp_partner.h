@@ -25,7 +25,7 @@
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
 #define PP_SAMPLES_MAX 16        /* response-time samples kept per direction */
 #define PP_EVIDENCE_MAX 36       /* bytes of an event_id kept as evidence (a UUID fits) */
-#define PP_STATE_VERSION 4       /* bump when pp_partner_t's layout changes */
+#define PP_STATE_VERSION 5       /* bump when pp_partner_t's layout changes */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -242,10 +242,11 @@ int64_t pp_partner_revenue_minor(const pp_partner_t *st);
 
 /* ---- serialisation (the internal Redis blob) ---- */
 
-/* Bytes needed by pp_partner_encode. */
+/* Bytes pp_partner_encode may need at most (the blob itself is usually far smaller). */
 size_t pp_partner_blob_size(void);
 
-/* Write the blob into buf (cap >= pp_partner_blob_size()). Returns bytes written or 0. */
+/* Write the blob (header + zero-run-squeezed struct) into buf
+ * (cap >= pp_partner_blob_size()). Returns bytes written or 0. */
 size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap);
 
 /*

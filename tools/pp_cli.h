@@ -18,6 +18,7 @@ int pp_cmd_top(int argc, char **argv);
 int pp_cmd_topics(int argc, char **argv);
 int pp_cmd_alerts(int argc, char **argv);
 int pp_cmd_dlq(int argc, char **argv);
+int pp_cmd_drain(int argc, char **argv);
 int pp_cmd_snooze(int argc, char **argv);
 
 /* Environment variable value or a default. */

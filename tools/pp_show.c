@@ -169,7 +169,7 @@ static void print_partner(const char *id, const redisReply *h)
 {
     const char *name = hget(h, "display_name"), *type = hget(h, "partner_type"), *tier = hget(h, "tier"),
                *owner = hget(h, "owner"), *health = hget(h, "health"), *rag = hget(h, "rag"),
-               *flags = hget(h, "flags"), *why = hget(h, "why"), *signed_at = hget(h, "signed_at_ms");
+               *flags = hget(h, "flags"), *signed_at = hget(h, "signed_at_ms");
     char t[64];
     printf("partner %s%s%s%s\n", id, name && name[0] ? " (" : "", name && name[0] ? name : "",
            name && name[0] ? ")" : "");
@@ -178,7 +178,14 @@ static void print_partner(const char *id, const redisReply *h)
            tier ? tier : "", owner && owner[0] ? owner : "-", t);
     printf("  HEALTH %s (%s)   red flags: %s\n", health ? health : "-", rag && rag[0] ? rag : "no data",
            flags && flags[0] ? flags : "none");
-    printf("  why: %s\n", why && why[0] ? why : "-");
+    static const char *const why[3] = {"why_1", "why_2", "why_3"};
+    for (int i = 0; i < 3; i++) {
+        const char *w = hget(h, why[i]);
+        if (w && w[0])
+            printf("  %s %s\n", i == 0 ? "why:" : "    ", w);
+        else if (i == 0)
+            printf("  why: -\n");
+    }
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         const shown_t *f = &layout[i];
         if (f->section)

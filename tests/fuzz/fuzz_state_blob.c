@@ -65,7 +65,7 @@ static pp_event_t sample_event(pp_topic_t topic, const char *id)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static pp_partner_t st, sentinel; /* ~2 KiB each: static, off the stack */
-    static uint8_t blob[8192];
+    static uint8_t blob[2 * 4096 + 64];
     memset(&sentinel, 0xA5, sizeof sentinel);
     memcpy(&st, &sentinel, sizeof st);
 
@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    PP_FUZZ_CHECK(size == pp_partner_blob_size());
+    PP_FUZZ_CHECK(size <= pp_partner_blob_size());
     PP_FUZZ_CHECK(bounded(st.id, sizeof st.id));
     PP_FUZZ_CHECK(pp_partner_id_valid(st.id, strlen(st.id)));
     PP_FUZZ_CHECK(bounded(st.last_event_id, sizeof st.last_event_id));
@@ -92,7 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Round trip: what was read is what gets written back. */
     PP_FUZZ_CHECK(pp_partner_blob_size() <= sizeof blob);
     size_t n = pp_partner_encode(&st, blob, sizeof blob);
-    PP_FUZZ_CHECK(n == size && memcmp(blob, data, n) == 0);
+    pp_partner_t again;
+    /* the coding of zero runs is not unique (two short runs = one long one):
+     * compare what the bytes mean, not the bytes */
+    PP_FUZZ_CHECK(n > 0 && pp_partner_decode(blob, n, &again) == 0 && memcmp(&again, &st, sizeof st) == 0);
 
     /* What the daemon does next with a loaded state: apply events to it. */
     for (int t = 0; t < PP_TOPIC_COUNT; t++) {

@@ -637,15 +637,31 @@ static void emit_state(struct sink *s, const char *name, const pp_partner_t *st)
     emit(s, "state_blob", name, blob, n);
 }
 
-/* A valid blob with one byte range overwritten. */
+#define BLOB_HDR 12 /* magic, version, struct size */
+
+/* A valid blob with one byte range overwritten: `at` below the header
+ * patches the header bytes; at or above it patches the struct (offset
+ * at - header) before it is encoded, since the payload is run-length coded. */
 static void emit_state_patched(struct sink *s, const char *name, const pp_partner_t *st,
                                size_t at, const void *p, size_t n)
 {
     static uint8_t blob[SEED_MAX];
-    size_t len = pp_partner_encode(st, blob, sizeof blob);
-    if (len == 0 || at + n > len)
+    static pp_partner_t tmp;
+    size_t len;
+    if (at >= BLOB_HDR) {
+        if (at - BLOB_HDR + n > sizeof tmp)
+            abort();
+        memcpy(&tmp, st, sizeof tmp);
+        memcpy((uint8_t *)&tmp + (at - BLOB_HDR), p, n);
+        len = pp_partner_encode(&tmp, blob, sizeof blob);
+    } else {
+        len = pp_partner_encode(st, blob, sizeof blob);
+        if (len == 0 || at + n > BLOB_HDR)
+            abort();
+        memcpy(blob + at, p, n);
+    }
+    if (len == 0)
         abort();
-    memcpy(blob + at, p, n);
     emit(s, "state_blob", name, blob, len);
 }
 
@@ -653,7 +669,7 @@ static void state_blob(struct sink *s)
 {
     static pp_partner_t st, busy;
     static uint8_t blob[SEED_MAX];
-    const size_t hdr = pp_partner_blob_size() - sizeof(pp_partner_t);
+    const size_t hdr = BLOB_HDR;
 
     pp_partner_init(&st, "acme-1");
     emit_state(s, "valid-fresh", &st);
