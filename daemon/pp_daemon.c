@@ -100,6 +100,8 @@ struct pp_daemon {
     int backoff_ms;
     int64_t retry_at_ms;
 
+    bool backlog;              /* the last poll filled a whole batch: catching up */
+    int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     pp_http_t *http;           /* NULL when [http] port = 0 */
     uint64_t applied_at_flush; /* stats.applied at the last flush that carried events */
     pp_metrics_buf_t metrics;
@@ -363,11 +365,14 @@ static void on_assign(void *opaque, int n)
 static void collect(pp_daemon_t *d, int timeout_ms)
 {
     int64_t wall = wall_ms(), now = mono_ms();
+    d->backlog = false;
     for (int i = 0; i < d->cfg->batch_max_messages; i++) {
         pp_kmsg_t m;
         int rc = pp_kafka_poll(d->kafka, i == 0 ? timeout_ms : 0, &m);
         if (rc == 0)
             break;
+        if (i == d->cfg->batch_max_messages - 1)
+            d->backlog = true; /* more is waiting: catching up */
         if (rc == 2) {
             pp_merge_at_end(d->merge, m.topic, m.partition, now);
             continue;
@@ -796,7 +801,12 @@ int pp_daemon_run(pp_daemon_t *d)
             apply_batch(d);
         }
         now = mono_ms();
-        if (now >= d->next_flush_ms || (int)pp_cache_dirty_count(d->cache) >= d->cfg->flush_max_partners ||
+        /* Catching up on a backlog, a partner is rewritten once per flush however
+         * many of its events the flush carries: flush less often then (latency
+         * does not matter while behind). At the head of the stream, every tick. */
+        int64_t due = d->backlog ? d->last_flush_mono + d->cfg->backlog_flush_interval_ms : d->next_flush_ms;
+        size_t max_dirty = (size_t)d->cfg->flush_max_partners * (d->backlog ? 10 : 1);
+        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty ||
             d->paused) {
             if (flush(d) == 0) {
                 leave_outage(d);
@@ -804,7 +814,8 @@ int pp_daemon_run(pp_daemon_t *d)
             } else {
                 enter_outage(d, now);
             }
-            d->next_flush_ms = mono_ms() + d->cfg->flush_interval_ms;
+            d->last_flush_mono = mono_ms();
+            d->next_flush_ms = d->last_flush_mono + d->cfg->flush_interval_ms;
         }
         if (!d->paused && d->n_batch == 0 && now >= d->next_timer_ms) {
             if (run_timers(d) != 0)

@@ -781,24 +781,63 @@ typedef struct fields {
     size_t cap, n;
 } fields_t;
 
+/* Integer to decimal text (no printf: the hash is rendered for every dirty
+ * partner at every flush). Returns the length. */
+static size_t put_i64(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o] = '\0';
+    return o;
+}
+
 static void fi(fields_t *f, const char *name, int64_t v)
 {
     if (f->n < f->cap) {
         f->out[f->n].name = name;
-        snprintf(f->out[f->n].value, PP_FIELD_VALUE_MAX, "%" PRId64, v);
+        put_i64(f->out[f->n].value, v);
     }
     f->n++;
 }
 
-/* A number with `prec` decimals; NAN gives "" (not available). */
+/* A number with `prec` (0-3) decimals, rounded half away from zero; NAN
+ * gives "" (not available). */
 static void fd(fields_t *f, const char *name, double v, int prec)
 {
     if (f->n < f->cap) {
+        char *out = f->out[f->n].value;
         f->out[f->n].name = name;
-        if (isnan(v) || v < -1e300)
-            f->out[f->n].value[0] = '\0';
-        else
-            snprintf(f->out[f->n].value, PP_FIELD_VALUE_MAX, "%.*f", prec, v);
+        static const double scale[4] = {1, 10, 100, 1000};
+        if (isnan(v) || v < -1e300) {
+            out[0] = '\0';
+        } else if (fabs(v) >= 1e15 || prec < 0 || prec > 3) {
+            snprintf(out, PP_FIELD_VALUE_MAX, "%.*f", prec < 0 ? 0 : prec, v);
+        } else {
+            int64_t x = llround(fabs(v) * scale[prec]);
+            size_t o = 0;
+            if (v < 0 && x != 0)
+                out[o++] = '-';
+            int64_t ip = x / (int64_t)scale[prec], fp = x % (int64_t)scale[prec];
+            o += put_i64(out + o, ip);
+            if (prec > 0) {
+                out[o++] = '.';
+                for (int d = prec - 1; d >= 0; d--) {
+                    out[o + (size_t)d] = (char)('0' + fp % 10);
+                    fp /= 10;
+                }
+                o += (size_t)prec;
+                out[o] = '\0';
+            }
+        }
     }
     f->n++;
 }

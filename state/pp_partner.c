@@ -698,10 +698,23 @@ size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap)
     size_t n = sizeof *st, o = BLOB_HEADER;
     for (size_t i = 0; i < n;) {
         if (p[i] != 0) {
-            buf[o++] = p[i++];
+            /* copy the whole literal stretch at once */
+            size_t j = i + 1;
+            while (j < n && p[j] != 0)
+                j++;
+            memcpy(buf + o, p + i, j - i);
+            o += j - i;
+            i = j;
             continue;
         }
         size_t run = 1;
+        while (run + 8 <= 255 && i + run + 8 <= n) { /* whole zero words first */
+            uint64_t w;
+            memcpy(&w, p + i + run, 8);
+            if (w != 0)
+                break;
+            run += 8;
+        }
         while (i + run < n && p[i + run] == 0 && run < 255)
             run++;
         buf[o++] = 0;

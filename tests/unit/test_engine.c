@@ -647,3 +647,31 @@ Test(engine, running_window_sum_equals_a_full_recount)
         }
     }
 }
+
+static const char *field(const pp_field_t *f, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].name, name) == 0)
+            return f[i].value;
+    return NULL;
+}
+
+Test(engine, public_fields_are_formatted_like_printf)
+{
+    signed_at(T0, PP_PTYPE_RESELLER);
+    apply(ev_deal("acme", eid(), T0, "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 123456789));
+    static pp_field_t f[PP_FIELDS_MAX];
+    size_t n = pp_engine_fields(&ps, &st, f, PP_FIELDS_MAX);
+    cr_assert_lt(n, PP_FIELDS_MAX, "the field list fits");
+    cr_assert_str_eq(field(f, n, "events_applied"), "2");
+    cr_assert_str_eq(field(f, n, "pipeline_sourced_minor"), "123456789");
+    char want[64];
+    snprintf(want, sizeof want, "%.1f", st.health);
+    cr_assert_str_eq(field(f, n, "health"), want);
+    snprintf(want, sizeof want, "%.2f", (double)st.confidence);
+    cr_assert_str_eq(field(f, n, "confidence"), want);
+    cr_assert_str_eq(field(f, n, "win_rate"), "", "no closed deal: not available");
+    for (size_t i = 0; i < n; i++)
+        cr_assert_leq(strlen(f[i].value), 64, "%s is %zu bytes: the hash would leave listpack encoding", f[i].name,
+                      strlen(f[i].value));
+}
