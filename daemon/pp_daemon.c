@@ -31,6 +31,7 @@
 #define SHUTDOWN_FLUSH_MS 15000
 #define DUE_BATCH 1000         /* partners ticked per deadline lookup */
 #define OUTBOX_BATCH 1000      /* alerts published per outbox sweep step */
+#define FLUSH_CHUNK 1000       /* partners per MULTI/EXEC */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -88,6 +89,9 @@ struct pp_daemon {
     pp_alert_t *alerts;
     size_t n_alerts, alerts_cap;
     pp_alert_t *scratch_alerts; /* PP_ENGINE_ALERTS_CAP, one engine call's output */
+    pp_partner_t **alert_owner; /* [i]: the partner alerts[i] belongs to */
+    const pp_alert_t **alert_order; /* alerts grouped by flush chunk */
+    size_t alert_order_cap;
     bool *outbox_dirty;        /* [partition]: has unpublished alerts */
     int64_t next_outbox_sweep_ms;
 
@@ -219,8 +223,15 @@ static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *ou
     return pp_engine_fields(d->cfg->policy, st, out, cap);
 }
 
-/* Keep the alert transitions of one engine call for the next flush. */
-static void keep_alerts(pp_daemon_t *d, const pp_alert_t *a, int n)
+/* The flush chunk holding the partner of alerts[i]. */
+static size_t alert_chunk(const pp_daemon_t *d, size_t i)
+{
+    return pp_cache_dirty_pos(d->alert_owner[i]) / FLUSH_CHUNK;
+}
+
+/* Keep the alert transitions of one engine call (on st, which the caller
+ * marks dirty) for the next flush. */
+static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, const pp_alert_t *a, int n)
 {
     if (n <= 0)
         return;
@@ -229,14 +240,18 @@ static void keep_alerts(pp_daemon_t *d, const pp_alert_t *a, int n)
         while (cap < d->n_alerts + (size_t)n)
             cap *= 2;
         pp_alert_t *na = realloc(d->alerts, cap * sizeof *na);
-        if (na == NULL) {
+        pp_partner_t **no = realloc(d->alert_owner, cap * sizeof *no);
+        if (na == NULL || no == NULL) {
             pp_log(PP_LOG_ERR, "msg=\"out of memory keeping alerts\"");
             abort(); /* state already changed: cannot drop its alerts */
         }
         d->alerts = na;
+        d->alert_owner = no;
         d->alerts_cap = cap;
     }
     memcpy(d->alerts + d->n_alerts, a, (size_t)n * sizeof *a);
+    for (int i = 0; i < n; i++)
+        d->alert_owner[d->n_alerts + (size_t)i] = st;
     d->n_alerts += (size_t)n;
     for (int i = 0; i < n; i++)
         d->stats.alerts[a[i].rule][a[i].status == PP_ALERT_FIRING ? 0 : 1]++;
@@ -261,15 +276,54 @@ static int flush(pp_daemon_t *d)
         d->dlq_outstanding = false;
     }
     int64_t t0 = mono_us();
-    pp_redis_batch_t b = {.sts = (const pp_partner_t *const *)dirty, .n = n, .fields = render_fields,
-                          .opaque = d, .alerts = d->alerts, .n_alerts = d->n_alerts,
-                          .config_version = d->cfg->policy->version, .stream_maxlen = d->cfg->alerts_stream_maxlen};
-    if (pp_redis_write(d->redis, &b) != 0) {
-        d->stats.redis_errors++;
-        pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
-                           "partners=%zu error=\"%s\"", n, pp_redis_error(d->redis));
-        return -1;
+    /* One MULTI/EXEC per chunk of partners, each with the alerts those
+     * partners produced: a transaction stays short (well inside the Redis
+     * timeout) and every alert is still atomic with the state behind it.
+     * Offsets are stored only once every chunk is acknowledged; a failed
+     * chunk is retried with all the rest (rewriting is idempotent; an alert
+     * may then be recorded twice, with its same id). */
+    size_t chunks = (n + FLUSH_CHUNK - 1) / FLUSH_CHUNK;
+    if (chunks == 0)
+        chunks = 1;
+    if (d->n_alerts > d->alert_order_cap) {
+        free(d->alert_order);
+        d->alert_order_cap = d->n_alerts * 2;
+        d->alert_order = malloc(d->alert_order_cap * sizeof *d->alert_order);
+        if (d->alert_order == NULL)
+            abort();
     }
+    size_t *starts = calloc(chunks + 1, sizeof *starts);
+    if (starts == NULL)
+        abort();
+    for (size_t i = 0; i < d->n_alerts; i++) /* counting sort of the alerts by chunk */
+        starts[alert_chunk(d, i) + 1]++;
+    for (size_t k = 0; k < chunks; k++)
+        starts[k + 1] += starts[k];
+    {
+        size_t *fill = calloc(chunks, sizeof *fill);
+        if (fill == NULL)
+            abort();
+        for (size_t i = 0; i < d->n_alerts; i++) {
+            size_t k = alert_chunk(d, i);
+            d->alert_order[starts[k] + fill[k]++] = &d->alerts[i];
+        }
+        free(fill);
+    }
+    for (size_t k = 0; k < chunks; k++) {
+        size_t lo = k * FLUSH_CHUNK, hi = lo + FLUSH_CHUNK < n ? lo + FLUSH_CHUNK : n;
+        pp_redis_batch_t b = {.sts = (const pp_partner_t *const *)dirty + lo, .n = hi > lo ? hi - lo : 0,
+                              .fields = render_fields, .opaque = d, .alerts = d->alert_order + starts[k],
+                              .n_alerts = starts[k + 1] - starts[k], .config_version = d->cfg->policy->version,
+                              .stream_maxlen = d->cfg->alerts_stream_maxlen};
+        if (pp_redis_write(d->redis, &b) != 0) {
+            d->stats.redis_errors++;
+            pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
+                               "partners=%zu chunk=%zu/%zu error=\"%s\"", n, k + 1, chunks, pp_redis_error(d->redis));
+            free(starts);
+            return -1;
+        }
+    }
+    free(starts);
     uint64_t us = (uint64_t)(mono_us() - t0);
     if (d->stats.applied != d->applied_at_flush) { /* a flush that made new events durable */
         d->stats.last_flush_ms = wall_ms();
@@ -487,8 +541,8 @@ static void apply_batch(pp_daemon_t *d)
             d->stats.duplicates++;
         } else {
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
-            keep_alerts(d, d->scratch_alerts, na);
             pp_cache_mark_dirty(d->cache, st);
+            keep_alerts(d, st, d->scratch_alerts, na);
             if (d->stats.applied++ == 0)
                 d->stats.first_apply_ms = now;
             if (ev->occurred_at_ms > d->max_event_ms)
@@ -559,8 +613,8 @@ static int run_timers(pp_daemon_t *d)
                 /* replay: each deadline at its own time (deterministic); live: now */
                 int na = d->cfg->replay ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
                                         : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
-                keep_alerts(d, d->scratch_alerts, na);
                 pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
+                keep_alerts(d, st, d->scratch_alerts, na);
                 d->stats.timer_ticks++;
             }
             if (flush(d) != 0)
@@ -871,6 +925,8 @@ void pp_daemon_free(pp_daemon_t *d)
         free(d->next_offset[t]);
     free(d->touched);
     free(d->alerts);
+    free(d->alert_owner);
+    free(d->alert_order);
     free(d->outbox_dirty);
     free(d->due_ids);
     free(d->ready);

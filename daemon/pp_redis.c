@@ -326,7 +326,7 @@ int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b)
         queued += (size_t)k;
     }
     for (size_t i = 0; i < b->n_alerts; i++) {
-        int k = append_alert(r, b, &b->alerts[i]);
+        int k = append_alert(r, b, b->alerts[i]);
         if (k < 0)
             return fail(r, "append");
         queued += (size_t)k;

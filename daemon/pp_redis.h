@@ -57,7 +57,7 @@ typedef struct pp_redis_batch {
     /* renders a partner's public hash fields (pp_engine_fields) */
     size_t (*fields)(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap);
     void *opaque;
-    const pp_alert_t *alerts;         /* transitions produced since the last flush */
+    const pp_alert_t *const *alerts;  /* transitions of these partners since the last flush */
     size_t n_alerts;
     const char *config_version;
     long stream_maxlen;               /* cap of the pp:alerts stream (approximate) */

@@ -11,6 +11,7 @@
 
 typedef struct entry {
     pp_partner_t st;   /* first member: an entry pointer is a state pointer */
+    uint32_t dirty_pos; /* index in the dirty list while dirty */
     bool dirty;
 } entry_t;
 
@@ -137,6 +138,7 @@ void pp_cache_mark_dirty(pp_cache_t *c, pp_partner_t *st)
         c->dirty_cap = ncap;
     }
     e->dirty = true;
+    e->dirty_pos = (uint32_t)c->n_dirty;
     c->dirty[c->n_dirty++] = e;
 }
 
@@ -151,6 +153,11 @@ void pp_cache_clear_dirty(pp_cache_t *c)
     for (size_t i = 0; i < c->n_dirty; i++)
         c->dirty[i]->dirty = false;
     c->n_dirty = 0;
+}
+
+size_t pp_cache_dirty_pos(const pp_partner_t *st)
+{
+    return ((const entry_t *)st)->dirty_pos;
 }
 
 size_t pp_cache_count(const pp_cache_t *c)

@@ -35,6 +35,9 @@ void pp_cache_mark_dirty(pp_cache_t *c, pp_partner_t *st);
  * next call that changes the cache. */
 pp_partner_t *const *pp_cache_dirty(const pp_cache_t *c, size_t *n);
 
+/* Position of a dirty cached state in the pp_cache_dirty() list. */
+size_t pp_cache_dirty_pos(const pp_partner_t *st);
+
 /* Mark every state clean (after a flush Redis acknowledged). */
 void pp_cache_clear_dirty(pp_cache_t *c);
 
