@@ -217,10 +217,48 @@ static void note_offset(pp_daemon_t *d, pp_topic_t topic, int32_t partition, int
         *slot = offset + 1;
 }
 
+/*
+ * The public hash of a partner, minus the groups of fields whose values are
+ * what Redis already has: a listpack HSET costs O(fields written x fields in
+ * the hash) in Redis, and most events change a few groups only. The hashes
+ * are only a shortcut: a failed flush forgets them (forget_written), so
+ * what Redis missed is written again.
+ */
 static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap)
 {
     const pp_daemon_t *d = opaque;
-    return pp_engine_fields(d->cfg->policy, st, out, cap);
+    size_t n = pp_engine_fields(d->cfg->policy, st, out, cap);
+    uint32_t *seen = pp_cache_field_hashes((pp_partner_t *)st);
+    size_t per = (n + PP_FIELD_GROUPS - 1) / PP_FIELD_GROUPS, kept = 0;
+    for (size_t g = 0; g < PP_FIELD_GROUPS; g++) {
+        size_t lo = g * per, hi = lo + per < n ? lo + per : n;
+        uint32_t h = 2166136261u;
+        for (size_t i = lo; i < hi; i++)
+            for (const char *c = out[i].value;; c++) {
+                h = (h ^ (uint8_t)*c) * 16777619u;
+                if (*c == '\0')
+                    break;
+            }
+        h |= 1; /* never 0, which means "unknown" */
+        if (h == seen[g])
+            continue;
+        seen[g] = h;
+        for (size_t i = lo; i < hi; i++)
+            if (kept != i)
+                out[kept++] = out[i];
+            else
+                kept++;
+    }
+    return kept;
+}
+
+/* After a failed flush: Redis may lack what the hashes claim it has. */
+static void forget_written(pp_daemon_t *d)
+{
+    size_t n;
+    pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n);
+    for (size_t i = 0; i < n; i++)
+        memset(pp_cache_field_hashes(dirty[i]), 0, PP_FIELD_GROUPS * sizeof(uint32_t));
 }
 
 /* The flush chunk holding the partner of alerts[i]. */
@@ -316,6 +354,7 @@ static int flush(pp_daemon_t *d)
                               .n_alerts = starts[k + 1] - starts[k], .config_version = d->cfg->policy->version,
                               .stream_maxlen = d->cfg->alerts_stream_maxlen};
         if (pp_redis_write(d->redis, &b) != 0) {
+            forget_written(d);
             d->stats.redis_errors++;
             pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
                                "partners=%zu chunk=%zu/%zu error=\"%s\"", n, k + 1, chunks, pp_redis_error(d->redis));

@@ -239,6 +239,7 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
         return -1;
 
     size_t nf = b->fields(b->opaque, st, fields, PP_FIELDS_MAX);
+    int cmds = 3;
     const char *argv[2 + 2 * PP_FIELDS_MAX];
     size_t argl[2 + 2 * PP_FIELDS_MAX];
     snprintf(key, sizeof key, "%spartner:{%s}", r->prefix, st->id);
@@ -252,8 +253,11 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
         argv[3 + 2 * i] = fields[i].value;
         argl[3 + 2 * i] = strlen(fields[i].value);
     }
-    if (append_argv(r, (int)(2 + 2 * nf), argv, argl) != 0)
-        return -1;
+    if (nf > 0) { /* only the field groups that changed */
+        if (append_argv(r, (int)(2 + 2 * nf), argv, argl) != 0)
+            return -1;
+        cmds++;
+    }
 
     char score[32], when[24];
     snprintf(key, sizeof key, "%shealth", r->prefix);
@@ -270,7 +274,7 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
     const char *rargv[3] = {"ZREM", key, st->id};
     size_t rlen[3] = {4, strlen(key), strlen(st->id)};
     int rc = st->next_deadline_ms ? append_argv(r, 4, dargv, dlen) : append_argv(r, 3, rargv, rlen);
-    return rc == 0 ? 4 : -1;
+    return rc == 0 ? cmds : -1;
 }
 
 /* Append the commands recording one alert. Returns how many commands. */

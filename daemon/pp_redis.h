@@ -54,7 +54,7 @@ int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found
 typedef struct pp_redis_batch {
     const pp_partner_t *const *sts;   /* dirty partners */
     size_t n;
-    /* renders a partner's public hash fields (pp_engine_fields) */
+    /* renders the partner's public hash fields to write: all, or only the groups that changed */
     size_t (*fields)(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap);
     void *opaque;
     const pp_alert_t *const *alerts;  /* transitions of these partners since the last flush */

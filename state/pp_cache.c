@@ -12,6 +12,7 @@
 typedef struct entry {
     pp_partner_t st;   /* first member: an entry pointer is a state pointer */
     uint32_t dirty_pos; /* index in the dirty list while dirty */
+    uint32_t field_hash[PP_FIELD_GROUPS]; /* public hash groups as last written */
     bool dirty;
 } entry_t;
 
@@ -116,6 +117,7 @@ pp_partner_t *pp_cache_insert(pp_cache_t *c, const pp_partner_t *st)
         if (e == NULL)
             return NULL;
         e->dirty = false;
+        memset(e->field_hash, 0, sizeof e->field_hash);
         c->slots[i].hash = h;
         c->slots[i].e = e;
         c->count++;
@@ -153,6 +155,11 @@ void pp_cache_clear_dirty(pp_cache_t *c)
     for (size_t i = 0; i < c->n_dirty; i++)
         c->dirty[i]->dirty = false;
     c->n_dirty = 0;
+}
+
+uint32_t *pp_cache_field_hashes(pp_partner_t *st)
+{
+    return ((entry_t *)st)->field_hash;
 }
 
 size_t pp_cache_dirty_pos(const pp_partner_t *st)

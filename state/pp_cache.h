@@ -35,6 +35,12 @@ void pp_cache_mark_dirty(pp_cache_t *c, pp_partner_t *st);
  * next call that changes the cache. */
 pp_partner_t *const *pp_cache_dirty(const pp_cache_t *c, size_t *n);
 
+#define PP_FIELD_GROUPS 10 /* the public hash is rewritten in groups of fields */
+
+/* Per cached state: a hash of each field group as last written to Redis
+ * (0 = unknown: write it). Memory only, never in the blob. */
+uint32_t *pp_cache_field_hashes(pp_partner_t *st);
+
 /* Position of a dirty cached state in the pp_cache_dirty() list. */
 size_t pp_cache_dirty_pos(const pp_partner_t *st);
 

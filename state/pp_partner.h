@@ -25,7 +25,7 @@
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
 #define PP_SAMPLES_MAX 16        /* response-time samples kept per direction */
 #define PP_EVIDENCE_MAX 36       /* bytes of an event_id kept as evidence (a UUID fits) */
-#define PP_STATE_VERSION 5       /* bump when pp_partner_t's layout changes */
+#define PP_STATE_VERSION 6       /* bump when pp_partner_t's layout changes */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -114,15 +114,15 @@ typedef struct pp_partner {
     int64_t first_event_ms;               /* min event time seen */
     int64_t last_event_ms;                /* max event time seen */
     int64_t clock_ms;                     /* evaluation clock: max(event time, timer time) */
-    char last_event_id[48];               /* event_id of the last applied event (tail if longer) */
+    char last_event_id[36];               /* event_id of the last applied event (tail if longer) */
 
     /* Profile (PartnerEvent). */
     uint8_t partner_type;                 /* enum pp_ptype */
     uint8_t exited;                       /* 1 after EXITED (0/1: no bool in a blob read back from Redis) */
     int64_t signed_at_ms;                 /* 0 = not signed */
     char tier[PP_TIER_MAX + 1];
-    char owner[64];
-    char display_name[64];
+    char owner[48];                       /* truncated on a character boundary */
+    char display_name[48];
 
     /* Deals (seed 003 scorecard), lifetime. */
     uint32_t deals_sourced;               /* distinct deals first seen as SOURCED */
