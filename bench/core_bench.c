@@ -467,6 +467,7 @@ typedef struct results {
     uint64_t fields_written;
     size_t sizeof_partner;
     size_t blob_bytes;
+    double blob_avg;            /* mean encoded blob (zero runs squeezed) */
     uint64_t rss_before, rss_after;
     double mem_per_partner;     /* (rss_after - rss_before) / partners */
     double cache_overhead;      /* mem_per_partner - sizeof(pp_partner_t) */
@@ -677,13 +678,21 @@ static int run_blobs(const opts_t *o, bench_t *b, results_t *r, uint64_t *sink)
     size_t bs = pp_partner_blob_size();
     /* fault the blob pages in first: encode measures CPU, not the kernel */
     memset(b->blobs, 0, (size_t)o->partners * bs);
+    size_t *lens = calloc((size_t)o->partners, sizeof *lens);
+    if (lens == NULL)
+        return -1;
     double t0 = now_s();
     for (uint64_t i = 0; i < o->partners; i++)
-        if (pp_partner_encode(b->states[i], b->blobs + i * bs, bs) != bs) {
+        if ((lens[i] = pp_partner_encode(b->states[i], b->blobs + i * bs, bs)) == 0) {
             fprintf(stderr, "core_bench: pp_partner_encode failed for %s.\n", b->states[i]->id);
+            free(lens);
             return -1;
         }
     r->encode.secs = now_s() - t0;
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < o->partners; i++)
+        total += lens[i];
+    r->blob_avg = o->partners ? (double)total / (double)o->partners : 0;
     r->encode.ops = o->partners;
 
     t0 = now_s();
@@ -695,7 +704,7 @@ static int run_blobs(const opts_t *o, bench_t *b, results_t *r, uint64_t *sink)
     uint64_t ok = 0;
     t0 = now_s();
     for (uint64_t i = 0; i < o->partners; i++) {
-        ok += pp_partner_decode(b->blobs + i * bs, bs, b->scratch) == 0;
+        ok += pp_partner_decode(b->blobs + i * bs, lens[i], b->scratch) == 0;
         *sink += b->scratch->events_applied;
     }
     r->decode.secs = now_s() - t0;
@@ -703,9 +712,10 @@ static int run_blobs(const opts_t *o, bench_t *b, results_t *r, uint64_t *sink)
 
     /* round trip, untimed: every blob decodes to the state it came from */
     for (uint64_t i = 0; i < o->partners && ok == o->partners; i++)
-        if (pp_partner_decode(b->blobs + i * bs, bs, b->scratch) != 0 ||
+        if (pp_partner_decode(b->blobs + i * bs, lens[i], b->scratch) != 0 ||
             memcmp(b->scratch, b->states[i], sizeof *b->scratch) != 0)
             ok = i;
+    free(lens);
     if (ok != o->partners) {
         fprintf(stderr, "core_bench: blob round trip failed (%" PRIu64 " of %" PRIu64 " partners ok).\n", ok,
                 o->partners);
@@ -740,15 +750,15 @@ static void print_report(const opts_t *o, const results_t *r)
         if (r->by_rule[i][0] || r->by_rule[i][1])
             printf(" %s %" PRIu64 "/%" PRIu64, pp_rule_name((pp_rule_t)i), r->by_rule[i][0], r->by_rule[i][1]);
     puts(" (fired/resolved)");
-    printf("state bytes per partner: sizeof(pp_partner_t)=%zu, blob=%zu, cache entry overhead~%.0f "
+    printf("state bytes per partner: sizeof(pp_partner_t)=%zu, blob mean %.0f (max %zu), cache entry overhead~%.0f "
            "(in memory %.0f = RSS delta %" PRIu64 " B / %" PRIu64 " partners)\n",
-           r->sizeof_partner, r->blob_bytes, r->cache_overhead, r->mem_per_partner,
+           r->sizeof_partner, r->blob_avg, r->blob_bytes, r->cache_overhead, r->mem_per_partner,
            r->rss_after - r->rss_before, o->partners);
     printf("peak RSS: %" PRIu64 " B = %.0f B per partner (includes the event chunk, blobs and buffers)\n",
            r->peak_rss, r->peak_rss_per_partner);
     printf("%s apply %.0f events/s %s %.0f (single thread)\n", r->pass_rate ? "PASS" : "FAIL", per_s(&r->apply),
            r->pass_rate ? ">=" : "<", TARGET_EVENTS_PER_S);
-    printf("%s blob %zu bytes %s %.0f\n", r->pass_blob ? "PASS" : "FAIL", r->blob_bytes, r->pass_blob ? "<=" : ">",
+    printf("%s blob mean %.0f bytes %s %.0f\n", r->pass_blob ? "PASS" : "FAIL", r->blob_avg, r->pass_blob ? "<=" : ">",
            TARGET_BYTES_PER_PARTNER);
     printf("%s memory %.0f bytes per partner %s %.0f\n", r->pass_mem ? "PASS" : "FAIL", r->mem_per_partner,
            r->pass_mem ? "<=" : ">", TARGET_BYTES_PER_PARTNER);
@@ -890,7 +900,7 @@ int main(int argc, char **argv)
     r.peak_rss = rss_peak();
     r.peak_rss_per_partner = (double)r.peak_rss / (double)o.partners;
     r.pass_rate = per_s(&r.apply) >= TARGET_EVENTS_PER_S;
-    r.pass_blob = (double)r.blob_bytes <= TARGET_BYTES_PER_PARTNER;
+    r.pass_blob = r.blob_avg <= TARGET_BYTES_PER_PARTNER; /* what Redis stores: the encoded blob */
     r.pass_mem = r.mem_per_partner <= TARGET_BYTES_PER_PARTNER;
     print_report(&o, &r);
     if (sink == 0) /* keeps the baseline and decode loops observable */
