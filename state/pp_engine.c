@@ -781,7 +781,7 @@ typedef struct fields {
     size_t cap, n;
 } fields_t;
 
-/* Integer to decimal text (no printf: the hash is rendered for every dirty
+/* Integer to decimal text (no formatted output: the hash is rendered for every dirty
  * partner at every flush). Returns the length. */
 static size_t put_i64(char *out, int64_t v)
 {

@@ -129,3 +129,20 @@ wait_applied() {
     done
     fail "only $got of $want events applied after ${secs}s"
 }
+
+# reference_replay N OUT: replay this test's topics once, undisturbed, into
+# their own consumer group, Redis keys and alert topic, and write the alerts
+# it published to OUT (the yardstick for tests that disturb a replay).
+reference_replay() {
+    local n=$1 out=$2 saved=$REDIS_PREFIX
+    "$PP" topics -b "$PP_TEST_KAFKA" -p "${TOPIC_PREFIX}ref." >/dev/null
+    write_config "$WORK/ref.ini" "clock = replay" "timer_interval_ms = 200"
+    sed -i "s/^group.id = .*/group.id = $RUN_ID-ref/; s/^prefix = .*/prefix = ${REDIS_PREFIX}ref:/; s/^alerts = .*/alerts = ${TOPIC_PREFIX}ref.partner.alerts/" "$WORK/ref.ini"
+    start_daemon "$WORK/ref.ini" daemon-ref
+    REDIS_PREFIX="${REDIS_PREFIX}ref:"
+    wait_applied "$n" 180
+    REDIS_PREFIX=$saved
+    sleep 3 # end of stream: caught-up timers fire the last deadlines
+    stop_daemon "$DAEMON_PID" TERM || fail "reference daemon exited non-zero"
+    "$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}ref.partner.alerts" --from-beginning --json --idle-exit 8 >"$out"
+}

@@ -32,18 +32,7 @@ python3 "$E2E_DIR/check_totals.py" "$WORK/expected.json" --port "$PP_TEST_REDIS_
 "$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}partner.alerts" --from-beginning --json --idle-exit 8 \
     >"$WORK/moved.alerts.jsonl"
 
-"$PP" topics -b "$PP_TEST_KAFKA" -p "${TOPIC_PREFIX}ref." >/dev/null
-write_config "$WORK/ref.ini" "clock = replay" "timer_interval_ms = 200"
-sed -i "s/^group.id = .*/group.id = $RUN_ID-ref/; s/^prefix = .*/prefix = ${REDIS_PREFIX}ref:/; s/^alerts = .*/alerts = ${TOPIC_PREFIX}ref.partner.alerts/" "$WORK/ref.ini"
-start_daemon "$WORK/ref.ini" daemon-ref
-saved=$REDIS_PREFIX
-REDIS_PREFIX="${REDIS_PREFIX}ref:"
-wait_applied "$n" 120
-REDIS_PREFIX=$saved
-sleep 3
-stop_daemon "$DAEMON_PID" TERM || fail "reference daemon exited non-zero"
-"$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}ref.partner.alerts" --from-beginning --json --idle-exit 8 \
-    >"$WORK/ref.alerts.jsonl"
+reference_replay "$n" "$WORK/ref.alerts.jsonl"
 python3 "$E2E_DIR/check_alerts.py" "$WORK/moved.alerts.jsonl" --same-as "$WORK/ref.alerts.jsonl" ||
     fail "alerts across the rebalance differ from the undisturbed replay"
 log "PASS"
