@@ -69,6 +69,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     pp_kafka_t *k = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        /* a partition paused before a rebalance (flow control, Redis outage)
+         * stays paused in librdkafka when it comes back: start clean */
+        if (!e)
+            rd_kafka_resume_partitions(rk, parts);
         k->assigned = e ? 0 : parts->cnt;
         free(k->parts);
         k->parts = calloc((size_t)parts->cnt + 1, sizeof *k->parts);

@@ -451,6 +451,8 @@ static void on_assign(void *opaque, int n)
     for (int i = 0; i < np; i++)
         pp_merge_assigned(d->merge, parts[i], mono_ms());
     memset(d->fc_paused, 0, (size_t)PP_TOPIC_COUNT * MAX_PARTITIONS * sizeof *d->fc_paused);
+    if (d->paused) /* still in a Redis outage: the new partitions wait too */
+        pp_kafka_pause(d->kafka);
 }
 
 /* Take up to batch_max_messages from Kafka (waiting at most timeout_ms for the
