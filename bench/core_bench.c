@@ -35,6 +35,7 @@
 #include "pp_event.h"
 #include "pp_partner.h"
 #include "pp_policy.h"
+#include "pp_rand.h"
 
 #define BENCH_CHUNK 4096                  /* events pre-built per timed loop (~2.8 MB) */
 #define BENCH_PARTITIONS 12               /* input partitions the partners spread over */
@@ -51,41 +52,17 @@
 
 /* ---- deterministic PRNG: xoshiro256** seeded by splitmix64 (as pp_gen) ---- */
 
-typedef struct rng {
-    uint64_t s[4];
-} rng_t;
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+typedef pp_rand_t rng_t;
 
 static void rng_seed(rng_t *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
+        r->s[i] = pp_splitmix64(&seed);
 }
 
 static uint64_t rng_next(rng_t *r)
 {
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
+    return pp_rand_next(r);
 }
 
 /* Uniform in [0, n), n > 0 (modulo bias is below 1e-9 for the n used here). */

@@ -12,6 +12,7 @@
  * only on (--seed, its index, --start-ms, --days), not on --partners.
  */
 #include "pp_gen.h"
+#include "pp_rand.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -103,38 +104,16 @@ static const char *const OWNERS[N_OWNERS] = {
 
 /* ---- PRNG: splitmix64 seeding, xoshiro256** ---- */
 
-typedef struct {
-    uint64_t s[4];
-} Rng;
-
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+typedef pp_rand_t Rng;
 
 static void rng_init(Rng *r, uint64_t seed, uint64_t stream) {
     uint64_t x = seed;
-    uint64_t k = splitmix64(&x);
+    uint64_t k = pp_splitmix64(&x);
     x = k ^ ((stream + 1) * UINT64_C(0xD1B54A32D192ED03));
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++) r->s[i] = pp_splitmix64(&x);
 }
 
-static uint64_t rotl64(uint64_t v, int k) { return (v << k) | (v >> (64 - k)); }
-
-static uint64_t rng_next(Rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
+static uint64_t rng_next(Rng *r) { return pp_rand_next(r); }
 
 /* Uniform in [0, n), n > 0, without modulo bias. */
 static uint64_t rng_below(Rng *r, uint64_t n) {
