@@ -54,6 +54,8 @@ int pp_config_defaults(pp_config_t *cfg)
     kafka_set(cfg, "group.id", "partnerpulsed");
     kafka_set(cfg, "auto.offset.reset", "earliest");
     kafka_set(cfg, "partition.assignment.strategy", "range");
+    /* librdkafka prefetches up to 64 MiB by default: bound it (daemon memory per partner) */
+    kafka_set(cfg, "queued.max.messages.kbytes", "16384");
     static const char *const names[PP_TOPIC_COUNT] = {"partner.deals", "partner.referrals",
                                                       "partner.engagements", "partner.lifecycle"};
     for (int t = 0; t < PP_TOPIC_COUNT; t++)

@@ -32,6 +32,8 @@
 #define DUE_BATCH 1000         /* partners ticked per deadline lookup */
 #define OUTBOX_BATCH 1000      /* alerts published per outbox sweep step */
 #define FLUSH_CHUNK 1000       /* partners per MULTI/EXEC */
+#define BACKLOG_FLUSH_RATIO 4  /* catching up: wait >= 4x the last flush's duration before the next */
+#define TIMER_SLICE_MS 100     /* deadline work per loop turn before consuming again */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -106,6 +108,8 @@ struct pp_daemon {
 
     bool backlog;              /* the last poll filled a whole batch: catching up */
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
+    int64_t last_flush_took_ms; /* how long that flush took */
+    bool timers_pending;       /* the last timer slice ended with deadlines still due */
     pp_http_t *http;           /* NULL when [http] port = 0 */
     uint64_t applied_at_flush; /* stats.applied at the last flush that carried events */
     pp_metrics_buf_t metrics;
@@ -610,10 +614,18 @@ static int run_timers(pp_daemon_t *d)
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
     int64_t proc = wall_ms();
     int64_t now = timer_now(d, parts, np);
+    d->timers_pending = false;
     if (now <= 0)
         return 0;
+    /* bounded per loop turn: a restart behind thousands of overdue deadlines
+     * goes back to consuming events between slices */
+    int64_t slice_end = mono_ms() + TIMER_SLICE_MS;
     for (int i = 0; i < np; i++) {
-        for (int round = 0; round < 100; round++) { /* bounded: 100 x DUE_BATCH per tick */
+        for (;;) {
+            if (mono_ms() >= slice_end) {
+                d->timers_pending = true;
+                return 0;
+            }
             size_t n = 0;
             if (pp_redis_due(d->redis, parts[i], now, DUE_BATCH, d->due_ids, &n) != 0) {
                 d->stats.redis_errors++;
@@ -899,11 +911,16 @@ int pp_daemon_run(pp_daemon_t *d)
         /* Catching up on a backlog, a partner is rewritten once per flush however
          * many of its events the flush carries: flush less often then (latency
          * does not matter while behind). At the head of the stream, every tick. */
-        int64_t due = d->backlog ? d->last_flush_mono + d->cfg->backlog_flush_interval_ms : d->next_flush_ms;
-        size_t max_dirty = (size_t)d->cfg->flush_max_partners * (d->backlog ? 10 : 1);
+        int64_t gap = d->cfg->backlog_flush_interval_ms;
+        if (gap < BACKLOG_FLUSH_RATIO * d->last_flush_took_ms) /* Redis busy <= 1/(1+ratio) of the time */
+            gap = BACKLOG_FLUSH_RATIO * d->last_flush_took_ms;
+        int64_t due = d->backlog ? d->last_flush_mono + gap : d->next_flush_ms;
+        size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
         if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty ||
             d->paused) {
+            int64_t t0 = mono_ms();
             if (flush(d) == 0) {
+                d->last_flush_took_ms = mono_ms() - t0;
                 leave_outage(d);
                 drain_outboxes(d, false);
             } else {
@@ -917,7 +934,7 @@ int pp_daemon_run(pp_daemon_t *d)
                 enter_outage(d, now);
             else
                 drain_outboxes(d, false);
-            d->next_timer_ms = mono_ms() + d->cfg->timer_interval_ms;
+            d->next_timer_ms = d->timers_pending ? mono_ms() : mono_ms() + d->cfg->timer_interval_ms;
         }
         if (!d->paused && now >= d->next_outbox_sweep_ms) {
             drain_outboxes(d, true);
