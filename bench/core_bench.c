@@ -433,6 +433,7 @@ typedef struct opts {
     const char *json;      /* --json FILE, NULL = none */
     bool quick;
     bool check;            /* exit 1 when a target fails */
+    bool digest;           /* hash every alert and every partner's fields (outputs check) */
 } opts_t;
 
 typedef struct results {
@@ -451,17 +452,63 @@ typedef struct results {
     double peak_rss_per_partner;
     uint64_t peak_rss;
     bool pass_rate, pass_blob, pass_mem;
+    uint64_t dig_alerts, dig_fields, dig_blobs; /* --digest */
 } results_t;
+
+/* ---- --digest: FNV-1a over the outputs, field by field (no padding) ---- */
+
+static void dig_bytes(uint64_t *h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ b[i]) * 1099511628211ULL;
+}
+
+static void dig_str(uint64_t *h, const char *s)
+{
+    dig_bytes(h, s, strlen(s) + 1);
+}
+
+static void dig_i64(uint64_t *h, int64_t v)
+{
+    dig_bytes(h, &v, sizeof v);
+}
+
+static void dig_f64(uint64_t *h, double v)
+{
+    dig_bytes(h, &v, sizeof v);
+}
+
+static void dig_alert(uint64_t *h, const pp_alert_t *a)
+{
+    dig_str(h, a->alert_id);
+    dig_str(h, a->partner_id);
+    dig_i64(h, a->rule);
+    dig_i64(h, a->severity);
+    dig_i64(h, a->status);
+    dig_f64(h, a->value);
+    dig_f64(h, a->threshold);
+    dig_str(h, a->message);
+    dig_i64(h, a->started_at_ms);
+    dig_i64(h, a->event_time_ms);
+    dig_i64(h, a->emitted_at_ms);
+    dig_f64(h, a->health);
+    dig_str(h, a->evidence);
+    dig_i64(h, a->publish);
+    dig_i64(h, a->partition);
+}
 
 static void usage(FILE *to)
 {
-    fputs("usage: core_bench [--partners N] [--events M] [--seed S] [--json FILE] [--quick] [--check]\n"
+    fputs("usage: core_bench [--partners N] [--events M] [--seed S] [--json FILE] [--quick] [--check] [--digest]\n"
           "  --partners N  partners in the cache (default 100000)\n"
           "  --events M    events applied (default 5000000)\n"
           "  --seed S      PRNG seed of the synthetic stream (default 1)\n"
           "  --json FILE   also write the figures as JSON to FILE\n"
           "  --quick       2000 partners, 100000 events (smoke test; targets not meaningful)\n"
           "  --check       exit 1 when a target is missed (default: report only)\n"
+          "  --digest      also print a hash of every alert transition and of every partner's\n"
+          "                public fields and blob (same outputs => same digests; slows apply)\n"
           "Measures the pure core alone (no I/O). See bench/README.md.\n",
           to);
 }
@@ -490,6 +537,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
     o->json = NULL;
     o->quick = false;
     o->check = false;
+    o->digest = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -497,6 +545,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->quick = true;
         } else if (strcmp(a, "--check") == 0) {
             o->check = true;
+        } else if (strcmp(a, "--digest") == 0) {
+            o->digest = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 1;
@@ -631,6 +681,11 @@ static int run_apply(const opts_t *o, bench_t *b, results_t *r)
                 return -1;
             }
             r->alerts += (uint64_t)na;
+            if (o->digest) {
+                dig_i64(&r->dig_alerts, na);
+                for (int j = 0; j < na; j++)
+                    dig_alert(&r->dig_alerts, &b->alerts[j]);
+            }
             for (int j = 0; j < na; j++)
                 r->by_rule[b->alerts[j].rule][b->alerts[j].status == PP_ALERT_FIRING ? 0 : 1]++;
             pp_cache_mark_dirty(b->cache, st);
@@ -706,6 +761,21 @@ static void print_row(const phase_t *p, const phase_t *base)
     double ratio = base->ops && ns_per_op(base) > 0 ? ns_per_op(p) / ns_per_op(base) : 0;
     printf("%-10s %12" PRIu64 " %-8s %9.3f %14.0f %10.1f %10.2f\n", p->name, p->ops, p->unit, p->secs, per_s(p),
            ns_per_op(p), ratio);
+}
+
+/* --digest: every partner's public fields and blob, in partner order (untimed). */
+static void digest_states(const opts_t *o, bench_t *b, results_t *r)
+{
+    uint8_t *blob = b->blobs; /* the first partner's blob room: scratch now */
+    for (uint64_t i = 0; i < o->partners; i++) {
+        size_t nf = pp_engine_fields(b->ps, b->states[i], b->fields, PP_FIELDS_MAX);
+        for (size_t j = 0; j < nf; j++) {
+            dig_str(&r->dig_fields, b->fields[j].name);
+            dig_str(&r->dig_fields, b->fields[j].value);
+        }
+        size_t n = pp_partner_encode(b->states[i], blob, pp_partner_blob_size());
+        dig_bytes(&r->dig_blobs, blob, n);
+    }
 }
 
 static void print_report(const opts_t *o, const results_t *r)
@@ -848,6 +918,7 @@ int main(int argc, char **argv)
     r.encode = (phase_t){"encode", "partners", 0, 0};
     r.fields = (phase_t){"fields", "partners", 0, 0};
     r.decode = (phase_t){"decode", "partners", 0, 0};
+    r.dig_alerts = r.dig_fields = r.dig_blobs = 1469598103934665603ULL;
     uint64_t sink = 0;
     int status = 0;
 
@@ -874,6 +945,11 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    if (o.digest) {
+        digest_states(&o, &b, &r);
+        printf("digest: alerts %016" PRIx64 " fields %016" PRIx64 " blobs %016" PRIx64 "\n", r.dig_alerts,
+               r.dig_fields, r.dig_blobs);
+    }
     r.peak_rss = rss_peak();
     r.peak_rss_per_partner = (double)r.peak_rss / (double)o.partners;
     r.pass_rate = per_s(&r.apply) >= TARGET_EVENTS_PER_S;
