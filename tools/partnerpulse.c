@@ -30,6 +30,7 @@ static void usage(FILE *out)
             "  dlq                tail the dead-letter topic with each rejection's reason\n"
             "  snooze P RULE      stop publishing a partner's rule alerts for a while\n"
             "  drain              read the input topics as fast as a bare consumer can (benchmark ceiling)\n"
+            "  latency            produce at a steady rate; p50/p99 produce -> Redis visible and -> alert\n"
             "\n"
             "'partnerpulse COMMAND --help' explains each command's options.\n"
             "Defaults target the local stack (deploy/local/up): Kafka 127.0.0.1:19092,\n"
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"drain", pp_cmd_drain}, {"snooze", pp_cmd_snooze}};
+    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"drain", pp_cmd_drain}, {"snooze", pp_cmd_snooze}, {"latency", pp_cmd_latency}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

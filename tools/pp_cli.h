@@ -20,6 +20,7 @@ int pp_cmd_alerts(int argc, char **argv);
 int pp_cmd_dlq(int argc, char **argv);
 int pp_cmd_drain(int argc, char **argv);
 int pp_cmd_snooze(int argc, char **argv);
+int pp_cmd_latency(int argc, char **argv);
 
 /* Environment variable value or a default. */
 const char *pp_cli_env(const char *name, const char *dflt);
