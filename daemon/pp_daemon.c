@@ -459,6 +459,17 @@ static void on_assign(void *opaque, int n)
         pp_kafka_pause(d->kafka);
 }
 
+/* Messages not yet consumed on our partitions (from the watermarks of the last fetches). */
+static int64_t kafka_lag(pp_daemon_t *d)
+{
+    int n = pp_kafka_lag(d->kafka, d->lag, PP_TOPIC_COUNT * MAX_PARTITIONS);
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++)
+        if (d->lag[i].lag > 0)
+            sum += d->lag[i].lag;
+    return sum;
+}
+
 /* Take up to batch_max_messages from Kafka (waiting at most timeout_ms for the
  * first), decode each and hold it in the merge. */
 static void collect(pp_daemon_t *d, int timeout_ms)
@@ -472,6 +483,8 @@ static void collect(pp_daemon_t *d, int timeout_ms)
             break;
         if (i == d->cfg->batch_max_messages - 1)
             d->backlog = true; /* more is waiting: catching up */
+        else if (i == 0)
+            d->backlog = kafka_lag(d) > d->cfg->batch_max_messages; /* a short poll while far behind */
         if (rc == 2) {
             pp_merge_at_end(d->merge, m.topic, m.partition, now);
             continue;
