@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Helpers of deploy/bench/run: drive partnerpulsed and read its /metrics
-(stdlib only). Subcommands: run, restart, summary."""
+(stdlib only). Subcommands: run, restart, latency, summary."""
 import argparse
 import json
 import subprocess
@@ -9,7 +9,9 @@ import time
 import urllib.request
 
 
-def metrics(port):
+def metrics(port, series=None):
+    """Sum of each metric over its labels; with a list `series`, also append
+    (labels, value) of every labelled sample there."""
     out = {}
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as r:
@@ -19,6 +21,8 @@ def metrics(port):
                 name, _, value = line.rpartition(" ")
                 base = name.split("{")[0]
                 out[base] = out.get(base, 0.0) + float(value)
+                if series is not None and "{" in name:
+                    series.append((name, float(value)))
     except OSError:
         pass
     return out
@@ -92,10 +96,82 @@ def cmd_restart(a):
     return 0 if first else 1
 
 
+def cmd_latency(a):
+    """Start the daemon, wait until it owns every input partition and is at
+    their ends, run `partnerpulse latency` (the command after --) with
+    --json, stop the daemon, print the tool's JSON."""
+    p = start(a.ppd, a.config, a.log)
+    t0 = time.time()
+    ready = None
+    while time.time() < t0 + 60 and p.poll() is None:
+        lags = []
+        metrics(a.http, lags)
+        lags = [v for k, v in lags if k.startswith("pp_consumer_lag{")]
+        if len(lags) >= a.partitions and all(v >= 0 for v in lags):
+            ready = round(time.time() - t0, 3)
+            break
+        time.sleep(0.2)
+    time.sleep(1)  # a few idle loop turns: the merge and the timers settle
+    rc = None
+    if p.poll() is None:
+        try:
+            # the tool's own table goes to stderr: stdout is this command's JSON
+            rc = subprocess.run(a.tool + ["--json", a.out], stdout=sys.stderr, timeout=a.timeout).returncode
+        except subprocess.TimeoutExpired:
+            rc = None
+    alive = p.poll() is None
+    stop(p)
+    try:
+        res = json.load(open(a.out))
+    except (OSError, ValueError):
+        res = {}
+    res.update({"daemon_ready_s": ready, "tool_exit": rc,
+                "daemon_alive": alive})
+    print(json.dumps(res))
+    # 3 = some samples never seen: a figure (reported), not a harness failure
+    return 0 if rc in (0, 3) and alive else 1
+
+
+def latency_rows(lat):
+    """Summary rows, JSON fields and targets of the latency phase."""
+    if not lat:
+        return [], {}, []
+    rv, al = lat.get("redis_visible", {}), lat.get("alert", {})
+    res = {"latency_rate_asked": lat.get("rate_asked"), "latency_rate_achieved": lat.get("rate_achieved"),
+           "latency_seconds": lat.get("seconds"),
+           "latency_redis_visible_p50_ms": rv.get("p50_ms"), "latency_redis_visible_p99_ms": rv.get("p99_ms"),
+           "latency_redis_visible_max_ms": rv.get("max_ms"), "latency_redis_visible_samples": rv.get("measured"),
+           "latency_redis_visible_missing": rv.get("missing"),
+           "latency_alert_p50_ms": al.get("p50_ms"), "latency_alert_p99_ms": al.get("p99_ms"),
+           "latency_alert_max_ms": al.get("max_ms"), "latency_alert_probes": al.get("measured"),
+           "latency_alert_missing": al.get("missing")}
+    rows = [("latency: rate asked / achieved (/s)",
+             "%s / %s" % (int(lat.get("rate_asked") or 0), lat.get("rate_achieved"))),
+            ("latency: produce->Redis visible p50 (ms)", rv.get("p50_ms")),
+            ("latency: produce->Redis visible p99 (ms)", rv.get("p99_ms")),
+            ("latency: Redis samples (missing)", "%s (%s)" % (rv.get("measured"), rv.get("missing"))),
+            ("latency: produce->alert p50 (ms)", al.get("p50_ms")),
+            ("latency: produce->alert p99 (ms)", al.get("p99_ms")),
+            ("latency: alert probes (missing)", "%s (%s)" % (al.get("measured"), al.get("missing")))]
+    # a latency target holds only at the asked rate (within 5 %) with nothing missing
+    rate_ok = (lat.get("rate_achieved") or 0) >= 0.95 * (lat.get("rate_asked") or 1)
+    def ok(st, limit):
+        return rate_ok and st.get("missing") == 0 and st.get("p99_ms") is not None and st["p99_ms"] <= limit
+    targets = [("latency: p99 produce->Redis visible <= 100 ms at %d/s" % int(lat.get("rate_asked") or 0),
+                ok(rv, 100)),
+               ("latency: p99 produce->alert <= 250 ms at %d/s" % int(lat.get("rate_asked") or 0), ok(al, 250))]
+    return rows, res, targets
+
+
 def cmd_summary(a):
     drain = json.load(open(a.drain))
     daemon = json.load(open(a.daemon))
     restart = json.load(open(a.restart))
+    try:
+        lat = json.load(open(a.latency)) if a.latency else {}
+    except (OSError, ValueError):
+        lat = {}
+    lat_rows, lat_res, lat_targets = latency_rows(lat)
     ceiling = drain["messages_per_s"] or 1
     rate = daemon["events_per_s"]
     res = {
@@ -115,14 +191,15 @@ def cmd_summary(a):
         ("redis <= 4 KiB per partner", res["redis_bytes_per_partner"] <= 4096),
         ("daemon <= 4 KiB per partner (peak RSS)", res["daemon_rss_per_partner"] <= 4096),
         ("restart: first event within 5 s", (res["restart_first_event_s"] or 99) <= 5),
-    ]
+    ] + lat_targets
+    res.update(lat_res)
     rows = [("events", a.events), ("partners", a.partners), ("produce (s)", a.produce_s),
             ("ceiling: bare consumer (events/s)", res["ceiling_events_per_s"]),
             ("partnerpulsed end to end (events/s)", rate), ("ratio to ceiling", res["ratio_to_ceiling"]),
             ("daemon peak RSS (MiB)", round(res["daemon_peak_rss_bytes"] / 2**20, 1)),
             ("daemon peak RSS per partner (B)", res["daemon_rss_per_partner"]),
             ("redis used_memory per partner (B)", res["redis_bytes_per_partner"]),
-            ("restart: first event applied (s)", res["restart_first_event_s"])]
+            ("restart: first event applied (s)", res["restart_first_event_s"])] + lat_rows
     print("%-40s %s" % ("measure", "value"))
     for k, v in rows:
         print("%-40s %s" % (k, v))
@@ -145,7 +222,17 @@ def main():
         s.add_argument("--log", required=True)
     r.add_argument("--events", type=int, required=True)
     r.add_argument("--timeout", type=float, default=1800)
+    lt = sub.add_parser("latency")
+    lt.add_argument("--ppd", required=True)
+    lt.add_argument("--config", required=True)
+    lt.add_argument("--http", type=int, required=True)
+    lt.add_argument("--log", required=True)
+    lt.add_argument("--out", required=True, help="the tool's --json file")
+    lt.add_argument("--partitions", type=int, default=24, help="input partitions the daemon must own")
+    lt.add_argument("--timeout", type=float, default=600)
+    lt.add_argument("tool", nargs=argparse.REMAINDER, help="-- partnerpulse latency ...")
     s = sub.add_parser("summary")
+    s.add_argument("--latency", default="", help="JSON of the latency phase (optional)")
     for k in ("drain", "daemon", "restart", "json", "quick"):
         s.add_argument("--" + k, required=True)
     s.add_argument("--events", type=int, required=True)
@@ -153,7 +240,11 @@ def main():
     s.add_argument("--produce-s", type=float, required=True)
     s.add_argument("--redis-used", type=int, required=True)
     a = ap.parse_args()
-    return {"run": cmd_run, "restart": cmd_restart, "summary": cmd_summary}[a.cmd](a)
+    if a.cmd == "latency":
+        a.tool = a.tool[1:] if a.tool[:1] == ["--"] else a.tool
+        if not a.tool:
+            ap.error("latency: give the command after --")
+    return {"run": cmd_run, "restart": cmd_restart, "latency": cmd_latency, "summary": cmd_summary}[a.cmd](a)
 
 
 if __name__ == "__main__":
