@@ -634,20 +634,21 @@ static int run_timers(pp_daemon_t *d)
      * goes back to consuming events between slices */
     int64_t slice_end = mono_ms() + TIMER_SLICE_MS;
     for (int i = 0; i < np; i++) {
-        for (;;) {
+        /* The index in Redis is only rewritten by the next flush: page through
+         * it, and trust the in-memory deadline of a partner ticked already. */
+        for (size_t offset = 0;;) {
             if (mono_ms() >= slice_end) {
                 d->timers_pending = true;
                 return 0;
             }
-            size_t n = 0;
-            if (pp_redis_due(d->redis, parts[i], now, DUE_BATCH, d->due_ids, &n) != 0) {
+            size_t n = 0, scanned = 0;
+            if (pp_redis_due(d->redis, parts[i], now, offset, DUE_BATCH, d->due_ids, &n, &scanned) != 0) {
                 d->stats.redis_errors++;
                 pp_log(PP_LOG_ERR, "msg=\"deadline lookup failed\" partition=%d error=\"%s\"", (int)parts[i],
                        pp_redis_error(d->redis));
                 return -1;
             }
-            if (n == 0)
-                break;
+            offset += scanned;
             d->n_load = 0;
             for (size_t k = 0; k < n; k++) {
                 if (pp_cache_find(d->cache, d->due_ids[k]) != NULL)
@@ -676,16 +677,16 @@ static int run_timers(pp_daemon_t *d)
             d->n_load = 0;
             for (size_t k = 0; k < n; k++) {
                 pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
+                pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
+                if (st->next_deadline_ms == 0 || st->next_deadline_ms > now)
+                    continue; /* ticked already, or index out of date: the flush fixes the index */
                 /* replay: each deadline at its own time (deterministic); live: now */
                 int na = d->cfg->replay ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
                                         : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
-                pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
                 keep_alerts(d, st, d->scratch_alerts, na);
                 d->stats.timer_ticks++;
             }
-            if (flush(d) != 0)
-                return -1;
-            if (n < DUE_BATCH)
+            if (scanned < DUE_BATCH)
                 break;
         }
     }

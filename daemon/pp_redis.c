@@ -406,16 +406,16 @@ int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
     return (int)n;
 }
 
-int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t max, char (*ids)[PP_ID_MAX + 1],
-                 size_t *n)
+int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t offset, size_t max,
+                 char (*ids)[PP_ID_MAX + 1], size_t *n, size_t *scanned)
 {
-    *n = 0;
+    *n = *scanned = 0;
     if (ensure(r) != 0)
         return -EIO;
     char key[KEY_MAX];
     snprintf(key, sizeof key, "%sdeadlines:%d", r->prefix, (int)partition);
-    redisReply *rep = redisCommand(r->c, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %lld", key, (long long)now_ms,
-                                   (long long)max);
+    redisReply *rep = redisCommand(r->c, "ZRANGEBYSCORE %s -inf %lld LIMIT %lld %lld", key, (long long)now_ms,
+                                   (long long)offset, (long long)max);
     if (rep == NULL)
         return fail(r, "ZRANGEBYSCORE deadlines");
     if (rep->type != REDIS_REPLY_ARRAY) {
@@ -423,6 +423,7 @@ int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t max, c
         freeReplyObject(rep);
         return rc;
     }
+    *scanned = rep->elements;
     for (size_t i = 0; i < rep->elements && *n < max; i++) {
         const redisReply *e = rep->element[i];
         if (e->type == REDIS_REPLY_STRING && pp_partner_id_valid(e->str, e->len)) {

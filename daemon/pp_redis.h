@@ -83,9 +83,10 @@ int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
                           int (*publish)(void *opaque, const uint8_t *buf, size_t len),
                           int (*confirm)(void *opaque), void *opaque);
 
-/* Partners of `partition` whose next deadline is at or before now_ms (at most
- * max), into ids[]; *n = how many. Returns 0 or -EIO. */
-int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t max, char (*ids)[PP_ID_MAX + 1],
-                 size_t *n);
+/* Partners of `partition` whose next deadline is at or before now_ms, in
+ * deadline order from the offset-th (at most max), into ids[]; *n = how many
+ * valid ids, *scanned = how many index entries were read. Returns 0 or -EIO. */
+int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t offset, size_t max,
+                 char (*ids)[PP_ID_MAX + 1], size_t *n, size_t *scanned);
 
 #endif
