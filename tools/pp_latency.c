@@ -34,6 +34,7 @@
 
 #define CMD "partnerpulse latency"
 #define POLL_BATCH 2048 /* samples asked per Redis round trip at most */
+#define POLL_COST_US 20 /* spacing per sample asked: at most 50 000 HMGETs/s */
 #define PROBE_DELAY_US 200000 /* first two probe messages -> the tripping third */
 
 typedef struct partner {
@@ -286,12 +287,13 @@ static int send_probe(lat_t *L, size_t j, int n)
 /* ---- observing ---- */
 
 /* One pipelined round trip: HMGET events_applied updated_at_ms of every
- * pending sample's partner; the ones that reached their count are seen. */
-static void redis_poll(lat_t *L)
+ * pending sample's partner; the ones that reached their count are seen.
+ * Returns how many were asked. */
+static size_t redis_poll(lat_t *L)
 {
     size_t n = L->npending < POLL_BATCH ? L->npending : POLL_BATCH;
     if (n == 0 || L->redis == NULL)
-        return;
+        return 0;
     for (size_t k = 0; k < n; k++)
         redisAppendCommand(L->redis, "HMGET %spartner:{%s-p%" PRIu32 "} events_applied updated_at_ms",
                            L->redis_prefix, L->run, L->samples[L->pending[k]].partner);
@@ -302,7 +304,7 @@ static void redis_poll(lat_t *L)
         if (redisGetReply(L->redis, (void **)&r) != REDIS_OK || r == NULL) {
             fprintf(stderr, CMD ": Redis: %s\n", L->redis->errstr);
             L->fatal = 1;
-            return;
+            return n;
         }
         if (now == 0)
             now = mono_us(); /* the first reply: all of them are as of this instant */
@@ -324,6 +326,7 @@ static void redis_poll(lat_t *L)
     memmove(L->pending + keep, L->pending + n, (L->npending - n) * sizeof *L->pending);
     L->npending -= n - keep;
     L->redis_polls++;
+    return n;
 }
 
 /* Read what the alert topic has; match FIRING unanswered_followups alerts
@@ -546,7 +549,8 @@ static void usage(FILE *out)
             "  -n, --partners N           load partners (default 20000)\n"
             "      --samples N            Redis-visible samples per second (default 200)\n"
             "      --probes N             alert probes per second (default 20; 3 events each)\n"
-            "      --poll-ms MS           Redis poll interval (default 1)\n"
+            "      --poll-ms MS           Redis poll interval (default 1; stretched to 20 us per\n"
+            "                             pending sample when many are pending)\n"
             "  -w, --wait S               after producing, wait at most this long (default 10)\n"
             "      --run-id ID            partner/event id prefix (default: unique per run)\n"
             "  -j, --json FILE            also write the figures as JSON to FILE\n"
@@ -740,8 +744,10 @@ int pp_cmd_latency(int argc, char **argv)
         }
         rd_kafka_poll(L->prod, 0);
         if (now >= next_poll) {
-            redis_poll(L);
-            next_poll = now + poll_us;
+            /* every poll_ms, or less often when many samples are pending (the
+             * daemon is far behind): polling must not load Redis by itself */
+            int64_t spacing = (int64_t)redis_poll(L) * POLL_COST_US;
+            next_poll = now + (spacing > poll_us ? spacing : poll_us);
         }
         alerts_poll(L);
         if (end) {
