@@ -5,6 +5,7 @@
 #include "pp_engine.h"
 
 #include <errno.h>
+#include <fenv.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,9 +33,23 @@ static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t
     return pp_policyset_for(ps, st->partner_type, st->tier);
 }
 
-static int64_t days_ms(double days)
+/* llround(x), inline: x - trunc(x) is exact below 2^52, so ties are seen as llround sees them. */
+static inline int64_t round_away(double x)
 {
-    return (int64_t)llround(days * DAY_MS_D);
+    if (!(fabs(x) < 4e15))
+        return (int64_t)llround(x);
+    int64_t t = (int64_t)x;
+    double frac = x - (double)t;
+    if (frac >= 0.5)
+        t++;
+    else if (frac <= -0.5)
+        t--;
+    return t;
+}
+
+static inline int64_t days_ms(double days)
+{
+    return round_away(days * DAY_MS_D);
 }
 
 /* ---- response-time percentiles ---- */
@@ -94,7 +109,9 @@ static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool w
     else
         pp_partner_long_window(st, now, pol->long_window_days, &f->lw);
     f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
-    f->us = percentiles(st->resp_us, now, pol->short_window_days);
+    /* our own response times only show in the public hash: scores and rules never read them */
+    if (with_short)
+        f->us = percentiles(st->resp_us, now, pol->short_window_days);
     for (int i = 0; i < PP_THREADS_MAX; i++) {
         const pp_thread_t *t = &st->threads[i];
         if (t->id == 0)
@@ -122,7 +139,7 @@ static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool w
 /* Each component's weight is shared equally by its measures (two each). */
 static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
 {
-    return pol->weight[pp_measure_component(m)] * 0.5;
+    return pol->weight[(int)m / 2] * 0.5; /* == pp_measure_component(m): measures pair up in order */
 }
 
 /* Value of measure m, or NAN when there is not enough data. */
@@ -201,7 +218,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
         avail |= (uint8_t)(1u << m);
         wavail += w;
         acc += w * s;
-        pp_component_t c = pp_measure_component((pp_measure_t)m);
+        int c = m / 2; /* pp_measure_component(m) */
         csum[c] += s;
         cn[c]++;
     }
@@ -227,7 +244,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
         st->health_hist_day = day;
     }
     if (day > st->health_hist_day - 8 && st->confidence >= pol->min_confidence) {
-        uint8_t h = (uint8_t)lround(st->health);
+        uint8_t h = (uint8_t)round_away(st->health);
         uint8_t *slot = &st->health_max_day_hist[day % 8];
         if (h + 1 > *slot) /* stored +1 so 0 means "no data" */
             *slot = (uint8_t)(h + 1);
@@ -367,23 +384,131 @@ static verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const fac
 
 /* ---- alerts ---- */
 
+/* The alert id is computed for every transition: no formatted output here. */
+static inline void fnv2(uint64_t *h1, uint64_t *h2, uint8_t b)
+{
+    *h1 = (*h1 ^ b) * 1099511628211ULL;
+    *h2 = (*h2 ^ (uint8_t)(b + 0x5b)) * 0x100000001b3ULL;
+    *h2 ^= *h2 >> 29;
+}
+
+/* Decimal digits of u (no sign) into out, most significant first; returns the count. */
+static size_t put_u64(char *out, uint64_t u)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n)
+        out[o++] = tmp[--n];
+    return o;
+}
+
 void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
                  char out[PP_ALERT_ID_LEN + 1])
 {
-    /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start" */
+    /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start\0episode"
+     * (what snprintf("%s%c%" PRId64 "%c%u") wrote, without its NUL) */
     uint64_t h1 = 1469598103934665603ULL, h2 = 0x84222325cbf29ce4ULL;
     char tail[64];
-    int n = snprintf(tail, sizeof tail, "%s%c%" PRId64 "%c%u", pp_rule_name(rule), 0, started_at_ms, 0, episode);
-    const char *parts[2] = {partner_id, tail};
-    size_t lens[2] = {strlen(partner_id) + 1, (size_t)n};
-    for (int p = 0; p < 2; p++)
-        for (size_t i = 0; i < lens[p]; i++) {
-            uint8_t b = (uint8_t)parts[p][i];
-            h1 = (h1 ^ b) * 1099511628211ULL;
-            h2 = (h2 ^ (uint8_t)(b + 0x5b)) * 0x100000001b3ULL;
-            h2 ^= h2 >> 29;
+    const char *name = pp_rule_name(rule);
+    size_t nl = strlen(name);
+    size_t n = 0;
+    if (nl > 40)
+        nl = 40; /* rule names are short; never reached */
+    memcpy(tail, name, nl);
+    n = nl;
+    tail[n++] = '\0';
+    if (started_at_ms < 0) {
+        tail[n++] = '-';
+        n += put_u64(tail + n, (uint64_t)0 - (uint64_t)started_at_ms);
+    } else {
+        n += put_u64(tail + n, (uint64_t)started_at_ms);
+    }
+    tail[n++] = '\0';
+    n += put_u64(tail + n, episode);
+    for (const char *p = partner_id;; p++) {
+        fnv2(&h1, &h2, (uint8_t)*p);
+        if (*p == '\0')
+            break;
+    }
+    for (size_t i = 0; i < n; i++)
+        fnv2(&h1, &h2, (uint8_t)tail[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[i] = hex[(h1 >> (60 - 4 * i)) & 15];
+        out[16 + i] = hex[(h2 >> (60 - 4 * i)) & 15];
+    }
+    out[PP_ALERT_ID_LEN] = '\0';
+}
+
+/* ---- alert sentences without formatted output (one per transition) ---- */
+
+/* A message being written: snprintf's semantics (truncates, always terminated). */
+typedef struct msg {
+    char *buf;
+    size_t cap, n;   /* n: length it would have, as snprintf counts */
+} msg_t;
+
+static void m_put(msg_t *m, const char *s, size_t len)
+{
+    if (m->n + 1 < m->cap) {
+        size_t room = m->cap - 1 - m->n;
+        memcpy(m->buf + m->n, s, len < room ? len : room);
+    }
+    m->n += len;
+}
+
+static void m_str(msg_t *m, const char *s)
+{
+    m_put(m, s, strlen(s));
+}
+
+/* %.0f (prec 0) or %.1f (prec 1) exactly as snprintf rounds them: the exact
+ * binary value, ties to even (the default rounding mode). */
+static void m_num(msg_t *m, double v, int prec)
+{
+    char tmp[64];
+    size_t n = 0;
+    if (!isfinite(v) || fabs(v) >= (prec ? 1e14 : 1e15) || fegetround() != FE_TONEAREST) {
+        int k = snprintf(tmp, sizeof tmp, prec ? "%.1f" : "%.0f", v);
+        m_put(m, tmp, k > 0 ? (size_t)k : 0);
+        return;
+    }
+    double r;
+    if (prec == 0) {
+        r = nearbyint(v);
+    } else {
+        double p = v * 10.0;
+        r = nearbyint(p);
+        if (fabs(p - trunc(p)) == 0.5) {
+            /* p may be a tie only because v * 10 was rounded: the exact product decides */
+            double e = fma(v, 10.0, -p);
+            if (e > 0)
+                r = p + 0.5;
+            else if (e < 0)
+                r = p - 0.5;
         }
-    snprintf(out, PP_ALERT_ID_LEN + 1, "%016" PRIx64 "%016" PRIx64, h1, h2);
+    }
+    if (signbit(v))
+        tmp[n++] = '-';
+    uint64_t u = (uint64_t)fabs(r);
+    if (prec == 0) {
+        n += put_u64(tmp + n, u);
+    } else {
+        n += put_u64(tmp + n, u / 10);
+        tmp[n++] = '.';
+        tmp[n++] = (char)('0' + u % 10);
+    }
+    m_put(m, tmp, n);
+}
+
+static void m_end(msg_t *m)
+{
+    if (m->cap > 0)
+        m->buf[m->n < m->cap ? m->n : m->cap - 1] = '\0';
 }
 
 static const char *who(const pp_partner_t *st)
@@ -394,75 +519,138 @@ static const char *who(const pp_partner_t *st)
 static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v, char *buf, size_t cap)
 {
     const char *p = who(st);
+    msg_t m = {buf, cap, 0};
+#define S(x) m_put(&m, x, sizeof(x) - 1)
     switch (r) {
     case PP_R_SLOW_RESPONSE:
-        if (firing)
-            snprintf(buf, cap, "%s answers slowly: median reply time %.0f h over the last 30 days (threshold %.0f h).",
-                     p, v->value, v->threshold);
-        else
-            snprintf(buf, cap, "%s answers faster again: median reply time %.0f h.", p, v->value);
+        m_str(&m, p);
+        if (firing) {
+            S(" answers slowly: median reply time ");
+            m_num(&m, v->value, 0);
+            S(" h over the last 30 days (threshold ");
+            m_num(&m, v->threshold, 0);
+            S(" h).");
+        } else {
+            S(" answers faster again: median reply time ");
+            m_num(&m, v->value, 0);
+            S(" h.");
+        }
         break;
     case PP_R_UNANSWERED_FOLLOWUPS:
-        if (firing)
-            snprintf(buf, cap, "%s has left %.0f of our follow-ups on one thread unanswered.", p, v->value);
-        else
-            snprintf(buf, cap, "%s answered the thread we followed up on.", p);
+        m_str(&m, p);
+        if (firing) {
+            S(" has left ");
+            m_num(&m, v->value, 0);
+            S(" of our follow-ups on one thread unanswered.");
+        } else {
+            S(" answered the thread we followed up on.");
+        }
         break;
     case PP_R_REPLY_OVERDUE:
-        if (firing)
-            snprintf(buf, cap, "%s has not replied to our message for %.1f days (limit %.0f days).", p,
-                     v->value, v->threshold);
-        else
-            snprintf(buf, cap, "%s replied; no message of ours is overdue now.", p);
+        m_str(&m, p);
+        if (firing) {
+            S(" has not replied to our message for ");
+            m_num(&m, v->value, 1);
+            S(" days (limit ");
+            m_num(&m, v->threshold, 0);
+            S(" days).");
+        } else {
+            S(" replied; no message of ours is overdue now.");
+        }
         break;
     case PP_R_GOING_DARK:
-        if (firing)
-            snprintf(buf, cap, "%s has gone dark: no inbound engagement for %.0f days%s.", p, v->value,
-                     v->severity == PP_SEV_CRITICAL ? " (inactive partner)" : "");
-        else
-            snprintf(buf, cap, "%s is engaging again.", p);
+        m_str(&m, p);
+        if (firing) {
+            S(" has gone dark: no inbound engagement for ");
+            m_num(&m, v->value, 0);
+            S(" days");
+            if (v->severity == PP_SEV_CRITICAL)
+                S(" (inactive partner)");
+            S(".");
+        } else {
+            S(" is engaging again.");
+        }
         break;
     case PP_R_OVERPROMISE:
-        if (firing)
-            snprintf(buf, cap, "%s over-promises: %.0f commitments missed in the last 90 days.", p, v->value);
-        else
-            snprintf(buf, cap, "%s is keeping its commitments again.", p);
+        m_str(&m, p);
+        if (firing) {
+            S(" over-promises: ");
+            m_num(&m, v->value, 0);
+            S(" commitments missed in the last 90 days.");
+        } else {
+            S(" is keeping its commitments again.");
+        }
         break;
     case PP_R_ONE_SIDED:
-        if (firing)
-            snprintf(buf, cap, "The relationship with %s is one-sided: we contribute %.1fx what they do (90 days).",
-                     p, v->value);
-        else
-            snprintf(buf, cap, "Contributions with %s are balanced again (%.1fx).", p, v->value);
+        if (firing) {
+            S("The relationship with ");
+            m_str(&m, p);
+            S(" is one-sided: we contribute ");
+            m_num(&m, v->value, 1);
+            S("x what they do (90 days).");
+        } else {
+            S("Contributions with ");
+            m_str(&m, p);
+            S(" are balanced again (");
+            m_num(&m, v->value, 1);
+            S("x).");
+        }
         break;
     case PP_R_NO_PIPELINE_90D:
-        if (firing)
-            snprintf(buf, cap, "%s signed %.0f days ago and has no qualified opportunity yet.", p, v->value);
-        else
-            snprintf(buf, cap, "%s has its first qualified opportunity.", p);
+        m_str(&m, p);
+        if (firing) {
+            S(" signed ");
+            m_num(&m, v->value, 0);
+            S(" days ago and has no qualified opportunity yet.");
+        } else {
+            S(" has its first qualified opportunity.");
+        }
         break;
     case PP_R_HEALTH_RED:
-        if (firing)
-            snprintf(buf, cap, "%s is red: health %.0f (below %.0f).", p, v->value, v->threshold);
-        else
-            snprintf(buf, cap, "%s is out of the red: health %.0f.", p, v->value);
+        m_str(&m, p);
+        if (firing) {
+            S(" is red: health ");
+            m_num(&m, v->value, 0);
+            S(" (below ");
+            m_num(&m, v->threshold, 0);
+            S(").");
+        } else {
+            S(" is out of the red: health ");
+            m_num(&m, v->value, 0);
+            S(".");
+        }
         break;
     case PP_R_HEALTH_DROP:
-        if (firing)
-            snprintf(buf, cap, "%s's health dropped %.0f points within a week.", p, v->value);
-        else
-            snprintf(buf, cap, "%s's health has stabilised.", p);
+        m_str(&m, p);
+        if (firing) {
+            S("'s health dropped ");
+            m_num(&m, v->value, 0);
+            S(" points within a week.");
+        } else {
+            S("'s health has stabilised.");
+        }
         break;
     case PP_R_LOW_ACV_CHANNEL:
-        if (firing)
-            snprintf(buf, cap, "%s resells deals averaging %.0f, below the %.0f where channel margins work.", p,
-                     v->value, v->threshold);
-        else
-            snprintf(buf, cap, "%s's average deal is %.0f now.", p, v->value);
+        m_str(&m, p);
+        if (firing) {
+            S(" resells deals averaging ");
+            m_num(&m, v->value, 0);
+            S(", below the ");
+            m_num(&m, v->threshold, 0);
+            S(" where channel margins work.");
+        } else {
+            S("'s average deal is ");
+            m_num(&m, v->value, 0);
+            S(" now.");
+        }
         break;
     default:
-        snprintf(buf, cap, "%s: %s", p, pp_rule_name(r));
+        m_str(&m, p);
+        S(": ");
+        m_str(&m, pp_rule_name(r));
     }
+#undef S
+    m_end(&m);
 }
 
 static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
@@ -502,16 +690,25 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->event_time_ms = at;
     a->emitted_at_ms = e->proc_ms;
     a->health = st->health;
-    snprintf(a->evidence, sizeof a->evidence, "%s", e->evidence);
+    size_t en = strnlen(e->evidence, sizeof a->evidence - 1); /* snprintf("%s") semantics */
+    memcpy(a->evidence, e->evidence, en);
+    a->evidence[en] = '\0';
     a->publish = publish;
     a->partition = st->home_partition;
 }
 
 /* Score, then every rule's lifecycle, at st->clock_ms. */
-static int evaluate(const pp_policyset_t *ps, pp_partner_t *st, int64_t proc_ms, const char *evidence,
+static void consider(int64_t *best, int64_t t)
+{
+    if (t > 0 && (*best == 0 || t < *best))
+        *best = t;
+}
+
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
+
+static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, const char *evidence,
                     pp_alert_t *out)
 {
-    const pp_policy_t *pol = policy_of(ps, st);
     facts_t f;
     gather(pol, st, st->clock_ms, false, &f);
     score(pol, st, &f);
@@ -558,7 +755,10 @@ static int evaluate(const pp_policyset_t *ps, pp_partner_t *st, int64_t proc_ms,
             emit(&e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
         }
     }
-    st->next_deadline_ms = pp_engine_next_deadline(ps, st);
+    int64_t window_tick;
+    int64_t next = next_deadline_pol(pol, st, &window_tick);
+    consider(&next, window_tick);
+    st->next_deadline_ms = next; /* pp_engine_next_deadline(ps, st) */
     return e.n;
 }
 
@@ -572,15 +772,16 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     int rc = pp_partner_apply(st, ev, partition, offset, proc_ms);
     if (rc != 0)
         return rc;
-    return n + evaluate(ps, st, proc_ms, ev->event_id, out + n);
+    return n + evaluate(policy_of(ps, st), st, proc_ms, ev->event_id, out + n);
 }
 
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
-    pp_partner_expire_commitments(st, st->clock_ms, (int64_t)(policy_of(ps, st)->commitment_grace_hours * HOUR_MS));
-    return evaluate(ps, st, proc_ms, "timer", out);
+    const pp_policy_t *pol = policy_of(ps, st);
+    pp_partner_expire_commitments(st, st->clock_ms, (int64_t)(pol->commitment_grace_hours * HOUR_MS));
+    return evaluate(pol, st, proc_ms, "timer", out);
 }
 
 static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
@@ -611,17 +812,16 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
     return n;
 }
 
-static void consider(int64_t *best, int64_t t)
-{
-    if (t > 0 && (*best == 0 || t < *best))
-        *best = t;
-}
 
 /* The next deadline, and separately (*window_tick) the day boundary at which
  * firing windowed rules are re-judged (0 if none). */
 static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick)
 {
-    const pp_policy_t *pol = policy_of(ps, st);
+    return next_deadline_pol(policy_of(ps, st), st, window_tick);
+}
+
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
+{
     int64_t best = 0;
     int64_t oldest = 0;
     for (int i = 0; i < PP_THREADS_MAX; i++) {
