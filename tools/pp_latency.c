@@ -125,12 +125,12 @@ static int send_msg(lat_t *L, pp_topic_t topic, const ProtobufCMessage *msg, con
         L->fatal = 1;
         return -1;
     }
-    for (;;) {
+    for (int64_t give_up = mono_us() + 10000000;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             L->prod, RD_KAFKA_V_TOPIC(L->topics[topic]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY((void *)pid, strlen(pid)), RD_KAFKA_V_VALUE(buf, n), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(L->prod, 5);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && mono_us() < give_up) {
+            rd_kafka_poll(L->prod, 5); /* the broker is slower than --rate: wait (bounded) */
             continue;
         }
         if (e) {
@@ -433,7 +433,7 @@ static int alerts_open(lat_t *L, const char *bootstrap, const char *topic)
     rd_kafka_resp_err_t e = rd_kafka_metadata(L->cons, 0, rkt, &md, 10000);
     rd_kafka_topic_destroy(rkt);
     if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-        fprintf(stderr, CMD ": alert topic %s not found at %s: %s (partnerpulse topics?)\n", topic, bootstrap,
+        fprintf(stderr, CMD ": no alert topic %s at %s: %s (is Kafka up? partnerpulse topics?)\n", topic, bootstrap,
                 rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
         if (md)
             rd_kafka_metadata_destroy(md);
