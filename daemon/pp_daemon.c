@@ -32,6 +32,7 @@
 #define DUE_BATCH 1000         /* partners ticked per deadline lookup */
 #define OUTBOX_BATCH 1000      /* alerts published per outbox sweep step */
 #define FLUSH_CHUNK 1000       /* partners per MULTI/EXEC */
+#define FLUSH_INFLIGHT 4       /* transactions sent before the oldest one's answer is read */
 #define BACKLOG_FLUSH_RATIO 4  /* catching up: wait >= 4x the last flush's duration before the next */
 #define TIMER_SLICE_MS 100     /* deadline work per loop turn before consuming again */
 
@@ -351,20 +352,32 @@ static int flush(pp_daemon_t *d)
         }
         free(fill);
     }
-    for (size_t k = 0; k < chunks; k++) {
-        size_t lo = k * FLUSH_CHUNK, hi = lo + FLUSH_CHUNK < n ? lo + FLUSH_CHUNK : n;
-        pp_redis_batch_t b = {.sts = (const pp_partner_t *const *)dirty + lo, .n = hi > lo ? hi - lo : 0,
-                              .fields = render_fields, .opaque = d, .alerts = d->alert_order + starts[k],
-                              .n_alerts = starts[k + 1] - starts[k], .config_version = d->cfg->policy->version,
-                              .stream_maxlen = d->cfg->alerts_stream_maxlen};
-        if (pp_redis_write(d->redis, &b) != 0) {
-            forget_written(d);
-            d->stats.redis_errors++;
-            pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
-                               "partners=%zu chunk=%zu/%zu error=\"%s\"", n, k + 1, chunks, pp_redis_error(d->redis));
-            free(starts);
-            return -1;
+    /* Up to FLUSH_INFLIGHT transactions are sent before the oldest one's
+     * answer is read: Redis executes one while the next is formatted. */
+    size_t expect[FLUSH_INFLIGHT] = {0};
+    size_t sent = 0, confirmed = 0;
+    int rc = 0;
+    while (rc == 0 && confirmed < chunks) {
+        if (sent < chunks && sent - confirmed < FLUSH_INFLIGHT) {
+            size_t k = sent++, lo = k * FLUSH_CHUNK, hi = lo + FLUSH_CHUNK < n ? lo + FLUSH_CHUNK : n;
+            pp_redis_batch_t b = {.sts = (const pp_partner_t *const *)dirty + lo, .n = hi > lo ? hi - lo : 0,
+                                  .fields = render_fields, .opaque = d, .alerts = d->alert_order + starts[k],
+                                  .n_alerts = starts[k + 1] - starts[k], .config_version = d->cfg->policy->version,
+                                  .stream_maxlen = d->cfg->alerts_stream_maxlen};
+            rc = pp_redis_send(d->redis, &b, &expect[k % FLUSH_INFLIGHT]);
+        } else {
+            rc = pp_redis_confirm(d->redis, expect[confirmed % FLUSH_INFLIGHT]);
+            confirmed += rc == 0;
         }
+    }
+    if (rc != 0) {
+        pp_redis_abandon(d->redis);
+        forget_written(d);
+        d->stats.redis_errors++;
+        pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
+                           "partners=%zu chunk=%zu/%zu error=\"%s\"", n, confirmed + 1, chunks, pp_redis_error(d->redis));
+        free(starts);
+        return -1;
     }
     free(starts);
     uint64_t us = (uint64_t)(mono_us() - t0);

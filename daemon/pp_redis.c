@@ -313,8 +313,9 @@ static int append_alert(pp_redis_t *r, const pp_redis_batch_t *b, const pp_alert
     return 2;
 }
 
-int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b)
+int pp_redis_send(pp_redis_t *r, const pp_redis_batch_t *b, size_t *expect)
 {
+    *expect = 0;
     if (b->n == 0 && b->n_alerts == 0)
         return 0;
     if (ensure(r) != 0)
@@ -337,8 +338,21 @@ int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b)
     }
     if (redisAppendCommand(r->c, "EXEC") != REDIS_OK)
         return fail(r, "EXEC (append)");
-    /* MULTI +OK, one +QUEUED per command, then EXEC's array */
-    size_t expect = 1 + queued;
+    /* hand it to the socket now: Redis executes this transaction while the
+     * caller formats the next one */
+    for (int done = 0; !done;)
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            return fail(r, "MULTI/EXEC (send)");
+    *expect = 1 + queued; /* MULTI +OK, one +QUEUED per command; then EXEC's array */
+    return 0;
+}
+
+int pp_redis_confirm(pp_redis_t *r, size_t expect)
+{
+    if (expect == 0)
+        return 0;
+    if (r->c == NULL)
+        return -EIO;
     int rc = 0;
     for (size_t i = 0; i < expect; i++) {
         void *v = NULL;
@@ -369,6 +383,11 @@ int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b)
     }
     freeReplyObject(rep);
     return rc;
+}
+
+void pp_redis_abandon(pp_redis_t *r)
+{
+    disconnect(r); /* replies still owed would be read as answers to later commands */
 }
 
 int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,

@@ -64,14 +64,22 @@ typedef struct pp_redis_batch {
 } pp_redis_batch_t;
 
 /*
- * Write a batch in one pipelined MULTI/EXEC: per partner the state blob (with
- * its applied offsets), the public hash, its pp:health score and its entry
- * in the deadline index; per alert an entry on the pp:alerts stream and, if
- * it is to be published, the Alert protobuf on the partition's outbox list.
- * Returns 0 once Redis acknowledged EXEC, else -EIO (nothing of the batch
- * may be assumed written).
+ * Send a batch as one MULTI/EXEC without waiting for the answer: per partner
+ * the state blob (with its applied offsets), the public hash, its pp:health
+ * score and its entry in the deadline index; per alert an entry on the
+ * pp:alerts stream and, if it is to be published, the Alert protobuf on the
+ * partition's outbox list. *expect = the replies pp_redis_confirm must read
+ * (0 for an empty batch). Several batches may be sent before they are
+ * confirmed, in the same order. Returns 0 or -EIO (connection dropped).
  */
-int pp_redis_write(pp_redis_t *r, const pp_redis_batch_t *b);
+int pp_redis_send(pp_redis_t *r, const pp_redis_batch_t *b, size_t *expect);
+
+/* Read the answers of the oldest unconfirmed batch. 0 once Redis acknowledged
+ * its EXEC, else -EIO (nothing of it may be assumed written). */
+int pp_redis_confirm(pp_redis_t *r, size_t expect);
+
+/* Drop the connection with answers still owed (after a failure). */
+void pp_redis_abandon(pp_redis_t *r);
 
 /*
  * Publish what waits in partition's outbox: read up to max entries, hand each
