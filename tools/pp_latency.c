@@ -54,6 +54,7 @@ typedef struct sample {
 
 typedef struct probe {
     int64_t sent_us, seen_us, due_us; /* due: when the tripping message goes */
+    bool measured;                    /* sent after the warm-up */
     int64_t sent_wall_ms, emitted_ms;
 } probe_t;
 
@@ -166,15 +167,17 @@ static int send_eng(lat_t *L, const char *pid, const char *eid, int dir, int kin
  * The next event of load partner i, with about the mix of `partnerpulse gen`
  * (bench/README.md): 3/4 engagements (messages on threads that mostly get
  * answered, meetings, requests, commitments made and delivered, co-marketing,
- * training), 11 % deal stages, 13 % referrals, 1 % lifecycle.
+ * training), 11 % deal stages, 13 % referrals, 1 % lifecycle. roll < 0 picks
+ * the kind at random, else roll (0-999) is the draw: 500 a meeting, 800 a
+ * deal, 900 a referral, 995 a lifecycle event.
  */
-static int send_load(lat_t *L, uint32_t i)
+static int send_load(lat_t *L, uint32_t i, int roll)
 {
     partner_t *p = &L->partners[i];
     char pid[48], eid[64], obj[64];
     snprintf(pid, sizeof pid, "%s-p%" PRIu32, L->run, i);
     snprintf(eid, sizeof eid, "%s-e%" PRIu32, pid, p->events + 1);
-    uint32_t r = below(L, 1000);
+    uint32_t r = roll < 0 ? below(L, 1000) : (uint32_t)roll;
     int rc;
     if (r < 450) { /* MESSAGE on the partner's current thread */
         int dir;
@@ -536,7 +539,8 @@ static void usage(FILE *out)
             "and, as diagnostics, produce -> applied (the hash's updated_at_ms, daemon clock, ms)\n"
             "and produce -> emitted (the alert's emitted_at_ms). After producing it waits at most\n"
             "--wait seconds for what is not seen yet; that is counted as missing. The achieved\n"
-            "rate counts every event produced until the last load event, probes included.\n"
+            "rate counts every event produced until the last load event, warm-up and probes\n"
+            "included.\n"
             "  -b, --bootstrap HOST:PORT  Kafka (default $PP_KAFKA_BOOTSTRAP or 127.0.0.1:19092)\n"
             "  -X KEY=VALUE               any librdkafka producer property (repeatable)\n"
             "  -t, --prefix PREFIX        topic name prefix, as `partnerpulse topics -p` (default none)\n"
@@ -552,6 +556,8 @@ static void usage(FILE *out)
             "      --poll-ms MS           Redis poll interval (default 1; stretched to 20 us per\n"
             "                             pending sample when many are pending)\n"
             "  -w, --wait S               after producing, wait at most this long (default 10)\n"
+            "      --warmup S             produce this long at --rate first, unmeasured (default 2:\n"
+            "                             a daemon's first second after start is slower)\n"
             "      --run-id ID            partner/event id prefix (default: unique per run)\n"
             "  -j, --json FILE            also write the figures as JSON to FILE\n"
             "Exit status: 0 every sample and probe seen, 3 some missing after --wait,\n"
@@ -576,7 +582,7 @@ int pp_cmd_latency(int argc, char **argv)
     const char *bootstrap = pp_cli_env("PP_KAFKA_BOOTSTRAP", "127.0.0.1:19092");
     const char *redis_host = pp_cli_env("PP_REDIS_HOST", "127.0.0.1"), *json_path = NULL, *prefix = "";
     double redis_port = atoi(pp_cli_env("PP_REDIS_PORT", "16379")), rate = 20000, seconds = 30, npartners = 20000;
-    double samples_s = 200, probes_s = 20, poll_ms = 1, wait_s = 10;
+    double samples_s = 200, probes_s = 20, poll_ms = 1, wait_s = 10, warmup_s = 2;
     lat_t L0;
     lat_t *L = &L0;
     memset(L, 0, sizeof *L);
@@ -591,6 +597,7 @@ int pp_cmd_latency(int argc, char **argv)
         {"samples", required_argument, NULL, 'S'}, {"probes", required_argument, NULL, 'Q'},
         {"poll-ms", required_argument, NULL, 'i'}, {"wait", required_argument, NULL, 'w'},
         {"run-id", required_argument, NULL, 'R'}, {"json", required_argument, NULL, 'j'},
+        {"warmup", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c, bad = 0;
     optind = 1;
@@ -618,6 +625,7 @@ int pp_cmd_latency(int argc, char **argv)
         case 'Q': bad = num_opt("probes", optarg, 0, 10000, &probes_s); break;
         case 'i': bad = num_opt("poll-ms", optarg, 0.05, 1000, &poll_ms); break;
         case 'w': bad = num_opt("wait", optarg, 0, 3600, &wait_s); break;
+        case 'W': bad = num_opt("warmup", optarg, 0, 3600, &warmup_s); break;
         case 'R':
             if (strlen(optarg) > 16 || !pp_partner_id_valid(optarg, strlen(optarg))) {
                 fprintf(stderr, CMD ": --run-id takes 1-16 characters of [A-Za-z0-9._:-]\n");
@@ -639,7 +647,7 @@ int pp_cmd_latency(int argc, char **argv)
         fprintf(stderr, CMD ": --samples (%g/s) cannot exceed --rate (%g/s)\n", samples_s, rate);
         bad = 1;
     }
-    if (!bad && rate * seconds > 4e9) {
+    if (!bad && rate * (seconds + warmup_s) > 4e9) {
         fprintf(stderr, CMD ": --rate x --seconds is too many events (at most 4e9)\n");
         bad = 1;
     }
@@ -663,11 +671,12 @@ int pp_cmd_latency(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         L->rng.s[i] = pp_splitmix64(&seed);
     L->npartners = (uint32_t)npartners;
-    uint64_t total = (uint64_t)(rate * seconds + 0.5);
-    L->nprobes = (size_t)(probes_s * seconds);
+    uint64_t total = (uint64_t)(rate * (seconds + warmup_s) + 0.5);
+    /* probes run during the warm-up too: the daemon's first alert publish is slow */
+    L->nprobes = (size_t)(probes_s * (seconds + warmup_s));
     uint64_t every = samples_s > 0 ? (uint64_t)(rate / samples_s) : 0;
     L->cap_samples = every ? (size_t)(total / every) + 1 : 0;
-    L->partners = calloc(L->npartners, sizeof *L->partners);
+    L->partners = calloc(L->npartners + 1, sizeof *L->partners); /* + the warm-up partner */
     L->samples = calloc(L->cap_samples + 1, sizeof *L->samples);
     L->pending = calloc(L->cap_samples + 1, sizeof *L->pending);
     L->probes = calloc(L->nprobes + 1, sizeof *L->probes);
@@ -693,14 +702,29 @@ int pp_cmd_latency(int argc, char **argv)
     if ((L->prod = kafka_open(RD_KAFKA_PRODUCER, conf, pkv, sizeof pkv / sizeof pkv[0])) == NULL)
         goto out;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    fprintf(stderr, CMD ": run %s: %.0f events/s for %g s over %" PRIu32 " partners, %g samples/s, %g probes/s\n",
-            L->run, rate, seconds, L->npartners, samples_s, probes_s);
+    /* Warm-up, before the clock starts: one event on each input topic (partner
+     * RUN-pN), acknowledged. Else the first second's events would carry the
+     * producer's start (connections, metadata, idempotence id). */
+    static const int warm[] = {500, 800, 900, 995};
+    for (int i = 0; i < 4 && !L->fatal; i++)
+        send_load(L, L->npartners, warm[i]);
+    if (L->fatal || rd_kafka_flush(L->prod, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || delivery_failed) {
+        fprintf(stderr, CMD ": Kafka at %s did not acknowledge the warm-up events within 10 s\n", bootstrap);
+        goto out;
+    }
+    L->produced = 0;
+    memset(L->per_topic, 0, sizeof L->per_topic);
+    fprintf(stderr,
+            CMD ": run %s: %.0f events/s for %g s (+ %g s warm-up) over %" PRIu32
+                " partners, %g samples/s, %g probes/s\n",
+            L->run, rate, seconds, warmup_s, L->npartners, samples_s, probes_s);
 
     /* one loop: produce what is due, poll Redis every poll_ms, read alerts */
     int64_t t0 = mono_us(), poll_us = (int64_t)(poll_ms * 1000), next_poll = t0, end = 0, deadline = 0;
     int64_t load_end = 0; /* when the last load event went: the achieved rate is over [t0, load_end] */
     uint64_t load_produced = 0;
     int64_t probe_us = probes_s > 0 ? (int64_t)(1e6 / probes_s) : 0;
+    int64_t t_measure = t0 + (int64_t)(warmup_s * 1e6); /* samples and probes from here on */
     uint64_t load = 0;
     size_t probes_started = 0, probes_tripped = 0;
     while (!L->fatal) {
@@ -710,9 +734,9 @@ int pp_cmd_latency(int argc, char **argv)
             due = due < total ? due : total;
             for (int burst = 0; load < due && burst < 5000 && !L->fatal; burst++) {
                 uint32_t pi = below(L, L->npartners);
-                bool sample = every && load % every == 0 && L->nsamples < L->cap_samples;
+                bool sample = every && load % every == 0 && L->nsamples < L->cap_samples && now >= t_measure;
                 int64_t sent = mono_us(), sent_wall = wall_ms();
-                if (send_load(L, pi) == 0 && sample) {
+                if (send_load(L, pi, -1) == 0 && sample) {
                     sample_t *s = &L->samples[L->nsamples];
                     *s = (sample_t){.partner = pi, .expect = L->partners[pi].events, .sent_us = sent,
                                     .sent_wall_ms = sent_wall};
@@ -735,6 +759,7 @@ int pp_cmd_latency(int argc, char **argv)
                 probe_t *p = &L->probes[probes_tripped];
                 p->sent_us = mono_us();
                 p->sent_wall_ms = wall_ms();
+                p->measured = p->sent_us >= t_measure;
                 send_probe(L, probes_tripped++, 3);
             }
             if (load >= total && probes_tripped == L->nprobes) {
@@ -753,7 +778,7 @@ int pp_cmd_latency(int argc, char **argv)
         if (end) {
             size_t open = 0;
             for (size_t j = 0; j < L->nprobes; j++)
-                open += L->probes[j].seen_us == 0;
+                open += L->probes[j].measured && L->probes[j].seen_us == 0;
             if ((L->npending == 0 && open == 0) || mono_us() >= deadline)
                 break;
         }
@@ -781,14 +806,16 @@ int pp_cmd_latency(int argc, char **argv)
     }
     stats_t redis_st = percentiles(v, n, L->nsamples), applied_st = percentiles(w, na, na);
     n = 0;
+    size_t nprobes = 0;
     for (size_t j = 0; j < L->nprobes; j++) {
         const probe_t *p = &L->probes[j];
-        if (p->seen_us) {
+        nprobes += p->measured;
+        if (p->measured && p->seen_us) {
             v[n++] = (double)(p->seen_us - p->sent_us) / 1000;
             w[ne++] = (double)(p->emitted_ms - p->sent_wall_ms);
         }
     }
-    stats_t alert_st = percentiles(v, n, L->nprobes), emitted_st = percentiles(w, ne, ne);
+    stats_t alert_st = percentiles(v, n, nprobes), emitted_st = percentiles(w, ne, ne);
     free(v);
     free(w);
     double achieved = secs > 0 ? (double)load_produced / secs : 0;
@@ -797,7 +824,7 @@ int pp_cmd_latency(int argc, char **argv)
            ", %" PRIu32 " partners + %zu probes, %lu delivery failures, %" PRIu64 " Redis polls, "
            "%" PRIu64 " other alerts read\n",
            L->run, load_produced, secs, achieved, rate, L->per_topic[0], L->per_topic[1], L->per_topic[2],
-           L->per_topic[3], L->npartners, L->nprobes, delivery_failed, L->redis_polls, L->other_alerts);
+           L->per_topic[3], L->npartners, nprobes, delivery_failed, L->redis_polls, L->other_alerts);
     print_stats("produce -> Redis visible", &redis_st);
     print_stats("produce -> alert", &alert_st);
     print_stats("  (produce -> applied)", &applied_st);
@@ -815,6 +842,7 @@ int pp_cmd_latency(int argc, char **argv)
         json_object_set_new(o, "partners", json_integer(L->npartners));
         json_object_set_new(o, "delivery_failures", json_integer((json_int_t)delivery_failed));
         json_object_set_new(o, "poll_ms", json_real(poll_ms));
+        json_object_set_new(o, "warmup_s", json_real(warmup_s));
         json_object_set_new(o, "redis_visible", stats_json(&redis_st));
         json_object_set_new(o, "alert", stats_json(&alert_st));
         json_object_set_new(o, "applied", stats_json(&applied_st));
