@@ -893,8 +893,10 @@ static void log_progress(pp_daemon_t *d)
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         consumed += s->consumed[t];
     pp_log(PP_LOG_INFO, "msg=\"progress\" consumed=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
-                        " dlq=%" PRIu64 " flushes=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
-           consumed, s->applied, s->duplicates, dlq, s->flushes, pp_cache_count(d->cache), s->redis_errors);
+                        " dlq=%" PRIu64 " flushes=%" PRIu64 " flushed_partners=%" PRIu64 " flush_s=%.1f"
+                        " timer_ticks=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
+           consumed, s->applied, s->duplicates, dlq, s->flushes, s->flushed_partners, (double)s->flush_us_total / 1e6,
+           s->timer_ticks, pp_cache_count(d->cache), s->redis_errors);
     sd_notifyf(0, "STATUS=applied %" PRIu64 " events, %zu partners cached%s", s->applied,
                pp_cache_count(d->cache), d->paused ? ", PAUSED: redis unavailable" : "");
 }

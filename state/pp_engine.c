@@ -67,7 +67,8 @@ static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
     uint32_t now = pp_secs(now_ms);
     uint32_t span = (uint32_t)days * 86400u;
     for (int i = 0; i < PP_SAMPLES_MAX; i++) {
-        if (ring[i].at == 0 || ring[i].at > now || now - ring[i].at >= span)
+        uint32_t at = ring[i].at;
+        if (!((at != 0) & (at <= now) & (now - at < span)))
             continue;
         uint32_t x = ring[i].wait;
         int j = n++;
@@ -183,6 +184,21 @@ static double measure_value(const pp_policy_t *pol, const pp_partner_t *st, cons
     }
 }
 
+/* pp_band_eval, inlined (the same operations in the same order). */
+static inline double band_eval(const pp_band_t *b, double x)
+{
+    if (b->n <= 0)
+        return 0;
+    if (x <= b->x[0])
+        return b->y[0];
+    for (int i = 1; i < b->n; i++)
+        if (x <= b->x[i]) {
+            double f = (x - b->x[i - 1]) / (b->x[i] - b->x[i - 1]);
+            return b->y[i - 1] + f * (b->y[i] - b->y[i - 1]);
+        }
+    return b->y[b->n - 1];
+}
+
 static int rag_of(const pp_policy_t *pol, double health, double confidence, int prev)
 {
     if (confidence <= 0)
@@ -213,7 +229,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
             st->measure_score[m] = -1;
             continue;
         }
-        double s = pp_band_eval(&pol->band[m], v);
+        double s = band_eval(&pol->band[m], v);
         st->measure_score[m] = (float)s;
         avail |= (uint8_t)(1u << m);
         wavail += w;
@@ -261,7 +277,7 @@ static double recent_max_health(const pp_partner_t *st, int64_t now, int days)
     for (int32_t d = day - days + 1; d <= day; d++) {
         if (d > st->health_hist_day || d <= st->health_hist_day - 8)
             continue;
-        uint8_t v = st->health_max_day_hist[d % 8];
+        uint8_t v = st->health_max_day_hist[(uint32_t)d % 8]; /* d > 0: day numbers since 1970 */
         if (v > 0 && v - 1 > best)
             best = v - 1;
     }
@@ -278,7 +294,12 @@ typedef struct verdict {
     int64_t trip_at;      /* when it became true (event time) */
 } verdict_t;
 
-static verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
+#define PP_INLINE static inline __attribute__((always_inline))
+
+/* Inlined with a constant rule into evaluate(): one straight-line check per
+ * rule, no call, no switch, and what only a transition needs is computed on
+ * the transition's branch. */
+PP_INLINE verdict_t judge_inl(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
 {
     verdict_t v = {.on = false, .off = true, .severity = PP_SEV_WARNING, .trip_at = f->now};
     switch (r) {
@@ -380,6 +401,12 @@ static verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const fac
         break;
     }
     return v;
+}
+
+static __attribute__((noinline)) verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f,
+                                                 pp_rule_t r)
+{
+    return judge_inl(pol, st, f, r);
 }
 
 /* ---- alerts ---- */
@@ -705,6 +732,46 @@ static void consider(int64_t *best, int64_t t)
 }
 
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t *window_tick);
+
+/* One rule's lifecycle at f->now (DESIGN §7). */
+PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, emit_ctx_t *e, pp_rule_t r)
+{
+    pp_rule_state_t *rs = &st->rules[r];
+    verdict_t v = judge_inl(pol, st, f, r);
+    bool firing = rs->started_at_ms != 0;
+    if (!firing && pol->enabled[r] && v.on) {
+        rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f->now;
+        st->episodes[r]++;
+        rs->value = (float)v.value;
+        rs->severity = (uint8_t)v.severity;
+        rs->snoozed_episode = st->snooze_until_ms[r] == -1;
+        bool pub = !suppressed(st, r, f->now);
+        rs->published = pub;
+        emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, pub);
+    } else if (firing && (v.off || !pol->enabled[r])) {
+        emit(e, st, r, PP_ALERT_RESOLVED, &v, f->now, rs->published);
+        if (rs->snoozed_episode || st->snooze_until_ms[r] == -1)
+            st->snooze_until_ms[r] = 0; /* "until it clears" is over */
+        memset(rs, 0, sizeof *rs);
+        if (r == PP_R_HEALTH_RED) {
+            /* children that fired while inhibited are published now */
+            for (int c = 0; c < PP_R_COUNT; c++) {
+                pp_rule_state_t *cs = &st->rules[c];
+                if (c != PP_R_HEALTH_RED && cs->started_at_ms && !cs->published &&
+                    !suppressed(st, (pp_rule_t)c, f->now)) {
+                    verdict_t cv = judge(pol, st, f, (pp_rule_t)c);
+                    cs->published = 1;
+                    emit(e, st, (pp_rule_t)c, PP_ALERT_FIRING, &cv, cs->started_at_ms, true);
+                }
+            }
+        }
+    } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
+        /* snooze expired while still firing: publish the episode now */
+        rs->published = 1;
+        emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
+    }
+}
 
 static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, const char *evidence,
                     pp_alert_t *out)
@@ -714,49 +781,18 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     score(pol, st, &f);
     emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     /* health_red first: its state decides what the others inhibit */
-    static const pp_rule_t order[PP_R_COUNT] = {
-        PP_R_HEALTH_RED,  PP_R_SLOW_RESPONSE, PP_R_UNANSWERED_FOLLOWUPS, PP_R_REPLY_OVERDUE,
-        PP_R_GOING_DARK,  PP_R_OVERPROMISE,   PP_R_ONE_SIDED,            PP_R_NO_PIPELINE_90D,
-        PP_R_HEALTH_DROP, PP_R_LOW_ACV_CHANNEL};
-    for (int i = 0; i < PP_R_COUNT; i++) {
-        pp_rule_t r = order[i];
-        pp_rule_state_t *rs = &st->rules[r];
-        verdict_t v = judge(pol, st, &f, r);
-        bool firing = rs->started_at_ms != 0;
-        if (!firing && pol->enabled[r] && v.on) {
-            rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f.now;
-            st->episodes[r]++;
-            rs->value = (float)v.value;
-            rs->severity = (uint8_t)v.severity;
-            rs->snoozed_episode = st->snooze_until_ms[r] == -1;
-            bool pub = !suppressed(st, r, f.now);
-            rs->published = pub;
-            emit(&e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, pub);
-        } else if (firing && (v.off || !pol->enabled[r])) {
-            emit(&e, st, r, PP_ALERT_RESOLVED, &v, f.now, rs->published);
-            if (rs->snoozed_episode || st->snooze_until_ms[r] == -1)
-                st->snooze_until_ms[r] = 0; /* "until it clears" is over */
-            memset(rs, 0, sizeof *rs);
-            if (r == PP_R_HEALTH_RED) {
-                /* children that fired while inhibited are published now */
-                for (int c = 0; c < PP_R_COUNT; c++) {
-                    pp_rule_state_t *cs = &st->rules[c];
-                    if (c != PP_R_HEALTH_RED && cs->started_at_ms && !cs->published &&
-                        !suppressed(st, (pp_rule_t)c, f.now)) {
-                        verdict_t cv = judge(pol, st, &f, (pp_rule_t)c);
-                        cs->published = 1;
-                        emit(&e, st, (pp_rule_t)c, PP_ALERT_FIRING, &cv, cs->started_at_ms, true);
-                    }
-                }
-            }
-        } else if (firing && !rs->published && !suppressed(st, r, f.now)) {
-            /* snooze expired while still firing: publish the episode now */
-            rs->published = 1;
-            emit(&e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
-        }
-    }
-    int64_t window_tick;
-    int64_t next = next_deadline_pol(pol, st, &window_tick);
+    lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED);
+    lifecycle(pol, st, &f, &e, PP_R_SLOW_RESPONSE);
+    lifecycle(pol, st, &f, &e, PP_R_UNANSWERED_FOLLOWUPS);
+    lifecycle(pol, st, &f, &e, PP_R_REPLY_OVERDUE);
+    lifecycle(pol, st, &f, &e, PP_R_GOING_DARK);
+    lifecycle(pol, st, &f, &e, PP_R_OVERPROMISE);
+    lifecycle(pol, st, &f, &e, PP_R_ONE_SIDED);
+    lifecycle(pol, st, &f, &e, PP_R_NO_PIPELINE_90D);
+    lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
+    lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
+    int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
+    int64_t next = next_deadline_from(pol, st, f.oldest_wait_partner, &window_tick);
     consider(&next, window_tick);
     st->next_deadline_ms = next; /* pp_engine_next_deadline(ps, st) */
     return e.n;
@@ -820,15 +856,26 @@ static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, i
     return next_deadline_pol(policy_of(ps, st), st, window_tick);
 }
 
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
+/* The oldest message awaiting the partner (ms), 0 = none (as gather() finds it). */
+static int64_t oldest_wait_partner(const pp_partner_t *st)
 {
-    int64_t best = 0;
     int64_t oldest = 0;
     for (int i = 0; i < PP_THREADS_MAX; i++) {
         const pp_thread_t *t = &st->threads[i];
         if (t->id && t->awaiting == PP_WAIT_PARTNER && (oldest == 0 || pp_ms(t->since) < oldest))
             oldest = pp_ms(t->since);
     }
+    return oldest;
+}
+
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
+{
+    return next_deadline_from(pol, st, oldest_wait_partner(st), window_tick);
+}
+
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t *window_tick)
+{
+    int64_t best = 0;
     if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
         consider(&best, oldest + days_ms(pol->reply_overdue_days));
     int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
@@ -843,9 +890,13 @@ static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st,
             consider(&best, pp_ms(c->due) + (int64_t)(pol->commitment_grace_hours * HOUR_MS) +
                                 1000); /* strictly after the due second plus grace */
     }
+    int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
     for (int r = 0; r < PP_R_COUNT; r++)
-        if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
-            consider(&best, st->snooze_until_ms[r]);
+        any |= st->snooze_until_ms[r];
+    if (any != 0)
+        for (int r = 0; r < PP_R_COUNT; r++)
+            if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
+                consider(&best, st->snooze_until_ms[r]);
     /* window-based rules that are firing are re-judged as their windows slide */
     *window_tick = 0;
     static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};

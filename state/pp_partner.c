@@ -66,6 +66,32 @@ static void sum_day(pp_window_sum_t *o, const pp_day_t *b, int sign)
     o->won_major = (uint64_t)((int64_t)o->won_major + sign * (int64_t)b->won_major);
 }
 
+/* A bucket with nothing in it (a shortcut only: a bucket that fails this
+ * test is summed, which adds zeros if it is empty after all). */
+static inline bool day_empty(const pp_day_t *b)
+{
+    _Static_assert(sizeof(pp_day_t) == 16, "pp_day_t is two words");
+    uint64_t w[2];
+    memcpy(w, b, sizeof w);
+    return (w[0] | w[1]) == 0;
+}
+
+/* o -= b, with sum_day(o, b, -1)'s wrap-around arithmetic. */
+static inline void sub_day(pp_window_sum_t *o, const pp_day_t *b)
+{
+    o->in -= b->in;
+    o->out -= b->out;
+    o->theirs -= b->theirs;
+    o->ours -= b->ours;
+    o->registered -= b->registered;
+    o->qualified -= b->qualified;
+    o->won -= b->won;
+    o->lost -= b->lost;
+    o->missed -= b->missed;
+    o->delivered -= b->delivered;
+    o->won_major -= b->won_major;
+}
+
 static bool in_ring(const pp_partner_t *st, int32_t d)
 {
     return st->head_day != 0 && d <= st->head_day && d > st->head_day - PP_DAYS_MAX;
@@ -80,9 +106,11 @@ static void lsum_slide(pp_partner_t *st, int32_t t)
     if (t - st->lsum_day >= st->lsum_days) {
         memset(&st->lsum, 0, sizeof st->lsum);
     } else {
-        for (int32_t x = st->lsum_day - st->lsum_days + 1; x <= t - st->lsum_days; x++)
-            if (in_ring(st, x))
-                sum_day(&st->lsum, &st->days[x % PP_DAYS_MAX], -1);
+        for (int32_t x = st->lsum_day - st->lsum_days + 1; x <= t - st->lsum_days; x++) {
+            const pp_day_t *b = &st->days[x % PP_DAYS_MAX];
+            if (!day_empty(b) && in_ring(st, x))
+                sub_day(&st->lsum, b);
+        }
     }
     st->lsum_day = t;
 }
@@ -182,9 +210,11 @@ void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, i
     int32_t hi = now_day < st->head_day ? now_day : st->head_day;
     for (int32_t d = lo; d <= hi; d++) {
         const pp_day_t *b = &st->days[d % PP_DAYS_MAX];
-        /* most days of a quiet partner are empty: skip them cheaply */
-        if (b->in == 0 && b->out == 0 && b->theirs == 0 && b->ours == 0 && b->registered == 0 &&
-            b->qualified == 0 && b->won == 0 && b->lost == 0 && b->missed == 0 && b->delivered == 0)
+        /* most days of a quiet partner are empty: skip them cheaply (won_major
+         * is not looked at: it is 0 whenever won is) */
+        if (day_empty(b) ||
+            (b->in == 0 && b->out == 0 && b->theirs == 0 && b->ours == 0 && b->registered == 0 &&
+             b->qualified == 0 && b->won == 0 && b->lost == 0 && b->missed == 0 && b->delivered == 0))
             continue;
         add_day(lw, b);
         if (d >= short_lo)
