@@ -34,7 +34,7 @@
 
 #define CMD "partnerpulse latency"
 #define POLL_BATCH 2048 /* samples asked per Redis round trip at most */
-#define POLL_COST_US 20 /* spacing per sample asked: at most 50 000 HMGETs/s */
+#define POLL_COST_US 100 /* spacing per sample asked: at most 10 000 HMGETs/s */
 #define PROBE_DELAY_US 200000 /* first two probe messages -> the tripping third */
 
 typedef struct partner {
@@ -553,7 +553,7 @@ static void usage(FILE *out)
             "  -n, --partners N           load partners (default 20000)\n"
             "      --samples N            Redis-visible samples per second (default 200)\n"
             "      --probes N             alert probes per second (default 20; 3 events each)\n"
-            "      --poll-ms MS           Redis poll interval (default 1; stretched to 20 us per\n"
+            "      --poll-ms MS           Redis poll interval (default 1; stretched to 0.1 ms per\n"
             "                             pending sample when many are pending)\n"
             "  -w, --wait S               after producing, wait at most this long (default 10)\n"
             "      --warmup S             produce this long at --rate first, unmeasured (default 2:\n"
