@@ -496,8 +496,6 @@ static void collect(pp_daemon_t *d, int timeout_ms)
             break;
         if (i == d->cfg->batch_max_messages - 1)
             d->backlog = true; /* more is waiting: catching up */
-        else if (i == 0)
-            d->backlog = kafka_lag(d) > d->cfg->batch_max_messages; /* a short poll while far behind */
         if (rc == 2) {
             pp_merge_at_end(d->merge, m.topic, m.partition, now);
             continue;
@@ -530,6 +528,10 @@ static void collect(pp_daemon_t *d, int timeout_ms)
                 *fc = pp_kafka_resume_one(d->kafka, (pp_topic_t)t, parts[i]) != 0;
             }
         }
+    /* a short poll while far behind (the merge often drains librdkafka's
+     * queue between two fetches) is still catching up */
+    if (!d->backlog)
+        d->backlog = kafka_lag(d) > d->cfg->batch_max_messages;
 }
 
 /* Move released messages (event-time order per partition) into the batch. */
