@@ -66,13 +66,16 @@ static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
     int n = 0;
     uint32_t now = pp_secs(now_ms);
     uint32_t span = (uint32_t)days * 86400u;
-    for (int i = 0; i < PP_SAMPLES_MAX; i++) {
-        uint32_t at = ring[i].at;
-        if (!((at != 0) & (at <= now) & (now - at < span)))
-            continue;
-        uint32_t x = ring[i].wait;
-        int j = n++;
-        while (j > 0 && v[j - 1] > x) { /* insertion sort: n <= 20 */
+    /* kept: at != 0 && at <= now && now - at < span, i.e. at in (lo, now] */
+    uint32_t lo = now >= span ? now - span : 0;
+    for (int i = 0; i < PP_SAMPLES_MAX; i++) { /* compact without branches, then sort */
+        v[n] = ring[i].wait;
+        n += (uint32_t)(ring[i].at - lo - 1) < (uint32_t)(now - lo);
+    }
+    for (int i = 1; i < n; i++) { /* insertion sort: n <= 16 */
+        uint32_t x = v[i];
+        int j = i;
+        while (j > 0 && v[j - 1] > x) {
             v[j] = v[j - 1];
             j--;
         }
@@ -144,7 +147,8 @@ static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
 }
 
 /* Value of measure m, or NAN when there is not enough data. */
-static double measure_value(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_measure_t m)
+static inline __attribute__((always_inline)) double measure_value(const pp_policy_t *pol, const pp_partner_t *st,
+                                                                  const facts_t *f, pp_measure_t m)
 {
     int64_t since_signed = st->signed_at_ms ? f->now - st->signed_at_ms : 0;
     int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
@@ -220,6 +224,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
     double csum[PP_C_COUNT] = {0};
     int cn[PP_C_COUNT] = {0};
     uint8_t avail = 0;
+#pragma GCC unroll 8 /* each measure's switch case resolved at compile time */
     for (int m = 0; m < PP_M_COUNT; m++) {
         double w = measure_weight(pol, (pp_measure_t)m);
         double v = measure_value(pol, st, f, (pp_measure_t)m);
