@@ -106,8 +106,14 @@ typedef struct facts {
  * the public hash shows them; rules and score need the long window only). */
 static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f)
 {
-    memset(f, 0, sizeof *f);
-    f->now = now;
+    f->now = now; /* every field set below (lw by the window functions) */
+    f->max_followups = 0;
+    f->oldest_wait_partner = f->oldest_wait_us = 0;
+    f->awaiting_partner = f->awaiting_us = 0;
+    if (!with_short) {
+        memset(&f->sw, 0, sizeof f->sw);
+        f->us = (pct_t){0, NAN, NAN};
+    }
     if (with_short)
         pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
     else
@@ -816,13 +822,17 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     return n + evaluate(policy_of(ps, st), st, proc_ms, ev->event_id, out + n);
 }
 
-int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
+static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
-    const pp_policy_t *pol = policy_of(ps, st);
     pp_partner_expire_commitments(st, st->clock_ms, (int64_t)(pol->commitment_grace_hours * HOUR_MS));
     return evaluate(pol, st, proc_ms, "timer", out);
+}
+
+int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
+{
+    return tick_pol(policy_of(ps, st), st, now_ms, proc_ms, out);
 }
 
 static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
@@ -831,6 +841,10 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
                       pp_alert_t *out)
 {
     int n = 0;
+    if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
+        return 0;
+    /* no event in between: the profile, hence the policy, stays the same */
+    const pp_policy_t *pol = policy_of(ps, st);
     while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
            n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
         int64_t at = st->next_deadline_ms;
@@ -839,14 +853,14 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
         if (pp_day_of(at) == pp_day_of(until_ms + 1)) {
-            int64_t window_tick, other = next_deadline(ps, st, &window_tick);
+            int64_t window_tick, other = next_deadline_pol(pol, st, &window_tick);
             if (at == window_tick && (other == 0 || other > until_ms))
                 break;
         }
         if (at < st->clock_ms)
             at = st->clock_ms; /* already past: evaluate now */
         int64_t before = st->next_deadline_ms;
-        n += pp_engine_tick(ps, st, at, proc_ms, out + n);
+        n += tick_pol(pol, st, at, proc_ms, out + n);
         if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
             break; /* a deadline that does not move would loop forever: a bug, stop */
     }

@@ -51,21 +51,6 @@ int32_t pp_day_of(int64_t ms)
     return (int32_t)(ms / PP_DAY_MS);
 }
 
-static void sum_day(pp_window_sum_t *o, const pp_day_t *b, int sign)
-{
-    o->in = (uint32_t)((int64_t)o->in + sign * (int64_t)b->in);
-    o->out = (uint32_t)((int64_t)o->out + sign * (int64_t)b->out);
-    o->theirs = (uint32_t)((int64_t)o->theirs + sign * (int64_t)b->theirs);
-    o->ours = (uint32_t)((int64_t)o->ours + sign * (int64_t)b->ours);
-    o->registered = (uint32_t)((int64_t)o->registered + sign * (int64_t)b->registered);
-    o->qualified = (uint32_t)((int64_t)o->qualified + sign * (int64_t)b->qualified);
-    o->won = (uint32_t)((int64_t)o->won + sign * (int64_t)b->won);
-    o->lost = (uint32_t)((int64_t)o->lost + sign * (int64_t)b->lost);
-    o->missed = (uint32_t)((int64_t)o->missed + sign * (int64_t)b->missed);
-    o->delivered = (uint32_t)((int64_t)o->delivered + sign * (int64_t)b->delivered);
-    o->won_major = (uint64_t)((int64_t)o->won_major + sign * (int64_t)b->won_major);
-}
-
 /* A bucket with nothing in it (a shortcut only: a bucket that fails this
  * test is summed, which adds zeros if it is empty after all). */
 static inline bool day_empty(const pp_day_t *b)
@@ -76,7 +61,22 @@ static inline bool day_empty(const pp_day_t *b)
     return (w[0] | w[1]) == 0;
 }
 
-/* o -= b, with sum_day(o, b, -1)'s wrap-around arithmetic. */
+/* o += b and o -= b (the counters wrap around, as unsigned arithmetic does). */
+static inline void add_day(pp_window_sum_t *o, const pp_day_t *b)
+{
+    o->in += b->in;
+    o->out += b->out;
+    o->theirs += b->theirs;
+    o->ours += b->ours;
+    o->registered += b->registered;
+    o->qualified += b->qualified;
+    o->won += b->won;
+    o->lost += b->lost;
+    o->missed += b->missed;
+    o->delivered += b->delivered;
+    o->won_major += b->won_major;
+}
+
 static inline void sub_day(pp_window_sum_t *o, const pp_day_t *b)
 {
     o->in -= b->in;
@@ -154,8 +154,8 @@ static void lsum_after(pp_partner_t *st, int32_t d, const pp_day_t *before)
 {
     if (st->lsum_day == 0 || d > st->lsum_day || d <= st->lsum_day - st->lsum_days || !in_ring(st, d))
         return;
-    sum_day(&st->lsum, before, -1);
-    sum_day(&st->lsum, &st->days[d % PP_DAYS_MAX], +1);
+    sub_day(&st->lsum, before);
+    add_day(&st->lsum, &st->days[d % PP_DAYS_MAX]);
 }
 
 pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
@@ -180,20 +180,6 @@ pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
     return &st->days[day % PP_DAYS_MAX];
 }
 
-static inline void add_day(pp_window_sum_t *o, const pp_day_t *b)
-{
-    o->in += b->in;
-    o->out += b->out;
-    o->theirs += b->theirs;
-    o->ours += b->ours;
-    o->registered += b->registered;
-    o->qualified += b->qualified;
-    o->won += b->won;
-    o->lost += b->lost;
-    o->missed += b->missed;
-    o->delivered += b->delivered;
-    o->won_major += b->won_major;
-}
 
 void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
                         pp_window_sum_t *lw, pp_window_sum_t *sw)
