@@ -60,6 +60,18 @@ typedef struct pending_offset {
     int32_t partition;
 } pending_offset_t;
 
+/* The public fields of a partner as Redis holds them, hashed the moment the
+ * partner turns dirty: its flush then writes only the fields that changed,
+ * and its pp:health / deadline entries only if they moved. Kept only while
+ * it is dirty, and only at the head of the stream (catching up, a partner
+ * takes many events per flush and most of its fields change anyway). */
+typedef struct before {
+    const pp_partner_t *st;         /* whose (NULL = none taken) */
+    uint64_t h[PP_FIELDS_MAX];      /* per field: hash of name and value */
+    uint64_t health_bits, deadline; /* pp:health score, deadline index entry */
+    uint32_t n;                     /* fields hashed */
+} before_t;
+
 struct pp_daemon {
     const pp_config_t *cfg;
     pp_kafka_t *kafka;
@@ -92,6 +104,9 @@ struct pp_daemon {
     pp_alert_t *alerts;
     size_t n_alerts, alerts_cap;
     pp_alert_t *scratch_alerts; /* PP_ENGINE_ALERTS_CAP, one engine call's output */
+    before_t *before;          /* by dirty position: what Redis held when it became dirty */
+    size_t n_before, before_cap;
+    pp_field_t *before_fields; /* PP_FIELDS_MAX, scratch for the snapshot */
     pp_partner_t **alert_owner; /* [i]: the partner alerts[i] belongs to */
     const pp_alert_t **alert_order; /* alerts grouped by flush chunk */
     size_t alert_order_cap;
@@ -229,22 +244,104 @@ static void note_offset(pp_daemon_t *d, pp_topic_t topic, int32_t partition, int
  * are only a shortcut: a failed flush forgets them (forget_written), so
  * what Redis missed is written again.
  */
-static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap)
+static uint32_t group_hash(const pp_field_t *out, size_t lo, size_t hi)
 {
-    const pp_daemon_t *d = opaque;
+    uint32_t h = 2166136261u;
+    for (size_t i = lo; i < hi; i++)
+        for (const char *c = out[i].value;; c++) {
+            h = (h ^ (uint8_t)*c) * 16777619u;
+            if (*c == '\0')
+                break;
+        }
+    return h | 1; /* never 0, which means "unknown" */
+}
+
+static uint64_t field_hash(const pp_field_t *f)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a 64 over name, NUL, value */
+    for (const char *c = f->name;; c++) {
+        h = (h ^ (uint8_t)*c) * 1099511628211u;
+        if (*c == '\0')
+            break;
+    }
+    for (const char *c = f->value; *c; c++)
+        h = (h ^ (uint8_t)*c) * 1099511628211u;
+    return h;
+}
+
+static uint64_t health_bits(const pp_partner_t *st)
+{
+    double v = pp_partner_health(st);
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* Call before changing a partner: if it is clean, note what Redis holds for it. */
+static void before_change(pp_daemon_t *d, pp_partner_t *st)
+{
+    size_t n_dirty;
+    pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n_dirty);
+    size_t pos = pp_cache_dirty_pos(st);
+    if (pos < n_dirty && dirty[pos] == st)
+        return; /* dirty already: its snapshot (if any) stands */
+    if (n_dirty >= d->before_cap) {
+        size_t cap = d->before_cap ? d->before_cap * 2 : 1024;
+        before_t *nb = realloc(d->before, cap * sizeof *nb);
+        if (nb == NULL)
+            abort();
+        d->before = nb;
+        d->before_cap = cap;
+    }
+    for (; d->n_before < n_dirty; d->n_before++) /* dirtied by a path without a snapshot */
+        d->before[d->n_before].st = NULL;
+    before_t *b = &d->before[n_dirty];
+    d->n_before = n_dirty + 1;
+    b->st = NULL;
+    /* unknown content (loaded, or after a failed write: the group hashes are
+     * reset then), or catching up: write by groups */
+    if (d->backlog || pp_cache_field_hashes(st)[0] == 0)
+        return;
+    size_t nf = pp_engine_fields(d->cfg->policy, st, d->before_fields, PP_FIELDS_MAX);
+    for (size_t i = 0; i < nf; i++)
+        b->h[i] = field_hash(&d->before_fields[i]);
+    b->n = (uint32_t)nf;
+    b->health_bits = health_bits(st);
+    b->deadline = (uint64_t)st->next_deadline_ms;
+    b->st = st;
+}
+
+static size_t select_fields(const pp_daemon_t *d, const pp_partner_t *st, pp_field_t *out, size_t cap,
+                            unsigned *skip)
+{
     size_t n = pp_engine_fields(d->cfg->policy, st, out, cap);
+    size_t pos = pp_cache_dirty_pos(st);
+    const before_t *b = pos < d->n_before && d->before[pos].st == st ? &d->before[pos] : NULL;
+    *skip = 0;
+    if (b != NULL && b->n == n) {
+        /* keep the group hashes current, then write only the changed fields */
+        uint32_t *seen = pp_cache_field_hashes((pp_partner_t *)st);
+        size_t per = (n + PP_FIELD_GROUPS - 1) / PP_FIELD_GROUPS;
+        for (size_t g = 0; g < PP_FIELD_GROUPS; g++)
+            seen[g] = group_hash(out, g * per, g * per + per < n ? g * per + per : n);
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (field_hash(&out[i]) != b->h[i]) {
+                if (kept != i)
+                    out[kept] = out[i];
+                kept++;
+            }
+        if (health_bits(st) == b->health_bits)
+            *skip |= PP_SKIP_HEALTH;
+        if ((uint64_t)st->next_deadline_ms == b->deadline)
+            *skip |= PP_SKIP_DEADLINE;
+        return kept;
+    }
     uint32_t *seen = pp_cache_field_hashes((pp_partner_t *)st);
     size_t per = (n + PP_FIELD_GROUPS - 1) / PP_FIELD_GROUPS, kept = 0;
     for (size_t g = 0; g < PP_FIELD_GROUPS; g++) {
         size_t lo = g * per, hi = lo + per < n ? lo + per : n;
-        uint32_t h = 2166136261u;
-        for (size_t i = lo; i < hi; i++)
-            for (const char *c = out[i].value;; c++) {
-                h = (h ^ (uint8_t)*c) * 16777619u;
-                if (*c == '\0')
-                    break;
-            }
-        h |= 1; /* never 0, which means "unknown" */
+        uint32_t h = group_hash(out, lo, hi);
         if (h == seen[g])
             continue;
         seen[g] = h;
@@ -257,6 +354,13 @@ static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *ou
     return kept;
 }
 
+static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap, unsigned *skip)
+{
+    size_t kept = select_fields(opaque, st, out, cap, skip);
+    ((pp_daemon_t *)opaque)->stats.hash_fields_written += kept;
+    return kept;
+}
+
 /* After a failed flush: Redis may lack what the hashes claim it has. */
 static void forget_written(pp_daemon_t *d)
 {
@@ -264,6 +368,8 @@ static void forget_written(pp_daemon_t *d)
     pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n);
     for (size_t i = 0; i < n; i++)
         memset(pp_cache_field_hashes(dirty[i]), 0, PP_FIELD_GROUPS * sizeof(uint32_t));
+    for (size_t i = 0; i < d->n_before; i++)
+        d->before[i].st = NULL; /* Redis may hold part of the failed write */
 }
 
 /* The flush chunk holding the partner of alerts[i]. */
@@ -402,6 +508,7 @@ static int flush(pp_daemon_t *d)
     }
     d->n_alerts = 0;
     pp_cache_clear_dirty(d->cache);
+    d->n_before = 0;
     for (size_t i = 0; i < d->n_touched; i++) {
         pending_offset_t *p = &d->touched[i];
         pp_kafka_store_offset(d->kafka, p->topic, p->partition, d->next_offset[p->topic][p->partition]);
@@ -453,6 +560,7 @@ static void on_revoke(void *opaque)
         pp_log(PP_LOG_ERR, "msg=\"flush on revoke failed; the next owner re-applies from the last "
                            "committed offset\" dirty=%zu", pp_cache_dirty_count(d->cache));
     pp_cache_drop_all(d->cache);
+    d->n_before = 0;
     clear_pending(d);
     d->n_alerts = 0; /* not written: the next owner re-derives them (same ids) */
 }
@@ -613,6 +721,7 @@ static void apply_batch(pp_daemon_t *d)
         if (pp_partner_already_applied(st, m->topic, m->partition, m->offset)) {
             d->stats.duplicates++;
         } else {
+            before_change(d, st);
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
             pp_cache_mark_dirty(d->cache, st);
             keep_alerts(d, st, d->scratch_alerts, na);
@@ -692,6 +801,7 @@ static int run_timers(pp_daemon_t *d)
             d->n_load = 0;
             for (size_t k = 0; k < n; k++) {
                 pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
+                before_change(d, st);
                 pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
                 if (st->next_deadline_ms == 0 || st->next_deadline_ms > now)
                     continue; /* ticked already, or index out of date: the flush fixes the index */
@@ -773,6 +883,8 @@ static void render_metrics(pp_daemon_t *d)
                            (const char *const[]){"reason", pp_reject_name((pp_reject_t)r), NULL}, s->dlq[r]);
     pp_metrics_counter(b, "pp_flushes_total", "Successful atomic Redis writes.", NULL, s->flushes);
     pp_metrics_counter(b, "pp_flushed_partners_total", "Partner states written to Redis.", NULL, s->flushed_partners);
+    pp_metrics_counter(b, "pp_hash_fields_written_total", "Public hash fields written (only the changed ones where known).",
+                       NULL, s->hash_fields_written);
     pp_metrics_gauge(b, "pp_flush_seconds_total", "Time spent in successful flushes.", NULL, (double)s->flush_us_total / 1e6);
     pp_metrics_gauge(b, "pp_flush_seconds_max", "Slowest successful flush.", NULL,
                      (double)s->flush_batches_latency_us_max / 1e6);
@@ -820,6 +932,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->merge = pp_merge_new(MAX_PARTITIONS);
     d->fc_paused = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->fc_paused);
     d->scratch_alerts = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_alerts);
+    d->before_fields = calloc(PP_FIELDS_MAX, sizeof *d->before_fields);
     d->lag = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->lag);
     d->to_load = calloc(max, sizeof *d->to_load);
     d->found = calloc(max, sizeof *d->found);
@@ -827,7 +940,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
-    bool ok = d->lag && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
+    bool ok = d->lag && d->before_fields && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
               d->outbox_dirty && d->due_ids;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
@@ -895,9 +1008,10 @@ static void log_progress(pp_daemon_t *d)
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         consumed += s->consumed[t];
     pp_log(PP_LOG_INFO, "msg=\"progress\" consumed=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
-                        " dlq=%" PRIu64 " flushes=%" PRIu64 " flushed_partners=%" PRIu64 " flush_s=%.1f"
+                        " dlq=%" PRIu64 " flushes=%" PRIu64 " flushed_partners=%" PRIu64 " fields_written=%" PRIu64
+                        " flush_s=%.1f"
                         " timer_ticks=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
-           consumed, s->applied, s->duplicates, dlq, s->flushes, s->flushed_partners, (double)s->flush_us_total / 1e6,
+           consumed, s->applied, s->duplicates, dlq, s->flushes, s->flushed_partners, s->hash_fields_written, (double)s->flush_us_total / 1e6,
            s->timer_ticks, pp_cache_count(d->cache), s->redis_errors);
     sd_notifyf(0, "STATUS=applied %" PRIu64 " events, %zu partners cached%s", s->applied,
                pp_cache_count(d->cache), d->paused ? ", PAUSED: redis unavailable" : "");
@@ -1022,6 +1136,8 @@ void pp_daemon_free(pp_daemon_t *d)
     pp_merge_free(d->merge);
     free(d->fc_paused);
     free(d->scratch_alerts);
+    free(d->before_fields);
+    free(d->before);
     while (d->free_nodes) {
         node_t *n = d->free_nodes;
         d->free_nodes = n->next_free;

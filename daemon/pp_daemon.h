@@ -27,6 +27,7 @@ typedef struct pp_daemon_stats {
     uint64_t dlq[PP_REJ_COUNT];        /* messages sent to the DLQ, by reason */
     uint64_t flushes;                  /* successful Redis writes */
     uint64_t flushed_partners;         /* partner states written */
+    uint64_t hash_fields_written;      /* public hash fields sent (only changed ones where known) */
     uint64_t flush_us_total;           /* time spent in successful flushes */
     uint64_t redis_errors;             /* failed loads or writes */
     uint64_t loads;                    /* partner states looked up in Redis */

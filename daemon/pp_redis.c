@@ -238,8 +238,9 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
     if (append_argv(r, 3, sargv, slen) != 0)
         return -1;
 
-    size_t nf = b->fields(b->opaque, st, fields, PP_FIELDS_MAX);
-    int cmds = 3;
+    unsigned skip = 0;
+    size_t nf = b->fields(b->opaque, st, fields, PP_FIELDS_MAX, &skip);
+    int cmds = 1; /* SET */
     const char *argv[2 + 2 * PP_FIELDS_MAX];
     size_t argl[2 + 2 * PP_FIELDS_MAX];
     snprintf(key, sizeof key, "%spartner:{%s}", r->prefix, st->id);
@@ -260,12 +261,17 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
     }
 
     char score[32], when[24];
-    snprintf(key, sizeof key, "%shealth", r->prefix);
-    snprintf(score, sizeof score, "%.2f", pp_partner_health(st));
-    const char *zargv[4] = {"ZADD", key, score, st->id};
-    size_t zlen[4] = {4, strlen(key), strlen(score), strlen(st->id)};
-    if (append_argv(r, 4, zargv, zlen) != 0)
-        return -1;
+    if (!(skip & PP_SKIP_HEALTH)) {
+        snprintf(key, sizeof key, "%shealth", r->prefix);
+        snprintf(score, sizeof score, "%.2f", pp_partner_health(st));
+        const char *zargv[4] = {"ZADD", key, score, st->id};
+        size_t zlen[4] = {4, strlen(key), strlen(score), strlen(st->id)};
+        if (append_argv(r, 4, zargv, zlen) != 0)
+            return -1;
+        cmds++;
+    }
+    if (skip & PP_SKIP_DEADLINE)
+        return cmds;
 
     snprintf(key, sizeof key, "%sdeadlines:%d", r->prefix, st->home_partition < 0 ? 0 : (int)st->home_partition);
     snprintf(when, sizeof when, "%lld", (long long)st->next_deadline_ms);
@@ -274,7 +280,7 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
     const char *rargv[3] = {"ZREM", key, st->id};
     size_t rlen[3] = {4, strlen(key), strlen(st->id)};
     int rc = st->next_deadline_ms ? append_argv(r, 4, dargv, dlen) : append_argv(r, 3, rargv, rlen);
-    return rc == 0 ? cmds : -1;
+    return rc == 0 ? cmds + 1 : -1;
 }
 
 /* Append the commands recording one alert. Returns how many commands. */

@@ -50,12 +50,16 @@ int pp_redis_ping(pp_redis_t *r);
  */
 int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found);
 
+#define PP_SKIP_HEALTH 1u   /* its pp:health score is as stored */
+#define PP_SKIP_DEADLINE 2u /* its deadline index entry is as stored */
+
 /* What one flush writes, atomically. */
 typedef struct pp_redis_batch {
     const pp_partner_t *const *sts;   /* dirty partners */
     size_t n;
-    /* renders the partner's public hash fields to write: all, or only the groups that changed */
-    size_t (*fields)(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap);
+    /* renders the partner's public hash fields to write: all, or only those
+     * that changed; *skip may say that pp:health or the deadline entry did not */
+    size_t (*fields)(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap, unsigned *skip);
     void *opaque;
     const pp_alert_t *const *alerts;  /* transitions of these partners since the last flush */
     size_t n_alerts;
