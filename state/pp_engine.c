@@ -287,13 +287,19 @@ static double recent_max_health(const pp_partner_t *st, int64_t now, int days)
     double best = -1;
     if (days > 8)
         days = 8;
-    for (int32_t d = day - days + 1; d <= day; d++) {
-        if (d > st->health_hist_day || d <= st->health_hist_day - 8)
-            continue;
-        uint8_t v = st->health_max_day_hist[(uint32_t)d % 8]; /* d > 0: day numbers since 1970 */
-        if (v > 0 && v - 1 > best)
-            best = v - 1;
+    /* the days of the last `days` that the 8-day history still holds */
+    int32_t lo = day - days + 1, hi = day;
+    if (lo < st->health_hist_day - 7)
+        lo = st->health_hist_day - 7;
+    if (hi > st->health_hist_day)
+        hi = st->health_hist_day;
+    unsigned top = 0; /* stored +1: 0 = no data */
+    for (int32_t d = lo; d <= hi; d++) {
+        unsigned v = st->health_max_day_hist[(uint32_t)d % 8]; /* d > 0: day numbers since 1970 */
+        top = v > top ? v : top;
     }
+    if (top > 0)
+        best = top - 1;
     return best;
 }
 
