@@ -31,8 +31,8 @@
 #define SHUTDOWN_FLUSH_MS 15000
 #define DUE_BATCH 1000         /* partners ticked per deadline lookup */
 #define OUTBOX_BATCH 1000      /* alerts published per outbox sweep step */
-#define FLUSH_CHUNK 1000       /* partners per MULTI/EXEC */
-#define FLUSH_INFLIGHT 4       /* transactions sent before the oldest one's answer is read */
+#define FLUSH_CHUNK 250        /* partners per MULTI/EXEC */
+#define FLUSH_INFLIGHT 8       /* transactions sent before the oldest one's answer is read */
 #define BACKLOG_FLUSH_RATIO 4  /* catching up: wait >= 4x the last flush's duration before the next */
 #define TIMER_SLICE_MS 100     /* deadline work per loop turn before consuming again */
 
@@ -122,7 +122,7 @@ struct pp_daemon {
     int backoff_ms;
     int64_t retry_at_ms;
 
-    bool backlog;              /* the last poll filled a whole batch: catching up */
+    bool backlog;              /* far behind the head of the stream: catching up */
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
@@ -596,14 +596,11 @@ static int64_t kafka_lag(pp_daemon_t *d)
 static void collect(pp_daemon_t *d, int timeout_ms)
 {
     int64_t wall = wall_ms(), now = mono_ms();
-    d->backlog = false;
     for (int i = 0; i < d->cfg->batch_max_messages; i++) {
         pp_kmsg_t m;
         int rc = pp_kafka_poll(d->kafka, i == 0 ? timeout_ms : 0, &m);
         if (rc == 0)
             break;
-        if (i == d->cfg->batch_max_messages - 1)
-            d->backlog = true; /* more is waiting: catching up */
         if (rc == 2) {
             pp_merge_at_end(d->merge, m.topic, m.partition, now);
             continue;
@@ -636,10 +633,11 @@ static void collect(pp_daemon_t *d, int timeout_ms)
                 *fc = pp_kafka_resume_one(d->kafka, (pp_topic_t)t, parts[i]) != 0;
             }
         }
-    /* a short poll while far behind (the merge often drains librdkafka's
-     * queue between two fetches) is still catching up */
-    if (!d->backlog)
-        d->backlog = kafka_lag(d) > d->cfg->batch_max_messages;
+    /* judged from the lag, not from how much one poll returned: a stall of
+     * a second at the head of the stream must not switch to backlog
+     * flushing (seconds apart), and a short poll while far behind (the merge
+     * often drains librdkafka's queue between two fetches) is still behind */
+    d->backlog = kafka_lag(d) > d->cfg->backlog_lag_messages;
 }
 
 /* Move released messages (event-time order per partition) into the batch. */
