@@ -120,7 +120,14 @@ static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool w
         pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
     else
         pp_partner_long_window(st, now, pol->long_window_days, &f->lw);
-    f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
+    if (with_short) {
+        f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
+    } else { /* scores and rules need the count and the median only: cached */
+        uint32_t p50;
+        f->partner.n = pp_partner_resp_median(st, now, pol->short_window_days, &p50);
+        f->partner.p50_h = f->partner.n > 0 ? p50 / 3600.0 : NAN;
+        f->partner.p90_h = NAN;
+    }
     /* our own response times only show in the public hash: scores and rules never read them */
     if (with_short)
         f->us = percentiles(st->resp_us, now, pol->short_window_days);

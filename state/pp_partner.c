@@ -385,6 +385,61 @@ static pp_thread_t *thread_claim(pp_partner_t *st, uint64_t id)
     return victim;
 }
 
+/* The responses of ring within the `days` days ending at `now` (seconds):
+ * count, nearest-rank median, and the first second after `now` at which a
+ * response enters or leaves that window (the result holds until then). */
+static int resp_median(const pp_sample_t *ring, uint32_t now, int days, uint32_t *p50, uint32_t *until)
+{
+    uint32_t v[PP_SAMPLES_MAX];
+    int n = 0;
+    uint32_t span = (uint32_t)days * 86400u;
+    uint32_t lo = now >= span ? now - span : 0; /* kept: at in (lo, now] */
+    uint64_t next = UINT32_MAX;
+    for (int i = 0; i < PP_SAMPLES_MAX; i++) {
+        uint32_t at = ring[i].at;
+        if (at == 0)
+            continue;
+        if (at > lo && at <= now) {
+            v[n++] = ring[i].wait;
+            if ((uint64_t)at + span < next)
+                next = (uint64_t)at + span; /* leaves when now - at reaches span */
+        } else if (at > now && at < next) {
+            next = at;                      /* enters */
+        }
+    }
+    for (int i = 1; i < n; i++) { /* insertion sort: n <= 16 */
+        uint32_t x = v[i];
+        int j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    *p50 = n > 0 ? v[(n + 1) / 2 - 1] : 0; /* ceil(0.5 n) - 1 */
+    *until = (uint32_t)next;
+    return n;
+}
+
+int pp_partner_resp_median(pp_partner_t *st, int64_t now_ms, int days, uint32_t *p50_s)
+{
+    uint32_t now = pp_secs(now_ms);
+    if (st->rp_until != 0 && st->rp_days == days && now >= st->rp_from && now < st->rp_until) {
+        *p50_s = st->rp_p50;
+        return st->rp_n;
+    }
+    uint32_t until;
+    int n = resp_median(st->resp_partner, now, days, p50_s, &until);
+    if (days > 0 && days <= UINT8_MAX && until > now) {
+        st->rp_days = (uint8_t)days;
+        st->rp_n = (uint8_t)n;
+        st->rp_p50 = *p50_s;
+        st->rp_from = now;
+        st->rp_until = until;
+    }
+    return n;
+}
+
 static void push_sample(pp_sample_t *ring, uint8_t *next, uint32_t at, uint32_t wait)
 {
     ring[*next].at = at;
@@ -405,6 +460,7 @@ static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev)
         uint32_t wait = now > t->since ? now - t->since : 0;
         if (inbound) {
             push_sample(st->resp_partner, &st->resp_partner_next, now, wait);
+            st->rp_until = 0; /* the cached median is stale */
             set_evidence(st, PP_M_RESPONSE, ev->event_id);
         } else {
             push_sample(st->resp_us, &st->resp_us_next, now, wait);
@@ -771,6 +827,12 @@ static bool blob_sane(const pp_partner_t *t)
     for (int i = 0; i < PP_TOPIC_COUNT; i++)
         if (t->applied[i].partition < -1 || t->applied[i].offset < -1)
             return false;
+    if (t->rp_until != 0) { /* a cached median must be what the samples give */
+        uint32_t p50, until;
+        int n = resp_median(t->resp_partner, t->rp_from, t->rp_days, &p50, &until);
+        if (t->rp_days == 0 || until != t->rp_until || n != t->rp_n || p50 != t->rp_p50)
+            return false;
+    }
     return true;
 }
 

@@ -107,8 +107,16 @@ typedef struct pp_rule_state {
 
 typedef struct pp_partner {
     char id[PP_ID_MAX + 1];               /* partner_id */
+    /* Cache of the partner's response count and median over the short window
+     * (pp_partner_resp_median), valid for event times in [rp_from, rp_until)
+     * seconds. Its fields fill alignment holes: the layout of every other
+     * field is that of version 6, whose blobs (zeros there) read as "no cache". */
+    uint8_t rp_days;                      /* window length it was computed for */
+    uint8_t rp_n;                         /* responses in the window */
+    uint32_t rp_p50;                      /* their median wait, seconds */
     pp_applied_t applied[PP_TOPIC_COUNT]; /* last applied offset per input topic */
     int32_t home_partition;               /* input partition the partner lives in (-1 unknown) */
+    uint32_t rp_until;                    /* pp_secs; 0 = no cache */
     uint64_t events_applied;              /* lifetime count of distinct events applied */
     int64_t updated_at_ms;                /* processing time of the last change */
     int64_t first_event_ms;               /* min event time seen */
@@ -187,6 +195,7 @@ typedef struct pp_partner {
     /* Alerts (pp_rules). */
     pp_rule_state_t rules[PP_R_COUNT];
     uint16_t episodes[PP_R_COUNT];        /* episodes started per rule (part of the alert_id) */
+    uint32_t rp_from;                     /* pp_secs (see rp_days) */
     int64_t next_deadline_ms;             /* next timer (pp_engine_next_deadline), 0 = none */
     int64_t snooze_until_ms[PP_R_COUNT];        /* snoozed until (event time); -1 = until clear; 0 = no */
 } pp_partner_t;
@@ -228,6 +237,12 @@ void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_
 /* Both windows in one pass over the buckets (short_days <= long_days). */
 void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
                         pp_window_sum_t *lw, pp_window_sum_t *sw);
+
+/* The number of the partner's responses answered within the `days` days
+ * ending at now_ms, and (*p50_s, when there is one) their nearest-rank median
+ * wait in seconds: what the engine's percentiles give, cached in the state
+ * until a response enters or leaves the window. */
+int pp_partner_resp_median(pp_partner_t *st, int64_t now_ms, int days, uint32_t *p50_s);
 
 /* Commitments still open whose due time plus grace_ms is at or before now_ms
  * become missed (counted on their due day). Returns how many. */

@@ -205,3 +205,55 @@ Test(partner, blob_rejects_bad_zero_runs)
     free(buf);
 }
 
+
+/* The cached response median is what a fresh computation gives, at every
+ * instant, as responses (some of them late) enter and leave the window. */
+Test(partner, cached_response_median_matches_a_fresh_computation)
+{
+    uint64_t x = 42;
+    int64_t t = T0;
+    int checked = 0;
+    for (int i = 0; i < 400; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        char thread[16], eid[16];
+        snprintf(thread, sizeof thread, "t%d", (int)(x >> 60));
+        snprintf(eid, sizeof eid, "e%d", i);
+        t += (int64_t)((x >> 20) % (3 * DAY_MS));
+        int64_t at = (x >> 40) % 10 == 0 ? t - (int64_t)((x >> 8) % (20 * DAY_MS)) : t; /* some late */
+        int dir = (x >> 33) & 1 ? PP_DIR_INBOUND : PP_DIR_OUTBOUND;
+        apply(ev_eng("acme", eid, at, thread, dir, PP_KIND_MESSAGE, false));
+        for (int k = 0; k < 3; k++) { /* a few instants, not always rising */
+            int64_t now = t + (int64_t)(k * 11 * DAY_MS) - (k == 2 ? 40 * DAY_MS : 0);
+            int days = k == 1 ? 7 : 30;
+            uint32_t p_cached, p_fresh;
+            int n_cached = pp_partner_resp_median(&st, now, days, &p_cached);
+            pp_partner_t copy = st;
+            copy.rp_until = 0;
+            int n_fresh = pp_partner_resp_median(&copy, now, days, &p_fresh);
+            cr_assert_eq(n_cached, n_fresh, "event %d instant %d", i, k);
+            if (n_fresh > 0)
+                cr_assert_eq(p_cached, p_fresh, "event %d instant %d", i, k);
+            checked += n_fresh > 0;
+        }
+    }
+    cr_assert_gt(checked, 100);
+}
+
+Test(partner, blob_with_a_stale_response_cache_is_refused)
+{
+    apply(ev_eng("acme", "e1", T0, "t1", PP_DIR_OUTBOUND, PP_KIND_MESSAGE, false));
+    apply(ev_eng("acme", "e2", T0 + 5 * HOUR_MS, "t1", PP_DIR_INBOUND, PP_KIND_MESSAGE, false));
+    uint32_t p50;
+    cr_assert_eq(pp_partner_resp_median(&st, T0 + DAY_MS, 30, &p50), 1);
+    cr_assert_eq(p50, 5 * 3600);
+    cr_assert_neq(st.rp_until, 0);
+    uint8_t *buf = malloc(pp_partner_blob_size());
+    size_t n = pp_partner_encode(&st, buf, pp_partner_blob_size());
+    pp_partner_t back;
+    cr_assert_eq(pp_partner_decode(buf, n, &back), 0);
+    cr_assert_eq(memcmp(&back, &st, sizeof st), 0);
+    st.rp_p50 += 1; /* a median the samples do not give */
+    n = pp_partner_encode(&st, buf, pp_partner_blob_size());
+    cr_assert_lt(pp_partner_decode(buf, n, &back), 0);
+    free(buf);
+}
