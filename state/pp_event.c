@@ -4,7 +4,9 @@
 #include "pp_event.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "partnerpulse.pb-c.h"
@@ -161,11 +163,68 @@ static pp_reject_t check_amount(int64_t v, const pp_limits_t *lim, const char *f
     return PP_OK;
 }
 
-static pp_reject_t decode_deal(const uint8_t *buf, size_t len, const char *key, size_t key_len,
+/* ---- decoding without a malloc per message ----
+ * protobuf-c allocates the unpacked message, its strings and unknown fields
+ * through an allocator: this one hands out pieces of a buffer on the
+ * caller's stack (enough for any ordinary event) and only falls back to
+ * malloc for an outsized one; everything is released at once afterwards. */
+#if defined(__has_feature)
+#define PP_ASAN_ON __has_feature(address_sanitizer)
+#else
+#define PP_ASAN_ON 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || PP_ASAN_ON
+#define ARENA_BYTES 16 /* sanitizer builds: every piece its own malloc, so ASan checks each */
+#else
+#define ARENA_BYTES 8192
+#endif
+
+typedef struct arena {
+    _Alignas(max_align_t) unsigned char buf[ARENA_BYTES];
+    size_t used;
+    void *spill; /* malloc'd blocks, chained through their first word */
+} arena_t;
+
+static void *arena_alloc(void *data, size_t size)
+{
+    arena_t *a = data;
+    size_t need = (size + 15) & ~(size_t)15;
+    if (need >= size && need <= ARENA_BYTES - a->used) {
+        void *p = a->buf + a->used;
+        a->used += need;
+        return p;
+    }
+    if (size > SIZE_MAX - 16)
+        return NULL;
+    void **blk = malloc(16 + size);
+    if (blk == NULL)
+        return NULL;
+    blk[0] = a->spill;
+    a->spill = blk;
+    return (unsigned char *)blk + 16;
+}
+
+static void arena_free(void *data, void *ptr)
+{
+    (void)data; /* released with the whole arena */
+    (void)ptr;
+}
+
+static void arena_release(arena_t *a)
+{
+    while (a->spill != NULL) {
+        void **blk = a->spill;
+        a->spill = blk[0];
+        free(blk);
+    }
+    a->used = 0;
+}
+
+static pp_reject_t decode_deal(ProtobufCAllocator *al, const uint8_t *buf, size_t len, const char *key, size_t key_len,
                                const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev, char *why,
                                size_t why_len)
 {
-    Partnerpulse__V1__DealEvent *m = partnerpulse__v1__deal_event__unpack(NULL, len, buf);
+    Partnerpulse__V1__DealEvent *m = partnerpulse__v1__deal_event__unpack(al, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid DealEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 10, why, why_len);
@@ -201,15 +260,15 @@ static pp_reject_t decode_deal(const uint8_t *buf, size_t len, const char *key, 
     ev->u.deal.amount_minor = m->amount_minor;
     memcpy(ev->u.deal.currency, clen ? m->currency : "", clen + 1);
 out:
-    partnerpulse__v1__deal_event__free_unpacked(m, NULL);
+    (void)m; /* the arena is released by pp_event_decode */
     return r;
 }
 
-static pp_reject_t decode_referral(const uint8_t *buf, size_t len, const char *key, size_t key_len,
+static pp_reject_t decode_referral(ProtobufCAllocator *al, const uint8_t *buf, size_t len, const char *key, size_t key_len,
                                    const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev,
                                    char *why, size_t why_len)
 {
-    Partnerpulse__V1__ReferralEvent *m = partnerpulse__v1__referral_event__unpack(NULL, len, buf);
+    Partnerpulse__V1__ReferralEvent *m = partnerpulse__v1__referral_event__unpack(al, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid ReferralEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 20, why, why_len);
@@ -238,15 +297,15 @@ static pp_reject_t decode_referral(const uint8_t *buf, size_t len, const char *k
     ev->u.referral.status = (int)m->status;
     ev->u.referral.value_minor = m->value_minor;
 out:
-    partnerpulse__v1__referral_event__free_unpacked(m, NULL);
+    (void)m; /* the arena is released by pp_event_decode */
     return r;
 }
 
-static pp_reject_t decode_engagement(const uint8_t *buf, size_t len, const char *key,
+static pp_reject_t decode_engagement(ProtobufCAllocator *al, const uint8_t *buf, size_t len, const char *key,
                                      size_t key_len, const pp_limits_t *lim, int64_t now_ms,
                                      pp_event_t *ev, char *why, size_t why_len)
 {
-    Partnerpulse__V1__EngagementEvent *m = partnerpulse__v1__engagement_event__unpack(NULL, len, buf);
+    Partnerpulse__V1__EngagementEvent *m = partnerpulse__v1__engagement_event__unpack(al, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid EngagementEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 30, why, why_len);
@@ -285,15 +344,15 @@ static pp_reject_t decode_engagement(const uint8_t *buf, size_t len, const char 
     ev->u.eng.due_at_ms = m->due_at_ms;
     ev->u.eng.automated = m->automated != 0;
 out:
-    partnerpulse__v1__engagement_event__free_unpacked(m, NULL);
+    (void)m; /* the arena is released by pp_event_decode */
     return r;
 }
 
-static pp_reject_t decode_partner(const uint8_t *buf, size_t len, const char *key, size_t key_len,
+static pp_reject_t decode_partner(ProtobufCAllocator *al, const uint8_t *buf, size_t len, const char *key, size_t key_len,
                                   const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev, char *why,
                                   size_t why_len)
 {
-    Partnerpulse__V1__PartnerEvent *m = partnerpulse__v1__partner_event__unpack(NULL, len, buf);
+    Partnerpulse__V1__PartnerEvent *m = partnerpulse__v1__partner_event__unpack(al, len, buf);
     if (m == NULL)
         return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid PartnerEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 40, why, why_len);
@@ -342,7 +401,7 @@ static pp_reject_t decode_partner(const uint8_t *buf, size_t len, const char *ke
     ev->u.lc.kind = (int)m->kind;
     ev->u.lc.partner_type = (int)m->partner_type;
 out:
-    partnerpulse__v1__partner_event__free_unpacked(m, NULL);
+    (void)m; /* the arena is released by pp_event_decode */
     return r;
 }
 
@@ -362,23 +421,28 @@ pp_reject_t pp_event_decode(pp_topic_t topic, const uint8_t *buf, size_t len, co
         buf = empty;
     pp_event_t tmp;
     memset(&tmp, 0, sizeof tmp);
+    arena_t arena;
+    arena.used = 0;
+    arena.spill = NULL;
+    ProtobufCAllocator al = {arena_alloc, arena_free, &arena};
     pp_reject_t r;
     switch (topic) {
     case PP_TOPIC_DEALS:
-        r = decode_deal(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        r = decode_deal(&al, buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
         break;
     case PP_TOPIC_REFERRALS:
-        r = decode_referral(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        r = decode_referral(&al, buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
         break;
     case PP_TOPIC_ENGAGEMENTS:
-        r = decode_engagement(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        r = decode_engagement(&al, buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
         break;
     case PP_TOPIC_LIFECYCLE:
-        r = decode_partner(buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
+        r = decode_partner(&al, buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
         break;
     default:
         return fail(why, why_len, PP_REJ_UNDECODABLE, "unknown input topic");
     }
+    arena_release(&arena);
     if (r == PP_OK)
         *ev = tmp;
     return r;
