@@ -69,7 +69,7 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->redis_prefix = dupstr("pp:");
     cfg->redis_timeout_ms = 2000;
     cfg->flush_interval_ms = 50;
-    cfg->backlog_flush_interval_ms = 1000;
+    cfg->backlog_flush_interval_ms = 5000;
     cfg->backlog_lag_messages = 100000;
     cfg->flush_max_partners = 5000;
     cfg->batch_max_messages = 10000;

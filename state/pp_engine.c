@@ -30,6 +30,12 @@ const char *pp_severity_name(int sev)
     return sev >= 0 && sev <= PP_SEV_CRITICAL ? n[sev] : "";
 }
 
+/* pp_day_of, inlined (the engine asks it a few times per evaluation). */
+static inline int32_t day_of(int64_t ms)
+{
+    return (int32_t)(ms / PP_DAY_MS);
+}
+
 static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
 {
     return pp_policyset_for(ps, st->partner_type, st->tier);
@@ -271,7 +277,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
         memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
         st->measures_available = avail;
     }
-    int32_t day = pp_day_of(f->now);
+    int32_t day = day_of(f->now);
     if (day > st->health_hist_day) {
         for (int32_t d = st->health_hist_day + 1; d <= day && d - st->health_hist_day <= 8; d++)
             st->health_max_day_hist[d % 8] = 0;
@@ -290,7 +296,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
 /* Highest health over the last `days` days (incl. today), or -1. */
 static double recent_max_health(const pp_partner_t *st, int64_t now, int days)
 {
-    int32_t day = pp_day_of(now);
+    int32_t day = day_of(now);
     double best = -1;
     if (days > 8)
         days = 8;
@@ -848,7 +854,7 @@ static void prefetch_state(const pp_partner_t *st, const pp_event_t *ev)
     prefetch_span(st, offsetof(pp_partner_t, lsum), offsetof(pp_partner_t, evidence));
     prefetch_span(st, offsetof(pp_partner_t, rules), sizeof(pp_partner_t));
     /* the event's own day bucket, and the deal table for a deal */
-    int32_t day = pp_day_of(ev->occurred_at_ms);
+    int32_t day = day_of(ev->occurred_at_ms);
     if (day >= 0)
         __builtin_prefetch(&st->days[day % PP_DAYS_MAX], 1, 3);
     if (ev->topic == PP_TOPIC_DEALS)
@@ -899,7 +905,7 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
          * an evaluation later that same day gives. When nothing else is due
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
-        if (pp_day_of(at) == pp_day_of(until_ms + 1)) {
+        if (day_of(at) == day_of(until_ms + 1)) {
             int64_t window_tick, other = next_deadline_pol(pol, st, &window_tick);
             if (at == window_tick && (other == 0 || other > until_ms))
                 break;
@@ -968,7 +974,7 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st
     static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
     for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
         if (st->rules[windowed[i]].started_at_ms) {
-            *window_tick = ((int64_t)pp_day_of(st->clock_ms) + 1) * PP_DAY_MS;
+            *window_tick = ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
             break;
         }
     return best;
