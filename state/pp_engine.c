@@ -265,7 +265,9 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
         cn[c]++;
     }
     for (int c = 0; c < PP_C_COUNT; c++)
-        st->component[c] = cn[c] ? (float)(csum[c] / cn[c]) : -1.0f;
+        /* the mean of a component's 1 or 2 measures: x / 2 == x * 0.5 exactly */
+        st->component[c] = cn[c] == 2 ? (float)(csum[c] * 0.5) : cn[c] == 1 ? (float)csum[c]
+                         : cn[c] ? (float)(csum[c] / cn[c]) : -1.0f;
     st->confidence = wsum > 0 ? (float)(wavail / wsum) : 0;
     st->health = wavail > 0 ? acc / wavail : 50.0;
     st->rag = (uint8_t)rag_of(pol, st->health, st->confidence, st->rag);
