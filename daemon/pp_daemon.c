@@ -126,6 +126,9 @@ struct pp_daemon {
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
+    int64_t swept_at;          /* timer clock of the last complete deadline sweep */
+    uint64_t swept_applied;    /* events applied at that moment */
+    pp_partner_t *tick_copy;   /* a partner's state before its timer tick */
     pp_http_t *http;           /* NULL when [http] port = 0 */
     uint64_t applied_at_flush; /* stats.applied at the last flush that carried events */
     pp_metrics_buf_t metrics;
@@ -749,8 +752,13 @@ static int run_timers(pp_daemon_t *d)
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
     int64_t proc = wall_ms();
     int64_t now = timer_now(d, parts, np);
+    bool resumed = d->timers_pending;
     d->timers_pending = false;
     if (now <= 0)
+        return 0;
+    /* replay: time moves only with the watermark; a finished sweep at this
+     * watermark with no event applied since has nothing left to find */
+    if (d->cfg->replay && !resumed && now == d->swept_at && d->stats.applied == d->swept_applied)
         return 0;
     /* bounded per loop turn: a restart behind thousands of overdue deadlines
      * goes back to consuming events between slices */
@@ -800,19 +808,27 @@ static int run_timers(pp_daemon_t *d)
             for (size_t k = 0; k < n; k++) {
                 pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
                 before_change(d, st);
-                pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
-                if (st->next_deadline_ms == 0 || st->next_deadline_ms > now)
-                    continue; /* ticked already, or index out of date: the flush fixes the index */
+                if (st->next_deadline_ms == 0 || st->next_deadline_ms > now) {
+                    /* ticked already, or the index is out of date: the flush fixes the index */
+                    pp_cache_mark_dirty(d->cache, st);
+                    continue;
+                }
+                memcpy(d->tick_copy, st, sizeof *st);
                 /* replay: each deadline at its own time (deterministic); live: now */
                 int na = d->cfg->replay ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
                                         : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
-                keep_alerts(d, st, d->scratch_alerts, na);
                 d->stats.timer_ticks++;
+                if (na == 0 && memcmp(d->tick_copy, st, sizeof *st) == 0)
+                    continue; /* deferred (replay: a day-boundary re-check the next event covers): nothing to write */
+                pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
+                keep_alerts(d, st, d->scratch_alerts, na);
             }
             if (scanned < DUE_BATCH)
                 break;
         }
     }
+    d->swept_at = now;
+    d->swept_applied = d->stats.applied;
     return 0;
 }
 
@@ -931,6 +947,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->fc_paused = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->fc_paused);
     d->scratch_alerts = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_alerts);
     d->before_fields = calloc(PP_FIELDS_MAX, sizeof *d->before_fields);
+    d->tick_copy = malloc(sizeof *d->tick_copy);
     d->lag = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->lag);
     d->to_load = calloc(max, sizeof *d->to_load);
     d->found = calloc(max, sizeof *d->found);
@@ -938,7 +955,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
-    bool ok = d->lag && d->before_fields && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
+    bool ok = d->lag && d->before_fields && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
               d->outbox_dirty && d->due_ids;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
@@ -1135,6 +1152,7 @@ void pp_daemon_free(pp_daemon_t *d)
     free(d->fc_paused);
     free(d->scratch_alerts);
     free(d->before_fields);
+    free(d->tick_copy);
     free(d->before);
     while (d->free_nodes) {
         node_t *n = d->free_nodes;

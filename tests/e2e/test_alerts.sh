@@ -3,7 +3,7 @@
 # red flags on the alert topic (healthy partners: none), every episode has one
 # FIRING and at most one RESOLVED, and a second replay of the same history
 # with different batching publishes the same alert ids (deterministic) and
-# leaves the same partner hashes: run one flushes every 50 ms without ever
+# leaves the same partner hashes: run one flushes every 5 ms without ever
 # being "behind" (each flush writes only the changed fields of each partner),
 # run two in tiny batches that count as catching up (backlog_lag_messages = 1:
 # whole field groups).
@@ -32,7 +32,7 @@ run_replay() { # NAME ALERTS_TOPIC extra-config...
     "$PP" alerts -b "$PP_TEST_KAFKA" -t "$topic" --from-beginning --json --idle-exit 6 >"$WORK/$name.alerts.jsonl"
 }
 
-run_replay one "${TOPIC_PREFIX}partner.alerts" "flush_interval_ms = 50"
+run_replay one "${TOPIC_PREFIX}partner.alerts" "batch_max_messages = 50" "flush_interval_ms = 5"
 "$PP" topics -b "$PP_TEST_KAFKA" -p "${TOPIC_PREFIX}two." >/dev/null
 run_replay two "${TOPIC_PREFIX}two.partner.alerts" "batch_max_messages = 37" "flush_interval_ms = 5" "backlog_lag_messages = 1"
 
