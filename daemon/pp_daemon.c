@@ -126,6 +126,7 @@ struct pp_daemon {
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
+    int64_t next_lag_ms;       /* monotonic time of the next backlog (lag) check */
     int64_t swept_at;          /* timer clock of the last complete deadline sweep */
     uint64_t swept_applied;    /* events applied at that moment */
     pp_partner_t *tick_copy;   /* a partner's state before its timer tick */
@@ -640,7 +641,10 @@ static void collect(pp_daemon_t *d, int timeout_ms)
      * a second at the head of the stream must not switch to backlog
      * flushing (seconds apart), and a short poll while far behind (the merge
      * often drains librdkafka's queue between two fetches) is still behind */
-    d->backlog = kafka_lag(d) > d->cfg->backlog_lag_messages;
+    if (now >= d->next_lag_ms) { /* a librdkafka round trip to its main thread: not every poll */
+        d->backlog = kafka_lag(d) > d->cfg->backlog_lag_messages;
+        d->next_lag_ms = now + 200;
+    }
 }
 
 /* Move released messages (event-time order per partition) into the batch. */
