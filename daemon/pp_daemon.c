@@ -1036,6 +1036,17 @@ static void log_progress(pp_daemon_t *d)
                pp_cache_count(d->cache), d->paused ? ", PAUSED: redis unavailable" : "");
 }
 
+/* Monotonic time at which the next flush is due. */
+static int64_t flush_due(const pp_daemon_t *d)
+{
+    if (!d->backlog)
+        return d->next_flush_ms;
+    int64_t gap = d->cfg->backlog_flush_interval_ms;
+    if (gap < BACKLOG_FLUSH_RATIO * d->last_flush_took_ms) /* Redis busy <= 1/(1+ratio) of the time */
+        gap = BACKLOG_FLUSH_RATIO * d->last_flush_took_ms;
+    return d->last_flush_mono + gap;
+}
+
 int pp_daemon_run(pp_daemon_t *d)
 {
     sd_notify(0, "READY=1\nSTATUS=consuming");
@@ -1058,7 +1069,10 @@ int pp_daemon_run(pp_daemon_t *d)
             continue;
         }
         if (d->n_batch == 0) {
-            int64_t wait = d->next_flush_ms - now;
+            /* block in the poll until the next flush is due (a message ends the
+             * wait at once): spinning with a zero timeout while the merge waits
+             * for a fetch took a core from Redis and the broker */
+            int64_t wait = pp_cache_dirty_count(d->cache) || d->n_alerts ? flush_due(d) - now : 100;
             collect(d, d->paused ? 0 : (int)(wait < 0 ? 0 : wait > 100 ? 100 : wait));
             release(d);
         }
@@ -1075,10 +1089,7 @@ int pp_daemon_run(pp_daemon_t *d)
         /* Catching up on a backlog, a partner is rewritten once per flush however
          * many of its events the flush carries: flush less often then (latency
          * does not matter while behind). At the head of the stream, every tick. */
-        int64_t gap = d->cfg->backlog_flush_interval_ms;
-        if (gap < BACKLOG_FLUSH_RATIO * d->last_flush_took_ms) /* Redis busy <= 1/(1+ratio) of the time */
-            gap = BACKLOG_FLUSH_RATIO * d->last_flush_took_ms;
-        int64_t due = d->backlog ? d->last_flush_mono + gap : d->next_flush_ms;
+        int64_t due = flush_due(d);
         size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
         if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty ||
             d->paused) {
