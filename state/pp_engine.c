@@ -992,11 +992,14 @@ int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st
 
 void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap)
 {
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int r = 0; r < PP_R_COUNT && n < cap; r++)
-        if (st->rules[r].started_at_ms)
-            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", pp_rule_name((pp_rule_t)r));
+    msg_t m = {buf, cap, 0};
+    for (int r = 0; r < PP_R_COUNT; r++)
+        if (st->rules[r].started_at_ms) {
+            if (m.n)
+                m_put(&m, ",", 1);
+            m_str(&m, pp_rule_name((pp_rule_t)r));
+        }
+    m_end(&m);
 }
 
 /* The measures in order of the points they cost, at least half a point each. */
@@ -1031,9 +1034,20 @@ static void factor_text(const pp_partner_t *st, int m, double cost, char *buf, s
     static const char *const units[PP_M_COUNT] = {"", "", "", " regs", " h", "", "", " d"};
     double v = st->measure_value[m];
     bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
-    int n = snprintf(buf, cap, "%s %.*f%s%s -%.1f pts [%s]", pp_measure_name((pp_measure_t)m), pct ? 0 : 1,
-                     pct ? v * 100 : v, pct ? "%" : "", units[m], cost, st->evidence[m][0] ? st->evidence[m] : "-");
-    if (n > 64 && cap > 64) { /* keep it a listpack value: cut the evidence */
+    msg_t t = {buf, cap, 0};
+    m_str(&t, pp_measure_name((pp_measure_t)m));
+    m_put(&t, " ", 1);
+    m_num(&t, pct ? v * 100 : v, pct ? 0 : 1);
+    if (pct)
+        m_put(&t, "%", 1);
+    m_str(&t, units[m]);
+    m_put(&t, " -", 2);
+    m_num(&t, cost, 1);
+    m_put(&t, " pts [", 6);
+    m_str(&t, st->evidence[m][0] ? st->evidence[m] : "-");
+    m_put(&t, "]", 1);
+    m_end(&t);
+    if (t.n > 64 && cap > 64) { /* keep it a listpack value: cut the evidence */
         buf[62] = ']';
         buf[63] = '\0';
     }
@@ -1171,7 +1185,9 @@ static void fs(fields_t *f, const char *name, const char *v)
 {
     if (f->n < f->cap) {
         f->out[f->n].name = name;
-        snprintf(f->out[f->n].value, PP_FIELD_VALUE_MAX, "%s", v);
+        size_t l = strnlen(v, PP_FIELD_VALUE_MAX - 1);
+        memcpy(f->out[f->n].value, v, l);
+        f->out[f->n].value[l] = '\0';
     }
     f->n++;
 }
@@ -1197,8 +1213,13 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fs(&f, "flags", buf);
     /* why: the top three factors, one field each (<= 64 bytes keeps the hash compact) */
     static const char *const why_names[3] = {"why_1", "why_2", "why_3"};
+    int order[PP_M_COUNT];
+    double cost[PP_M_COUNT];
+    int k = top_factors(ps, st, order, cost); /* once, not once per factor */
     for (int i = 0; i < 3; i++) {
-        pp_engine_factor(ps, st, i, buf, sizeof buf);
+        buf[0] = '\0';
+        if (i < k)
+            factor_text(st, order[i], cost[order[i]], buf, sizeof buf);
         fs(&f, why_names[i], buf);
     }
     fd(&f, "score_financial", or_nan(st->component[PP_C_FINANCIAL]), 1);
