@@ -815,6 +815,9 @@ static int run_timers(pp_daemon_t *d)
                 if (st->next_deadline_ms == 0 || st->next_deadline_ms > now) {
                     /* ticked already, or the index is out of date: the flush fixes the index */
                     pp_cache_mark_dirty(d->cache, st);
+                    size_t pos = pp_cache_dirty_pos(st);
+                    if (pos < d->n_before && d->before[pos].st == st)
+                        d->before[pos].deadline = UINT64_MAX; /* rewrite the entry even if unmoved */
                     continue;
                 }
                 memcpy(d->tick_copy, st, sizeof *st);
