@@ -80,15 +80,7 @@ static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
         v[n] = ring[i].wait;
         n += (uint32_t)(ring[i].at - lo - 1) < (uint32_t)(now - lo);
     }
-    for (int i = 1; i < n; i++) { /* insertion sort: n <= 16 */
-        uint32_t x = v[i];
-        int j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
+    pp_sort_small_u32(v, (int)n);
     pct_t r = {n, NAN, NAN};
     if (n > 0) {
         r.p50_h = v[(n + 1) / 2 - 1] / 3600.0;         /* ceil(0.5 n) - 1 */
@@ -209,21 +201,6 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
     }
 }
 
-/* pp_band_eval, inlined (the same operations in the same order). */
-static inline double band_eval(const pp_band_t *b, double x)
-{
-    if (b->n <= 0)
-        return 0;
-    if (x <= b->x[0])
-        return b->y[0];
-    for (int i = 1; i < b->n; i++)
-        if (x <= b->x[i]) {
-            double f = (x - b->x[i - 1]) / (b->x[i] - b->x[i - 1]);
-            return b->y[i - 1] + f * (b->y[i] - b->y[i - 1]);
-        }
-    return b->y[b->n - 1];
-}
-
 static int rag_of(const pp_policy_t *pol, double health, double confidence, int prev)
 {
     if (confidence <= 0)
@@ -255,7 +232,7 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
             st->measure_score[m] = -1;
             continue;
         }
-        double s = band_eval(&pol->band[m], v);
+        double s = pp_band_eval(&pol->band[m], v);
         st->measure_score[m] = (float)s;
         avail |= (uint8_t)(1u << m);
         wavail += w;

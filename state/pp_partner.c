@@ -407,15 +407,7 @@ static int resp_median(const pp_sample_t *ring, uint32_t now, int days, uint32_t
             next = at;                      /* enters */
         }
     }
-    for (int i = 1; i < n; i++) { /* insertion sort: n <= 16 */
-        uint32_t x = v[i];
-        int j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
+    pp_sort_small_u32(v, (int)n);
     *p50 = n > 0 ? v[(n + 1) / 2 - 1] : 0; /* ceil(0.5 n) - 1 */
     *until = (uint32_t)next;
     return n;

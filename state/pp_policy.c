@@ -58,20 +58,6 @@ int pp_ptype_from_name(const char *name)
     return 0;
 }
 
-double pp_band_eval(const pp_band_t *b, double x)
-{
-    if (b->n <= 0)
-        return 0;
-    if (x <= b->x[0])
-        return b->y[0];
-    for (int i = 1; i < b->n; i++)
-        if (x <= b->x[i]) {
-            double f = (x - b->x[i - 1]) / (b->x[i] - b->x[i - 1]);
-            return b->y[i - 1] + f * (b->y[i] - b->y[i - 1]);
-        }
-    return b->y[b->n - 1];
-}
-
 /* ---- keys ---- */
 
 typedef enum { K_DOUBLE, K_INT, K_BOOL, K_BAND } kind_t;

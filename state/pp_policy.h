@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PP_DAYS_MAX 90      /* longest rolling window the state keeps (days) */
 #define PP_BAND_POINTS 8
@@ -145,8 +146,34 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len);
 /* The policy for a partner of this type and tier. Never NULL. */
 const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier);
 
-/* Map x through a band. */
-double pp_band_eval(const pp_band_t *b, double x);
+/* Map x through a band (inline: the score evaluates eight per event). */
+static inline double pp_band_eval(const pp_band_t *b, double x)
+{
+    if (b->n <= 0)
+        return 0;
+    if (x <= b->x[0])
+        return b->y[0];
+    for (int i = 1; i < b->n; i++)
+        if (x <= b->x[i]) {
+            double f = (x - b->x[i - 1]) / (b->x[i] - b->x[i - 1]);
+            return b->y[i - 1] + f * (b->y[i] - b->y[i - 1]);
+        }
+    return b->y[b->n - 1];
+}
+
+/* Sort a few values in place (insertion sort: n is at most a ring's 16). */
+static inline void pp_sort_small_u32(uint32_t *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        int j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
 
 const char *pp_rule_name(pp_rule_t r);
 const char *pp_measure_name(pp_measure_t m);
