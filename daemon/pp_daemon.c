@@ -668,6 +668,13 @@ static void release(pp_daemon_t *d)
 /* Look up the batch's partners in the cache; placeholders for the missing. */
 static void prepare_batch(pp_daemon_t *d)
 {
+    /* Make room first: clean partners beyond cache_max_partners go now, not
+     * only after the next flush (catching up, flushes are far apart and the
+     * cache held clean plus dirty partners up to twice the bound). No pointer
+     * to a clean partner is held at this point. */
+    size_t max = (size_t)d->cfg->cache_max_partners, count = pp_cache_count(d->cache);
+    if (count + d->n_batch > max && count > pp_cache_dirty_count(d->cache))
+        pp_cache_evict_clean(d->cache, max > d->n_batch ? max - d->n_batch : 0);
     for (size_t i = 0; i < d->n_batch; i++) {
         node_t *n = d->ready[i];
         if (n->rej != PP_OK || pp_cache_find(d->cache, n->ev.partner_id) != NULL)
