@@ -127,7 +127,7 @@ static rd_kafka_conf_t *make_conf(pp_kafka_t *k, const pp_kafka_conf_t *c, bool 
                           strncmp(key, "session.timeout", 15) == 0 ||
                           strcmp(key, "partition.assignment.strategy") == 0 ||
                           strncmp(key, "max.poll", 8) == 0 || strncmp(key, "fetch.", 6) == 0 ||
-                          strncmp(key, "queued.", 7) == 0 ||
+                          strncmp(key, "queued.", 7) == 0 || strcmp(key, "max.partition.fetch.bytes") == 0 ||
                           strcmp(key, "group.instance.id") == 0 ||
                           strcmp(key, "heartbeat.interval.ms") == 0))
             continue;

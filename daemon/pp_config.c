@@ -56,6 +56,9 @@ int pp_config_defaults(pp_config_t *cfg)
     kafka_set(cfg, "partition.assignment.strategy", "range");
     /* librdkafka prefetches up to 64 MiB by default: bound it (daemon memory per partner) */
     kafka_set(cfg, "queued.max.messages.kbytes", "16384");
+    /* messages held by the merge pin their whole fetch response: keep those small */
+    kafka_set(cfg, "fetch.max.bytes", "4194304");
+    kafka_set(cfg, "max.partition.fetch.bytes", "262144");
     static const char *const names[PP_TOPIC_COUNT] = {"partner.deals", "partner.referrals",
                                                       "partner.engagements", "partner.lifecycle"};
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
