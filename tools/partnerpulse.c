@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+
 #include "pp_cli.h"
 #include "pp_gen.h"
 
@@ -13,6 +15,43 @@ const char *pp_cli_env(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
     return v && v[0] ? v : dflt;
+}
+
+redisContext *pp_cli_redis_connect(const char *host, int port, int db)
+{
+    struct timeval tv = {.tv_sec = 3, .tv_usec = 0};
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (c == NULL || c->err) {
+        fprintf(stderr, "partnerpulse: cannot connect to Redis at %s:%d: %s (is the stack up? "
+                        "deploy/local/up; or set PP_REDIS_HOST/PP_REDIS_PORT)\n",
+                host, port, c ? c->errstr : "out of memory");
+        goto fail;
+    }
+    const char *pw = pp_cli_env("PP_REDIS_PASSWORD", NULL), *user = pp_cli_env("PP_REDIS_USER", NULL);
+    if (pw != NULL) {
+        redisReply *r = user ? redisCommand(c, "AUTH %s %s", user, pw) : redisCommand(c, "AUTH %s", pw);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "partnerpulse: Redis AUTH failed: %s\n", r ? r->str : c->errstr);
+            freeReplyObject(r);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    if (db != 0) {
+        redisReply *r = redisCommand(c, "SELECT %d", db);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "partnerpulse: Redis SELECT %d failed: %s\n", db, r ? r->str : c->errstr);
+            freeReplyObject(r);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    redisSetTimeout(c, tv);
+    return c;
+fail:
+    if (c)
+        redisFree(c);
+    return NULL;
 }
 
 static void usage(FILE *out)

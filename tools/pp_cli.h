@@ -25,6 +25,11 @@ int pp_cmd_latency(int argc, char **argv);
 /* Environment variable value or a default. */
 const char *pp_cli_env(const char *name, const char *dflt);
 
+/* Connect to Redis (3 s timeouts), AUTH with $PP_REDIS_PASSWORD (and
+ * $PP_REDIS_USER) if set, SELECT db if not 0. NULL after printing why. */
+struct redisContext;
+struct redisContext *pp_cli_redis_connect(const char *host, int port, int db);
+
 /* JSON "type" name -> input topic kind and message descriptor; -1 if unknown. */
 int pp_json_type(const char *type, pp_topic_t *topic, const ProtobufCMessageDescriptor **desc);
 

@@ -369,38 +369,6 @@ static void alerts_poll(lat_t *L)
 
 /* ---- setup ---- */
 
-static redisContext *redis_open(const char *host, int port)
-{
-    struct timeval tv = {.tv_sec = 3, .tv_usec = 0};
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
-    if (c == NULL || c->err) {
-        fprintf(stderr, CMD ": cannot connect to Redis at %s:%d: %s\n", host, port, c ? c->errstr : "out of memory");
-        goto fail;
-    }
-    const char *pw = pp_cli_env("PP_REDIS_PASSWORD", NULL), *user = pp_cli_env("PP_REDIS_USER", NULL);
-    const char *db = pp_cli_env("PP_REDIS_DB", "0");
-    redisReply *r = pw == NULL ? NULL : user ? redisCommand(c, "AUTH %s %s", user, pw) : redisCommand(c, "AUTH %s", pw);
-    if (pw && (r == NULL || r->type == REDIS_REPLY_ERROR)) {
-        fprintf(stderr, CMD ": Redis AUTH failed: %s\n", r ? r->str : c->errstr);
-        freeReplyObject(r);
-        goto fail;
-    }
-    freeReplyObject(r);
-    r = strcmp(db, "0") ? redisCommand(c, "SELECT %s", db) : NULL;
-    if (strcmp(db, "0") && (r == NULL || r->type == REDIS_REPLY_ERROR)) {
-        fprintf(stderr, CMD ": Redis SELECT %s failed: %s\n", db, r ? r->str : c->errstr);
-        freeReplyObject(r);
-        goto fail;
-    }
-    freeReplyObject(r);
-    redisSetTimeout(c, tv);
-    return c;
-fail:
-    if (c)
-        redisFree(c);
-    return NULL;
-}
-
 static rd_kafka_t *kafka_open(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *const kv[][2], size_t n)
 {
     char errstr[512];
@@ -688,7 +656,7 @@ int pp_cmd_latency(int argc, char **argv)
     }
 
     /* Redis, the alert topic from its end, then the producer */
-    if ((L->redis = redis_open(redis_host, (int)redis_port)) == NULL) {
+    if ((L->redis = pp_cli_redis_connect(redis_host, (int)redis_port, atoi(pp_cli_env("PP_REDIS_DB", "0")))) == NULL) {
         rd_kafka_conf_destroy(conf);
         goto out;
     }

@@ -29,46 +29,6 @@ static void redis_defaults(redis_opts_t *o)
     o->db = atoi(pp_cli_env("PP_REDIS_DB", "0"));
 }
 
-/* Connect (and AUTH with $PP_REDIS_PASSWORD / $PP_REDIS_USER if set). */
-static redisContext *connect_redis(const redis_opts_t *o)
-{
-    struct timeval tv = {.tv_sec = 3, .tv_usec = 0};
-    redisContext *c = redisConnectWithTimeout(o->host, o->port, tv);
-    if (c == NULL || c->err) {
-        fprintf(stderr, "partnerpulse: cannot connect to Redis at %s:%d: %s (is the stack up? "
-                        "deploy/local/up; or set PP_REDIS_HOST/PP_REDIS_PORT)\n",
-                o->host, o->port, c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    const char *pw = getenv("PP_REDIS_PASSWORD");
-    if (pw && pw[0]) {
-        const char *user = getenv("PP_REDIS_USER");
-        redisReply *r = user && user[0] ? redisCommand(c, "AUTH %s %s", user, pw) : redisCommand(c, "AUTH %s", pw);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "partnerpulse: Redis AUTH failed: %s\n", r ? r->str : c->errstr);
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    if (o->db != 0) {
-        redisReply *r = redisCommand(c, "SELECT %d", o->db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "partnerpulse: Redis SELECT %d failed: %s\n", o->db, r ? r->str : c->errstr);
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    return c;
-}
-
 static const char *hget(const redisReply *h, const char *field)
 {
     for (size_t i = 0; i + 1 < h->elements; i += 2)
@@ -261,7 +221,7 @@ int pp_cmd_show(int argc, char **argv)
         return 2;
     }
     const char *id = argv[optind];
-    redisContext *rc = connect_redis(&o);
+    redisContext *rc = pp_cli_redis_connect(o.host, o.port, o.db);
     if (rc == NULL)
         return 1;
     redisReply *h = redisCommand(rc, "HGETALL %spartner:{%s}", o.prefix, id);
@@ -316,7 +276,7 @@ int pp_cmd_top(int argc, char **argv)
             return 2;
         }
     }
-    redisContext *rc = connect_redis(&o);
+    redisContext *rc = pp_cli_redis_connect(o.host, o.port, o.db);
     if (rc == NULL)
         return 1;
     redisReply *z = redisCommand(rc, "ZRANGE %shealth 0 %ld WITHSCORES", o.prefix, n > 0 ? n - 1 : -1L);
