@@ -248,18 +248,6 @@ static void note_offset(pp_daemon_t *d, pp_topic_t topic, int32_t partition, int
  * are only a shortcut: a failed flush forgets them (forget_written), so
  * what Redis missed is written again.
  */
-static uint32_t group_hash(const pp_field_t *out, size_t lo, size_t hi)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = lo; i < hi; i++)
-        for (const char *c = out[i].value;; c++) {
-            h = (h ^ (uint8_t)*c) * 16777619u;
-            if (*c == '\0')
-                break;
-        }
-    return h | 1; /* never 0, which means "unknown" */
-}
-
 static uint64_t field_hash(const pp_field_t *f)
 {
     uint64_t h = 14695981039346656037u; /* FNV-1a 64 over name, NUL, value */
@@ -271,6 +259,15 @@ static uint64_t field_hash(const pp_field_t *f)
     for (const char *c = f->value; *c; c++)
         h = (h ^ (uint8_t)*c) * 1099511628211u;
     return h;
+}
+
+/* A group's content: its fields' hashes folded; never 0, which means "unknown". */
+static uint32_t group_hash(const uint64_t *fh, size_t lo, size_t hi)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = lo; i < hi; i++)
+        h = (h ^ fh[i]) * 1099511628211u;
+    return (uint32_t)(h ^ (h >> 32)) | 1;
 }
 
 static uint64_t health_bits(const pp_partner_t *st)
@@ -307,6 +304,8 @@ static void before_change(pp_daemon_t *d, pp_partner_t *st)
     if (d->backlog || pp_cache_field_hashes(st)[0] == 0)
         return;
     size_t nf = pp_engine_fields(d->cfg->policy, st, d->before_fields, PP_FIELDS_MAX);
+    if (nf > PP_FIELDS_MAX)
+        nf = PP_FIELDS_MAX; /* it counts what did not fit */
     for (size_t i = 0; i < nf; i++)
         b->h[i] = field_hash(&d->before_fields[i]);
     b->n = (uint32_t)nf;
@@ -319,42 +318,33 @@ static size_t select_fields(const pp_daemon_t *d, const pp_partner_t *st, pp_fie
                             unsigned *skip)
 {
     size_t n = pp_engine_fields(d->cfg->policy, st, out, cap);
+    if (n > cap || n > PP_FIELDS_MAX)
+        n = cap < PP_FIELDS_MAX ? cap : PP_FIELDS_MAX; /* it counts what did not fit */
     size_t pos = pp_cache_dirty_pos(st);
     const before_t *b = pos < d->n_before && d->before[pos].st == st ? &d->before[pos] : NULL;
-    *skip = 0;
-    if (b != NULL && b->n == n) {
-        /* keep the group hashes current, then write only the changed fields */
-        uint32_t *seen = pp_cache_field_hashes((pp_partner_t *)st);
-        size_t per = (n + PP_FIELD_GROUPS - 1) / PP_FIELD_GROUPS;
-        for (size_t g = 0; g < PP_FIELD_GROUPS; g++)
-            seen[g] = group_hash(out, g * per, g * per + per < n ? g * per + per : n);
-        size_t kept = 0;
-        for (size_t i = 0; i < n; i++)
-            if (field_hash(&out[i]) != b->h[i]) {
-                if (kept != i)
-                    out[kept] = out[i];
-                kept++;
-            }
-        if (health_bits(st) == b->health_bits)
-            *skip |= PP_SKIP_HEALTH;
-        if ((uint64_t)st->next_deadline_ms == b->deadline)
-            *skip |= PP_SKIP_DEADLINE;
-        return kept;
-    }
+    bool by_field = b != NULL && b->n == n; /* else by the groups whose content changed */
+    uint64_t fh[PP_FIELDS_MAX];
+    for (size_t i = 0; i < n; i++)
+        fh[i] = field_hash(&out[i]);
     uint32_t *seen = pp_cache_field_hashes((pp_partner_t *)st);
     size_t per = (n + PP_FIELD_GROUPS - 1) / PP_FIELD_GROUPS, kept = 0;
     for (size_t g = 0; g < PP_FIELD_GROUPS; g++) {
         size_t lo = g * per, hi = lo + per < n ? lo + per : n;
-        uint32_t h = group_hash(out, lo, hi);
-        if (h == seen[g])
-            continue;
-        seen[g] = h;
+        uint32_t h = group_hash(fh, lo, hi);
+        bool changed = h != seen[g];
+        seen[g] = h; /* kept current on both paths */
         for (size_t i = lo; i < hi; i++)
-            if (kept != i)
-                out[kept++] = out[i];
-            else
+            if (by_field ? fh[i] != b->h[i] : changed) {
+                if (kept != i)
+                    out[kept] = out[i];
                 kept++;
+            }
     }
+    *skip = 0;
+    if (by_field && health_bits(st) == b->health_bits)
+        *skip |= PP_SKIP_HEALTH;
+    if (by_field && (uint64_t)st->next_deadline_ms == b->deadline)
+        *skip |= PP_SKIP_DEADLINE;
     return kept;
 }
 
