@@ -481,6 +481,7 @@ static int flush(pp_daemon_t *d)
     }
     free(starts);
     uint64_t us = (uint64_t)(mono_us() - t0);
+    d->last_flush_took_ms = (int64_t)(us / 1000); /* paces the next flush while catching up */
     if (d->stats.applied != d->applied_at_flush) { /* a flush that made new events durable */
         d->stats.last_flush_ms = wall_ms();
         d->applied_at_flush = d->stats.applied;
@@ -1093,9 +1094,7 @@ int pp_daemon_run(pp_daemon_t *d)
         size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
         if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty ||
             d->paused) {
-            int64_t t0 = mono_ms();
             if (flush(d) == 0) {
-                d->last_flush_took_ms = mono_ms() - t0;
                 leave_outage(d);
                 drain_outboxes(d, false);
             } else {
