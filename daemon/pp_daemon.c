@@ -87,6 +87,9 @@ struct pp_daemon {
     /* The batch in hand: released messages, in apply order. */
     node_t **ready;
     size_t n_batch;
+    const char **batch_ids;    /* apply_batch: the batch's partner ids (NULL for a rejected message) */
+    pp_partner_t **batch_st;   /* ... and their cached states, looked up together */
+    const pp_event_t **batch_ev; /* ... and their events */
     bool batch_prepared;       /* partners of the batch looked up in the cache */
     bool batch_loaded;         /* missing partners loaded from Redis */
     pp_partner_t **to_load;    /* placeholders waiting for their stored state */
@@ -702,9 +705,23 @@ static int load_batch(pp_daemon_t *d)
     return 0;
 }
 
+/* How many events ahead apply_batch asks the CPU for a partner's state. */
+#define APPLY_AHEAD 4
+
 static void apply_batch(pp_daemon_t *d)
 {
     int64_t now = wall_ms();
+    /* All partners of the batch at once: the lookups are pipelined, and the
+     * state of event i + APPLY_AHEAD is prefetched while event i is applied
+     * (a cache of 100 000 partners is 400 MB: each state is a cold miss). */
+    size_t nb = 0;
+    for (size_t i = 0; i < d->n_batch; i++)
+        if (d->ready[i]->rej == PP_OK) {
+            d->batch_ev[nb] = &d->ready[i]->ev;
+            d->batch_ids[nb++] = d->ready[i]->ev.partner_id;
+        }
+    pp_cache_find_many(d->cache, d->batch_ids, nb, d->batch_st);
+    size_t k = 0; /* index in batch_st of the next accepted message */
     for (size_t i = 0; i < d->n_batch; i++) {
         node_t *n = d->ready[i];
         pp_kmsg_t *m = &n->m;
@@ -720,7 +737,10 @@ static void apply_batch(pp_daemon_t *d)
             continue;
         }
         pp_event_t *ev = &n->ev;
-        pp_partner_t *st = pp_cache_find(d->cache, ev->partner_id);
+        pp_partner_t *st = d->batch_st[k];
+        if (k + APPLY_AHEAD < nb && d->batch_st[k + APPLY_AHEAD] != NULL)
+            pp_engine_prefetch(d->batch_st[k + APPLY_AHEAD], d->batch_ev[k + APPLY_AHEAD]);
+        k++;
         if (pp_partner_already_applied(st, m->topic, m->partition, m->offset)) {
             d->stats.duplicates++;
         } else {
@@ -948,6 +968,9 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->cfg = cfg;
     size_t max = (size_t)cfg->batch_max_messages;
     d->ready = calloc(max, sizeof *d->ready);
+    d->batch_ids = calloc(max, sizeof *d->batch_ids);
+    d->batch_st = calloc(max, sizeof *d->batch_st);
+    d->batch_ev = calloc(max, sizeof *d->batch_ev);
     d->merge = pp_merge_new(MAX_PARTITIONS);
     d->fc_paused = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->fc_paused);
     d->scratch_alerts = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_alerts);
@@ -960,7 +983,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
-    bool ok = d->lag && d->before_fields && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
+    bool ok = d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->before_fields && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
               d->outbox_dirty && d->due_ids;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
@@ -1162,6 +1185,9 @@ void pp_daemon_free(pp_daemon_t *d)
     free(d->outbox_dirty);
     free(d->due_ids);
     free(d->ready);
+    free(d->batch_ids);
+    free(d->batch_st);
+    free(d->batch_ev);
     pp_merge_free(d->merge);
     free(d->fc_paused);
     free(d->scratch_alerts);

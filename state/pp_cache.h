@@ -24,6 +24,12 @@ void pp_cache_free(pp_cache_t *c);
  * partner is evicted or dropped. */
 pp_partner_t *pp_cache_find(pp_cache_t *c, const char *id);
 
+/* pp_cache_find() of n ids at once: out[i] = the state of ids[i] or NULL.
+ * The lookups are software-pipelined (each id's table slot and state are
+ * asked for several ids ahead), so the memory latency of a cache of
+ * hundreds of megabytes overlaps instead of stalling once per id. */
+void pp_cache_find_many(pp_cache_t *c, const char *const *ids, size_t n, pp_partner_t **out);
+
 /* Copy *st into the cache (replacing any state of the same id) and return the
  * cached copy, or NULL when out of memory. The copy starts clean. */
 pp_partner_t *pp_cache_insert(pp_cache_t *c, const pp_partner_t *st);

@@ -822,7 +822,7 @@ static inline __attribute__((always_inline)) void prefetch_span(const pp_partner
     __builtin_prefetch(p + to - 1, 1, 3); /* the state need not start on a line */
 }
 
-static void prefetch_state(const pp_partner_t *st, const pp_event_t *ev)
+void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev)
 {
     /* what every evaluation reads or writes: header and profile, lifetime
      * counters, commitments, threads, the partner's response times, the
@@ -843,7 +843,7 @@ static void prefetch_state(const pp_partner_t *st, const pp_event_t *ev)
 int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t *ev, int32_t partition,
                     int64_t offset, int64_t proc_ms, pp_alert_t *out)
 {
-    prefetch_state(st, ev);
+    pp_engine_prefetch(st, ev);
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
     /* timers due before this event fire first, at their own time */

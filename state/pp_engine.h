@@ -58,6 +58,12 @@ typedef struct pp_alert {
  * Returns the number of transitions written, or -EINVAL if ev belongs to
  * another partner.
  */
+/* Ask the CPU for the cache lines of st that pp_engine_apply(st, ev) will
+ * touch, without waiting for them. A caller with a batch of events calls it
+ * a few events ahead of the apply, so that the misses of one partner's
+ * state overlap with the work on the previous ones. */
+void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev);
+
 int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t *ev, int32_t partition,
                     int64_t offset, int64_t proc_ms, pp_alert_t *out);
 
