@@ -37,7 +37,9 @@
 #include "pp_policy.h"
 #include "pp_rand.h"
 
+#ifndef BENCH_AHEAD
 #define BENCH_AHEAD 4      /* the apply loop prefetches the state this many events ahead */
+#endif
 #define BENCH_CHUNK 4096                  /* events pre-built per timed loop (~2.8 MB) */
 #define BENCH_PARTITIONS 12               /* input partitions the partners spread over */
 #define BENCH_T0_MS 1767225600000LL       /* 2026-01-01T00:00:00Z, as `partnerpulse gen` */
