@@ -701,8 +701,10 @@ static int run_apply(const opts_t *o, bench_t *b, results_t *r)
             const pp_event_t *ev = &b->ring[k];
             const arrival_t *at = &b->arrivals[k];
             pp_partner_t *st = b->found[k];
-            if (k + BENCH_AHEAD < n && b->found[k + BENCH_AHEAD] != NULL)
+            if (k + BENCH_AHEAD < n && b->found[k + BENCH_AHEAD] != NULL) {
                 pp_engine_prefetch(b->found[k + BENCH_AHEAD], &b->ring[k + BENCH_AHEAD]);
+                pp_cache_prefetch(b->found[k + BENCH_AHEAD]);
+            }
             if (st == NULL || pp_partner_already_applied(st, ev->topic, at->partition, at->offset)) {
                 r->skipped++;
                 continue;

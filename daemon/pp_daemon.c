@@ -738,8 +738,10 @@ static void apply_batch(pp_daemon_t *d)
         }
         pp_event_t *ev = &n->ev;
         pp_partner_t *st = d->batch_st[k];
-        if (k + APPLY_AHEAD < nb && d->batch_st[k + APPLY_AHEAD] != NULL)
+        if (k + APPLY_AHEAD < nb && d->batch_st[k + APPLY_AHEAD] != NULL) {
             pp_engine_prefetch(d->batch_st[k + APPLY_AHEAD], d->batch_ev[k + APPLY_AHEAD]);
+            pp_cache_prefetch(d->batch_st[k + APPLY_AHEAD]);
+        }
         k++;
         if (pp_partner_already_applied(st, m->topic, m->partition, m->offset)) {
             d->stats.duplicates++;

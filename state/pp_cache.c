@@ -21,7 +21,8 @@
 #endif
 
 typedef struct entry {
-    pp_partner_t st;   /* first member: an entry pointer is a state pointer */
+    pp_partner_t st;   /* first member: an entry pointer is a state pointer; the rest
+                        * starts right after it (pp_cache_prefetch relies on it) */
     uint32_t dirty_pos; /* index in the dirty list while dirty */
     uint32_t field_hash[PP_FIELD_GROUPS]; /* public hash groups as last written */
     bool dirty;

@@ -30,6 +30,14 @@ pp_partner_t *pp_cache_find(pp_cache_t *c, const char *id);
  * hundreds of megabytes overlaps instead of stalling once per id. */
 void pp_cache_find_many(pp_cache_t *c, const char *const *ids, size_t n, pp_partner_t **out);
 
+/* Ask the CPU for the cache's own bookkeeping of a cached state (its dirty
+ * mark), which pp_cache_mark_dirty() writes: a caller prefetching a batch
+ * ahead calls it with pp_engine_prefetch(). */
+static inline void pp_cache_prefetch(const pp_partner_t *st)
+{
+    __builtin_prefetch((const char *)(st + 1), 1, 3); /* the entry's fields follow the state */
+}
+
 /* Copy *st into the cache (replacing any state of the same id) and return the
  * cached copy, or NULL when out of memory. The copy starts clean. */
 pp_partner_t *pp_cache_insert(pp_cache_t *c, const pp_partner_t *st);
