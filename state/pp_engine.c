@@ -4,6 +4,7 @@
  */
 #include "pp_engine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fenv.h>
 #include <inttypes.h>
@@ -29,6 +30,8 @@ const char *pp_severity_name(int sev)
     static const char *const n[] = {"", "INFO", "WARNING", "CRITICAL"};
     return sev >= 0 && sev <= PP_SEV_CRITICAL ? n[sev] : "";
 }
+
+#define PP_INLINE static inline __attribute__((always_inline))
 
 /* pp_day_of, inlined (the engine asks it a few times per evaluation). */
 static inline int32_t day_of(int64_t ms)
@@ -58,6 +61,24 @@ static inline int64_t round_away(double x)
 static inline int64_t days_ms(double days)
 {
     return round_away(days * DAY_MS_D);
+}
+
+#define WEEK_MS (7 * PP_DAY_MS) /* days_ms(7) */
+
+/* The policy's day and hour settings in ms are computed once, when it is
+ * resolved (pp_policy_derive), not per evaluation: debug builds check that
+ * they are what the settings give now (a caller that wrote a setting
+ * directly without pp_policy_derive would see stale deadlines). */
+static inline bool derived_ok(const pp_policy_t *pol)
+{
+    return pol->short_window_ms == days_ms(pol->short_window_days) &&
+           pol->long_window_ms == days_ms(pol->long_window_days) &&
+           pol->reply_overdue_ms == days_ms(pol->reply_overdue_days) &&
+           pol->going_dark_ms == days_ms(pol->going_dark_days) &&
+           pol->going_dark_inactive_ms == days_ms(pol->going_dark_inactive_days) &&
+           pol->no_pipeline_ms == days_ms(pol->no_pipeline_days) &&
+           pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * HOUR_MS) &&
+           pol->measure_weight[PP_M_COUNT - 1] == pol->weight[(PP_M_COUNT - 1) / 2] * 0.5;
 }
 
 /* ---- response-time percentiles ---- */
@@ -93,20 +114,24 @@ static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
 
 typedef struct facts {
     int64_t now;
+    int32_t day;                 /* day_of(now) */
     pp_window_sum_t lw, sw;      /* long and short window sums */
     pct_t partner, us;           /* response percentiles, short window */
     int max_followups;           /* on threads awaiting the partner */
     int64_t oldest_wait_partner; /* ms, 0 = none */
-    int64_t oldest_wait_us;
-    int awaiting_partner, awaiting_us;
+    int64_t oldest_wait_us;      /* with_short only (0 otherwise) */
+    int awaiting_partner, awaiting_us; /* awaiting_us: with_short only */
     int64_t recency_base;        /* last inbound, else signed/first event */
 } facts_t;
 
-/* Gather the facts at `now`. with_short: also the short-window sums (only
- * the public hash shows them; rules and score need the long window only). */
-static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f)
+/* Gather the facts at `now`. with_short: also the short-window sums and
+ * our side of the threads (only the public hash shows them; rules and score
+ * need the long window and the threads awaiting the partner only). Inlined:
+ * evaluate() and pp_engine_fields() each get the code for their case. */
+PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f)
 {
     f->now = now; /* every field set below (lw by the window functions) */
+    f->day = day_of(now);
     f->max_followups = 0;
     f->oldest_wait_partner = f->oldest_wait_us = 0;
     f->awaiting_partner = f->awaiting_us = 0;
@@ -129,23 +154,27 @@ static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool w
     /* our own response times only show in the public hash: scores and rules never read them */
     if (with_short)
         f->us = percentiles(st->resp_us, now, pol->short_window_days);
+    /* The oldest waits as pp_secs (pp_ms() is increasing: the oldest second
+     * is the oldest ms), converted once. A free slot has awaiting 0, so the
+     * cheap test of `awaiting` comes first. */
+    uint32_t oldest_p = 0, oldest_u = 0;
+#pragma GCC unroll 12
     for (int i = 0; i < PP_THREADS_MAX; i++) {
         const pp_thread_t *t = &st->threads[i];
-        if (t->id == 0)
-            continue;
-        int64_t since = pp_ms(t->since);
-        if (t->awaiting == PP_WAIT_PARTNER) {
-            f->awaiting_partner++;
+        if (t->awaiting == PP_WAIT_PARTNER && t->id != 0) {
+            if (f->awaiting_partner++ == 0 || t->since < oldest_p)
+                oldest_p = t->since;
             if (t->followups > f->max_followups)
                 f->max_followups = t->followups;
-            if (f->oldest_wait_partner == 0 || since < f->oldest_wait_partner)
-                f->oldest_wait_partner = since;
-        } else if (t->awaiting == PP_WAIT_US) {
-            f->awaiting_us++;
-            if (f->oldest_wait_us == 0 || since < f->oldest_wait_us)
-                f->oldest_wait_us = since;
+        } else if (with_short && t->awaiting == PP_WAIT_US && t->id != 0) {
+            if (f->awaiting_us++ == 0 || t->since < oldest_u)
+                oldest_u = t->since;
         }
     }
+    if (f->awaiting_partner)
+        f->oldest_wait_partner = pp_ms(oldest_p);
+    if (f->awaiting_us)
+        f->oldest_wait_us = pp_ms(oldest_u);
     f->recency_base = st->last_inbound_ms ? st->last_inbound_ms
                       : st->signed_at_ms  ? st->signed_at_ms
                                           : st->first_event_ms;
@@ -156,7 +185,7 @@ static void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool w
 /* Each component's weight is shared equally by its measures (two each). */
 static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
 {
-    return pol->weight[(int)m / 2] * 0.5; /* == pp_measure_component(m): measures pair up in order */
+    return pol->measure_weight[m]; /* pol->weight[m / 2] * 0.5 (pp_policy_derive) */
 }
 
 /* Value of measure m, or NAN when there is not enough data. */
@@ -167,7 +196,7 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
     int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
     switch (m) {
     case PP_M_REVENUE:
-        if (f->lw.won + f->lw.lost == 0 && since_signed < days_ms(pol->long_window_days))
+        if (f->lw.won + f->lw.lost == 0 && since_signed < pol->long_window_ms)
             return NAN;
         return (double)f->lw.won_major;
     case PP_M_WIN_RATE: {
@@ -175,11 +204,11 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
         return closed >= (uint32_t)pol->win_rate_min_closed ? (double)f->lw.won / closed : NAN;
     }
     case PP_M_PIPELINE:
-        if (st->deals_sourced + st->deals_influenced == 0 && since_signed < days_ms(pol->short_window_days))
+        if (st->deals_sourced + st->deals_influenced == 0 && since_signed < pol->short_window_ms)
             return NAN;
         return (double)pp_partner_pipeline_minor(st) / 100.0;
     case PP_M_ACTIVITY:
-        if (f->lw.registered == 0 && since_first < days_ms(pol->short_window_days))
+        if (f->lw.registered == 0 && since_first < pol->short_window_ms)
             return NAN;
         return f->lw.registered;
     case PP_M_RESPONSE:
@@ -193,7 +222,7 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
         return total >= (uint32_t)pol->reciprocity_min_total ? (double)f->lw.theirs / total : NAN;
     }
     case PP_M_RECENCY:
-        if (st->last_inbound_ms == 0 && f->now - f->recency_base < days_ms(7))
+        if (st->last_inbound_ms == 0 && f->now - f->recency_base < WEEK_MS)
             return NAN;
         return (double)(f->now - f->recency_base) / DAY_MS_D;
     default:
@@ -216,36 +245,49 @@ static int rag_of(const pp_policy_t *pol, double health, double confidence, int 
     return PP_RAG_AMBER;
 }
 
+/* Measure m's value and score into the state; false when it has no data.
+ * Otherwise *s is its score, and it counts into the availability bits and
+ * the weighted sums (in measure order, as the health needs them). */
+PP_INLINE bool score_measure(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, pp_measure_t m,
+                             double *s, uint8_t *avail, double *wavail, double *acc)
+{
+    double v = measure_value(pol, st, f, m);
+    st->measure_value[m] = (float)v;
+    if (isnan(v)) {
+        st->measure_score[m] = -1;
+        *s = 0;
+        return false;
+    }
+    double w = pol->measure_weight[m];
+    *s = pp_band_eval(&pol->band[m], v);
+    st->measure_score[m] = (float)*s;
+    *avail |= (uint8_t)(1u << m);
+    *wavail += w;
+    *acc += w * *s;
+    return true;
+}
+
 static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
 {
-    double wsum = 0, wavail = 0, acc = 0;
-    double csum[PP_C_COUNT] = {0};
-    int cn[PP_C_COUNT] = {0};
+    double wavail = 0, acc = 0;
     uint8_t avail = 0;
-#pragma GCC unroll 8 /* each measure's switch case resolved at compile time */
-    for (int m = 0; m < PP_M_COUNT; m++) {
-        double w = measure_weight(pol, (pp_measure_t)m);
-        double v = measure_value(pol, st, f, (pp_measure_t)m);
-        wsum += w;
-        st->measure_value[m] = (float)v;
-        if (isnan(v)) {
-            st->measure_score[m] = -1;
-            continue;
-        }
-        double s = pp_band_eval(&pol->band[m], v);
-        st->measure_score[m] = (float)s;
-        avail |= (uint8_t)(1u << m);
-        wavail += w;
-        acc += w * s;
-        int c = m / 2; /* pp_measure_component(m) */
-        csum[c] += s;
-        cn[c]++;
+    /* Component c is the mean of its measures 2c and 2c + 1 (see
+     * pp_measure_component) that have data. Its sum starts at 0.0, as a
+     * running sum would: 0.0 + s is s, but for a -0.0 score. x / 2 == x * 0.5
+     * exactly. Unrolled: each measure's switch case is resolved at compile
+     * time, and which of the two had data is known from their branches. */
+#pragma GCC unroll 4
+    for (int c = 0; c < PP_C_COUNT; c++) {
+        double s0, s1;
+        bool h0 = score_measure(pol, st, f, (pp_measure_t)(2 * c), &s0, &avail, &wavail, &acc);
+        bool h1 = score_measure(pol, st, f, (pp_measure_t)(2 * c + 1), &s1, &avail, &wavail, &acc);
+        if (h0)
+            st->component[c] = h1 ? (float)((0.0 + s0 + s1) * 0.5) : (float)(0.0 + s0);
+        else
+            st->component[c] = h1 ? (float)(0.0 + s1) : -1.0f;
     }
-    for (int c = 0; c < PP_C_COUNT; c++)
-        /* the mean of a component's 1 or 2 measures: x / 2 == x * 0.5 exactly */
-        st->component[c] = cn[c] == 2 ? (float)(csum[c] * 0.5) : cn[c] == 1 ? (float)csum[c]
-                         : cn[c] ? (float)(csum[c] / cn[c]) : -1.0f;
-    st->confidence = wsum > 0 ? (float)(wavail / wsum) : 0;
+    /* the weights of all measures, summed in measure order (pp_policy_derive) */
+    st->confidence = pol->weight_sum > 0 ? (float)(wavail / pol->weight_sum) : 0;
     st->health = wavail > 0 ? acc / wavail : 50.0;
     st->rag = (uint8_t)rag_of(pol, st->health, st->confidence, st->rag);
 
@@ -256,12 +298,15 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
         memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
         st->measures_available = avail;
     }
-    int32_t day = day_of(f->now);
+    int32_t day = f->day;
     if (day > st->health_hist_day) {
-        for (int32_t d = st->health_hist_day + 1; d <= day && d - st->health_hist_day <= 8; d++)
-            st->health_max_day_hist[d % 8] = 0;
-        if (day - st->health_hist_day > 8)
+        /* the slots of the days after the newest entry, up to today; eight
+         * days or more are every slot */
+        if (day - st->health_hist_day >= 8)
             memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
+        else
+            for (int32_t d = st->health_hist_day + 1; d <= day; d++)
+                st->health_max_day_hist[(uint32_t)d % 8] = 0; /* d > 0: day numbers since 1970 */
         st->health_hist_day = day;
     }
     if (day > st->health_hist_day - 8 && st->confidence >= pol->min_confidence) {
@@ -272,10 +317,9 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
     }
 }
 
-/* Highest health over the last `days` days (incl. today), or -1. */
-static double recent_max_health(const pp_partner_t *st, int64_t now, int days)
+/* Highest health over the last `days` days (incl. `day`, today), or -1. */
+static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
 {
-    int32_t day = day_of(now);
     double best = -1;
     if (days > 8)
         days = 8;
@@ -305,143 +349,243 @@ typedef struct verdict {
     int64_t trip_at;      /* when it became true (event time) */
 } verdict_t;
 
-#define PP_INLINE static inline __attribute__((always_inline))
+/* The part of a verdict every evaluation needs: whether the rule trips or
+ * clears. The rest (value, threshold, severity, start) only matters on a
+ * transition, which is rare: judge_detail() computes it there. */
+typedef struct cond {
+    bool on, off;
+} cond_t;
 
 /* Inlined with a constant rule into evaluate(): one straight-line check per
- * rule, no call, no switch, and what only a transition needs is computed on
- * the transition's branch. */
-PP_INLINE verdict_t judge_inl(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
+ * rule, no call, no switch. */
+PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
 {
-    verdict_t v = {.on = false, .off = true, .severity = PP_SEV_WARNING, .trip_at = f->now};
+    cond_t c = {.on = false, .off = true};
     switch (r) {
     case PP_R_SLOW_RESPONSE: {
         bool enough = f->partner.n >= pol->slow_response_min_samples;
-        v.value = enough ? f->partner.p50_h : 0;
-        v.threshold = pol->slow_response_hours;
-        v.on = enough && f->partner.p50_h > pol->slow_response_hours;
-        v.off = !enough || f->partner.p50_h <= pol->slow_response_hours * pol->clear_ratio;
-        if (enough && f->partner.p50_h > pol->slow_response_critical_hours)
-            v.severity = PP_SEV_CRITICAL;
+        c.on = enough && f->partner.p50_h > pol->slow_response_hours;
+        c.off = !enough || f->partner.p50_h <= pol->slow_response_hours * pol->clear_ratio;
         break;
     }
     case PP_R_UNANSWERED_FOLLOWUPS:
-        v.value = f->max_followups;
-        v.threshold = pol->followups_threshold;
-        v.on = f->max_followups >= pol->followups_threshold;
-        v.off = !v.on;
+        c.on = f->max_followups >= pol->followups_threshold;
+        c.off = !c.on;
         break;
     case PP_R_REPLY_OVERDUE: {
-        int64_t limit = days_ms(pol->reply_overdue_days);
         int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
-        v.value = (double)age / DAY_MS_D;
-        v.threshold = pol->reply_overdue_days;
-        v.on = f->oldest_wait_partner && age >= limit;
-        v.off = !v.on;
-        v.trip_at = f->oldest_wait_partner + limit;
+        c.on = f->oldest_wait_partner && age >= pol->reply_overdue_ms;
+        c.off = !c.on;
         break;
     }
     case PP_R_GOING_DARK: {
         int64_t base = f->recency_base;
         int64_t quiet = base ? f->now - base : 0;
-        v.value = (double)quiet / DAY_MS_D;
-        v.threshold = pol->going_dark_days;
-        v.on = base && !st->exited && quiet >= days_ms(pol->going_dark_days);
-        v.off = !v.on;
-        v.trip_at = base + days_ms(pol->going_dark_days);
-        if (quiet >= days_ms(pol->going_dark_inactive_days))
-            v.severity = PP_SEV_CRITICAL;
+        c.on = base && !st->exited && quiet >= pol->going_dark_ms;
+        c.off = !c.on;
         break;
     }
     case PP_R_OVERPROMISE: {
         uint32_t due = f->lw.delivered + f->lw.missed;
-        double ratio = due ? (double)f->lw.delivered / due : 1.0;
         bool by_count = f->lw.missed >= (uint32_t)pol->overpromise_missed;
-        bool by_ratio = due >= (uint32_t)pol->overpromise_min_due && ratio < pol->overpromise_ratio;
-        v.value = f->lw.missed;
-        v.threshold = pol->overpromise_missed;
-        v.on = by_count || by_ratio;
-        v.off = !v.on;
-        v.trip_at = st->last_missed_ms && st->last_missed_ms <= f->now ? st->last_missed_ms : f->now;
+        /* overpromise_min_due >= 1: due > 0 where the ratio is looked at */
+        c.on = by_count || (due >= (uint32_t)pol->overpromise_min_due &&
+                            (double)f->lw.delivered / due < pol->overpromise_ratio);
+        c.off = !c.on;
         break;
     }
     case PP_R_ONE_SIDED: {
         uint32_t total = f->lw.theirs + f->lw.ours;
-        v.value = f->lw.theirs ? (double)f->lw.ours / f->lw.theirs : (double)f->lw.ours;
-        v.threshold = pol->one_sided_ratio;
-        v.on = total >= (uint32_t)pol->one_sided_min_total && f->lw.ours >= pol->one_sided_ratio * f->lw.theirs;
-        v.off = total < (uint32_t)pol->one_sided_min_total ||
+        c.on = total >= (uint32_t)pol->one_sided_min_total && f->lw.ours >= pol->one_sided_ratio * f->lw.theirs;
+        c.off = total < (uint32_t)pol->one_sided_min_total ||
                 f->lw.ours < pol->one_sided_ratio * pol->clear_ratio * f->lw.theirs;
         break;
     }
     case PP_R_NO_PIPELINE_90D: {
-        int64_t deadline = st->signed_at_ms + days_ms(pol->no_pipeline_days);
-        v.value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / DAY_MS_D : 0;
-        v.threshold = pol->no_pipeline_days;
-        v.on = st->signed_at_ms && !st->exited && st->first_qualified_ms == 0 && f->now >= deadline;
-        v.off = st->first_qualified_ms != 0 || st->signed_at_ms == 0 || st->exited;
-        v.trip_at = deadline;
+        int64_t deadline = st->signed_at_ms + pol->no_pipeline_ms;
+        c.on = st->signed_at_ms && !st->exited && st->first_qualified_ms == 0 && f->now >= deadline;
+        c.off = st->first_qualified_ms != 0 || st->signed_at_ms == 0 || st->exited;
         break;
     }
     case PP_R_HEALTH_RED:
-        v.value = st->health;
-        v.threshold = pol->red_below;
-        v.on = st->rag == PP_RAG_RED && st->confidence >= pol->min_confidence;
-        v.off = st->rag != PP_RAG_RED;
-        v.severity = PP_SEV_CRITICAL;
+        c.on = st->rag == PP_RAG_RED && st->confidence >= pol->min_confidence;
+        c.off = st->rag != PP_RAG_RED;
         break;
     case PP_R_HEALTH_DROP: {
-        double best = recent_max_health(st, f->now, pol->health_drop_days);
+        double best = recent_max_health(st, f->day, pol->health_drop_days);
         double drop = best >= 0 ? best - st->health : 0;
-        v.value = drop;
-        v.threshold = pol->health_drop_points;
-        v.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
-        v.off = drop < pol->health_drop_points * pol->clear_ratio;
+        c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
+        c.off = drop < pol->health_drop_points * pol->clear_ratio;
         break;
     }
     case PP_R_LOW_ACV_CHANNEL: {
-        bool reseller = st->partner_type == PP_PTYPE_RESELLER;
+        if (st->partner_type != PP_PTYPE_RESELLER)
+            break; /* never on, always off: the average is not needed */
         double avg = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
-        v.value = avg;
-        v.threshold = pol->low_acv_major;
-        v.on = reseller && st->deals_won >= (uint32_t)pol->low_acv_min_won && avg < pol->low_acv_major;
-        v.off = !reseller || avg >= pol->low_acv_major / pol->clear_ratio;
-        v.severity = PP_SEV_INFO;
+        c.on = st->deals_won >= (uint32_t)pol->low_acv_min_won && avg < pol->low_acv_major;
+        c.off = avg >= pol->low_acv_major / pol->clear_ratio;
         break;
     }
     default:
         break;
     }
-    return v;
+    return c;
 }
 
+/* What an alert of rule r reports: the value, the threshold, the severity
+ * and when the condition became true. Only transitions call it. */
+static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r,
+                         verdict_t *v)
+{
+    v->value = v->threshold = 0;
+    v->severity = PP_SEV_WARNING;
+    v->trip_at = f->now;
+    switch (r) {
+    case PP_R_SLOW_RESPONSE: {
+        bool enough = f->partner.n >= pol->slow_response_min_samples;
+        v->value = enough ? f->partner.p50_h : 0;
+        v->threshold = pol->slow_response_hours;
+        if (enough && f->partner.p50_h > pol->slow_response_critical_hours)
+            v->severity = PP_SEV_CRITICAL;
+        break;
+    }
+    case PP_R_UNANSWERED_FOLLOWUPS:
+        v->value = f->max_followups;
+        v->threshold = pol->followups_threshold;
+        break;
+    case PP_R_REPLY_OVERDUE: {
+        int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
+        v->value = (double)age / DAY_MS_D;
+        v->threshold = pol->reply_overdue_days;
+        v->trip_at = f->oldest_wait_partner + pol->reply_overdue_ms;
+        break;
+    }
+    case PP_R_GOING_DARK: {
+        int64_t base = f->recency_base;
+        int64_t quiet = base ? f->now - base : 0;
+        v->value = (double)quiet / DAY_MS_D;
+        v->threshold = pol->going_dark_days;
+        v->trip_at = base + pol->going_dark_ms;
+        if (quiet >= pol->going_dark_inactive_ms)
+            v->severity = PP_SEV_CRITICAL;
+        break;
+    }
+    case PP_R_OVERPROMISE:
+        v->value = f->lw.missed;
+        v->threshold = pol->overpromise_missed;
+        v->trip_at = st->last_missed_ms && st->last_missed_ms <= f->now ? st->last_missed_ms : f->now;
+        break;
+    case PP_R_ONE_SIDED:
+        v->value = f->lw.theirs ? (double)f->lw.ours / f->lw.theirs : (double)f->lw.ours;
+        v->threshold = pol->one_sided_ratio;
+        break;
+    case PP_R_NO_PIPELINE_90D:
+        v->value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / DAY_MS_D : 0;
+        v->threshold = pol->no_pipeline_days;
+        v->trip_at = st->signed_at_ms + pol->no_pipeline_ms;
+        break;
+    case PP_R_HEALTH_RED:
+        v->value = st->health;
+        v->threshold = pol->red_below;
+        v->severity = PP_SEV_CRITICAL;
+        break;
+    case PP_R_HEALTH_DROP: {
+        double best = recent_max_health(st, f->day, pol->health_drop_days);
+        v->value = best >= 0 ? best - st->health : 0;
+        v->threshold = pol->health_drop_points;
+        break;
+    }
+    case PP_R_LOW_ACV_CHANNEL:
+        v->value = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
+        v->threshold = pol->low_acv_major;
+        v->severity = PP_SEV_INFO;
+        break;
+    default:
+        break;
+    }
+}
+
+/* The whole verdict (transitions only). */
 static __attribute__((noinline)) verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f,
                                                  pp_rule_t r)
 {
-    return judge_inl(pol, st, f, r);
+    verdict_t v;
+    cond_t c = judge_cond(pol, st, f, r);
+    v.on = c.on;
+    v.off = c.off;
+    judge_detail(pol, st, f, r, &v);
+    return v;
 }
 
 /* ---- alerts ---- */
 
 /* The alert id is computed for every transition: no formatted output here. */
-static inline void fnv2(uint64_t *h1, uint64_t *h2, uint8_t b)
+
+/* "00" "01" ... "99": two decimal digits per division (a start time has 13). */
+#define PP_DEC10(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9"
+static const char dec_pairs[201] = PP_DEC10("0") PP_DEC10("1") PP_DEC10("2") PP_DEC10("3") PP_DEC10("4")
+    PP_DEC10("5") PP_DEC10("6") PP_DEC10("7") PP_DEC10("8") PP_DEC10("9");
+#undef PP_DEC10
+
+/* "00" "01" ... "ff": a byte's two hex digits in one lookup. */
+#define PP_HEX16(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9" d "a" d "b" d "c" d "d" d "e" d "f"
+static const char hex_pairs[513] = PP_HEX16("0") PP_HEX16("1") PP_HEX16("2") PP_HEX16("3") PP_HEX16("4")
+    PP_HEX16("5") PP_HEX16("6") PP_HEX16("7") PP_HEX16("8") PP_HEX16("9") PP_HEX16("a") PP_HEX16("b")
+    PP_HEX16("c") PP_HEX16("d") PP_HEX16("e") PP_HEX16("f");
+#undef PP_HEX16
+
+/* Decimal digits of u (no sign), written backwards so that they end just
+ * before `end`; returns where they start. */
+static inline char *dec_digits(char *end, uint64_t u)
 {
-    *h1 = (*h1 ^ b) * 1099511628211ULL;
-    *h2 = (*h2 ^ (uint8_t)(b + 0x5b)) * 0x100000001b3ULL;
-    *h2 ^= *h2 >> 29;
+    char *p = end;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, dec_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, dec_pairs + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    return p;
 }
 
 /* Decimal digits of u (no sign) into out, most significant first; returns the count. */
 static size_t put_u64(char *out, uint64_t u)
 {
-    char tmp[24];
-    size_t n = 0, o = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    while (n)
-        out[o++] = tmp[--n];
-    return o;
+    char tmp[20]; /* 2^64 - 1 has 20 digits */
+    char *p = dec_digits(tmp + sizeof tmp, u);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+/* The two lanes over n bytes (four at a time: the loop's own cost is a
+ * good part of a byte's). */
+static inline void fnv2_bytes(uint64_t *h1, uint64_t *h2, const char *p, size_t n)
+{
+    uint64_t a = *h1, b = *h2;
+#pragma GCC unroll 4
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)p[i];
+        a = (a ^ c) * 1099511628211ULL;
+        b = (b ^ (uint8_t)(c + 0x5b)) * 0x100000001b3ULL;
+        b ^= b >> 29;
+    }
+    *h1 = a;
+    *h2 = b;
+}
+
+/* The hash's 16 hex digits, most significant first. */
+static inline void put_hex64(char *out, uint64_t h)
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * ((h >> (56 - 8 * i)) & 0xff), 2);
 }
 
 void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
@@ -450,35 +594,22 @@ void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, 
     /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start\0episode"
      * (what snprintf("%s%c%" PRId64 "%c%u") wrote, without its NUL) */
     uint64_t h1 = 1469598103934665603ULL, h2 = 0x84222325cbf29ce4ULL;
-    char tail[64];
-    const char *name = pp_rule_name(rule);
-    size_t nl = strlen(name);
-    size_t n = 0;
-    if (nl > 40)
-        nl = 40; /* rule names are short; never reached */
-    memcpy(tail, name, nl);
-    n = nl;
-    tail[n++] = '\0';
+    const char *name = pp_rule_name(rule); /* a short literal (all under 40 bytes) */
+    fnv2_bytes(&h1, &h2, partner_id, strlen(partner_id) + 1); /* with their NULs */
+    fnv2_bytes(&h1, &h2, name, strlen(name) + 1);
+    /* "start\0episode", written from its end */
+    char num[48];
+    char *p = dec_digits(num + sizeof num, episode);
+    *--p = '\0';
     if (started_at_ms < 0) {
-        tail[n++] = '-';
-        n += put_u64(tail + n, (uint64_t)0 - (uint64_t)started_at_ms);
+        p = dec_digits(p, (uint64_t)0 - (uint64_t)started_at_ms);
+        *--p = '-';
     } else {
-        n += put_u64(tail + n, (uint64_t)started_at_ms);
+        p = dec_digits(p, (uint64_t)started_at_ms);
     }
-    tail[n++] = '\0';
-    n += put_u64(tail + n, episode);
-    for (const char *p = partner_id;; p++) {
-        fnv2(&h1, &h2, (uint8_t)*p);
-        if (*p == '\0')
-            break;
-    }
-    for (size_t i = 0; i < n; i++)
-        fnv2(&h1, &h2, (uint8_t)tail[i]);
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[i] = hex[(h1 >> (60 - 4 * i)) & 15];
-        out[16 + i] = hex[(h2 >> (60 - 4 * i)) & 15];
-    }
+    fnv2_bytes(&h1, &h2, p, (size_t)(num + sizeof num - p));
+    put_hex64(out, h1);
+    put_hex64(out + 16, h2);
     out[PP_ALERT_ID_LEN] = '\0';
 }
 
@@ -744,14 +875,17 @@ static void consider(int64_t *best, int64_t t)
 
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
 static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t *window_tick);
+static int64_t window_tick_of(const pp_partner_t *st);
 
 /* One rule's lifecycle at f->now (DESIGN §7). */
 PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, emit_ctx_t *e, pp_rule_t r)
 {
     pp_rule_state_t *rs = &st->rules[r];
-    verdict_t v = judge_inl(pol, st, f, r);
+    cond_t now = judge_cond(pol, st, f, r);
     bool firing = rs->started_at_ms != 0;
-    if (!firing && pol->enabled[r] && v.on) {
+    /* now.on first: it is in a register and mostly false */
+    if (now.on && !firing && pol->enabled[r]) {
+        verdict_t v = judge(pol, st, f, r);
         rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f->now;
         st->episodes[r]++;
         rs->value = (float)v.value;
@@ -760,7 +894,8 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
         bool pub = !suppressed(st, r, f->now);
         rs->published = pub;
         emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, pub);
-    } else if (firing && (v.off || !pol->enabled[r])) {
+    } else if (firing && (now.off || !pol->enabled[r])) {
+        verdict_t v = judge(pol, st, f, r);
         emit(e, st, r, PP_ALERT_RESOLVED, &v, f->now, rs->published);
         if (rs->snoozed_episode || st->snooze_until_ms[r] == -1)
             st->snooze_until_ms[r] = 0; /* "until it clears" is over */
@@ -779,6 +914,7 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
         }
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */
+        verdict_t v = judge(pol, st, f, r);
         rs->published = 1;
         emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
     }
@@ -788,6 +924,7 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
                     pp_alert_t *out)
 {
     facts_t f;
+    assert(derived_ok(pol));
     gather(pol, st, st->clock_ms, false, &f);
     score(pol, st, &f);
     emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
@@ -848,7 +985,7 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
         return -EINVAL;
     /* timers due before this event fire first, at their own time */
     int n = pp_engine_advance(ps, st, ev->occurred_at_ms - 1, proc_ms, out);
-    int rc = pp_partner_apply(st, ev, partition, offset, proc_ms);
+    int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms); /* ev's partner checked above */
     if (rc != 0)
         return rc;
     return n + evaluate(policy_of(ps, st), st, proc_ms, ev->event_id, out + n);
@@ -858,7 +995,7 @@ static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, in
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
-    pp_partner_expire_commitments(st, st->clock_ms, (int64_t)(pol->commitment_grace_hours * HOUR_MS));
+    pp_partner_expire_commitments(st, st->clock_ms, pol->commitment_grace_ms);
     return evaluate(pol, st, proc_ms, "timer", out);
 }
 
@@ -884,9 +1021,9 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
          * an evaluation later that same day gives. When nothing else is due
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
-        if (day_of(at) == day_of(until_ms + 1)) {
+        if (day_of(at) == day_of(until_ms + 1) && at == window_tick_of(st)) {
             int64_t window_tick, other = next_deadline_pol(pol, st, &window_tick);
-            if (at == window_tick && (other == 0 || other > until_ms))
+            if (other == 0 || other > until_ms)
                 break;
         }
         if (at < st->clock_ms)
@@ -913,7 +1050,7 @@ static int64_t oldest_wait_partner(const pp_partner_t *st)
     int64_t oldest = 0;
     for (int i = 0; i < PP_THREADS_MAX; i++) {
         const pp_thread_t *t = &st->threads[i];
-        if (t->id && t->awaiting == PP_WAIT_PARTNER && (oldest == 0 || pp_ms(t->since) < oldest))
+        if (t->awaiting == PP_WAIT_PARTNER && t->id && (oldest == 0 || pp_ms(t->since) < oldest))
             oldest = pp_ms(t->since);
     }
     return oldest;
@@ -924,23 +1061,41 @@ static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st,
     return next_deadline_from(pol, st, oldest_wait_partner(st), window_tick);
 }
 
+/* The day boundary at which firing window-based rules are re-judged as their
+ * windows slide, 0 if none of them is firing. */
+static int64_t window_tick_of(const pp_partner_t *st)
+{
+    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
+    for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
+        if (st->rules[windowed[i]].started_at_ms)
+            return ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
+    return 0;
+}
+
 static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t *window_tick)
 {
     int64_t best = 0;
     if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
-        consider(&best, oldest + days_ms(pol->reply_overdue_days));
+        consider(&best, oldest + pol->reply_overdue_ms);
     int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
     if (pol->enabled[PP_R_GOING_DARK] && !st->rules[PP_R_GOING_DARK].started_at_ms && base && !st->exited)
-        consider(&best, base + days_ms(pol->going_dark_days));
+        consider(&best, base + pol->going_dark_ms);
     if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
         st->signed_at_ms && !st->first_qualified_ms && !st->exited)
-        consider(&best, st->signed_at_ms + days_ms(pol->no_pipeline_days));
+        consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
+    /* Each open commitment with a due date is missed strictly after its due
+     * second plus the grace: pp_ms(due) + grace + 1000, increasing in due,
+     * so the one due first is the only candidate. Free and settled slots are
+     * not OPEN: the state is tested first. */
+    uint32_t first_due = 0;
+#pragma GCC unroll 12
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
         const pp_commit_t *c = &st->commits[i];
-        if (c->id && c->state == PP_COMMIT_OPEN && c->due)
-            consider(&best, pp_ms(c->due) + (int64_t)(pol->commitment_grace_hours * HOUR_MS) +
-                                1000); /* strictly after the due second plus grace */
+        if (c->state == PP_COMMIT_OPEN && c->due && c->id && (first_due == 0 || c->due < first_due))
+            first_due = c->due;
     }
+    if (first_due)
+        consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
     int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
     for (int r = 0; r < PP_R_COUNT; r++)
         any |= st->snooze_until_ms[r];
@@ -948,14 +1103,7 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st
         for (int r = 0; r < PP_R_COUNT; r++)
             if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
                 consider(&best, st->snooze_until_ms[r]);
-    /* window-based rules that are firing are re-judged as their windows slide */
-    *window_tick = 0;
-    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
-    for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
-        if (st->rules[windowed[i]].started_at_ms) {
-            *window_tick = ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
-            break;
-        }
+    *window_tick = window_tick_of(st);
     return best;
 }
 

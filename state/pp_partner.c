@@ -92,40 +92,84 @@ static inline void sub_day(pp_window_sum_t *o, const pp_day_t *b)
     o->won_major -= b->won_major;
 }
 
+/* o += a - b, for a bucket that changed from b to a (the counters wrap
+ * around as unsigned arithmetic does: the same as sub_day(b), add_day(a)).
+ * An event changes one or two counters: each 8-byte half of the bucket is
+ * looked at only if it changed. */
+static inline void add_day_diff(pp_window_sum_t *o, const pp_day_t *a, const pp_day_t *b)
+{
+    _Static_assert(offsetof(pp_day_t, won) == 8, "pp_day_t: in..qualified, then won..won_major");
+    uint64_t wa[2], wb[2];
+    memcpy(wa, a, sizeof wa);
+    memcpy(wb, b, sizeof wb);
+    if (wa[0] != wb[0]) {
+        o->in += (uint32_t)a->in - b->in;
+        o->out += (uint32_t)a->out - b->out;
+        o->theirs += (uint32_t)a->theirs - b->theirs;
+        o->ours += (uint32_t)a->ours - b->ours;
+        o->registered += (uint32_t)a->registered - b->registered;
+        o->qualified += (uint32_t)a->qualified - b->qualified;
+    }
+    if (wa[1] != wb[1]) {
+        o->won += (uint32_t)a->won - b->won;
+        o->lost += (uint32_t)a->lost - b->lost;
+        o->missed += (uint32_t)a->missed - b->missed;
+        o->delivered += (uint32_t)a->delivered - b->delivered;
+        o->won_major += (uint64_t)a->won_major - b->won_major;
+    }
+}
+
 static bool in_ring(const pp_partner_t *st, int32_t d)
 {
     return st->head_day != 0 && d <= st->head_day && d > st->head_day - PP_DAYS_MAX;
 }
 
-/* Move the running long-window sum's end to day t (> lsum_day): the days
- * that leave are subtracted while their buckets still hold them. */
-static void lsum_slide(pp_partner_t *st, int32_t t)
+/* lsum_slide's work, when the end does move. */
+static void lsum_slide_to(pp_partner_t *st, int32_t t)
 {
-    if (st->lsum_day == 0 || t <= st->lsum_day)
-        return;
     if (t - st->lsum_day >= st->lsum_days) {
         memset(&st->lsum, 0, sizeof st->lsum);
     } else {
-        for (int32_t x = st->lsum_day - st->lsum_days + 1; x <= t - st->lsum_days; x++) {
-            const pp_day_t *b = &st->days[x % PP_DAYS_MAX];
+        int32_t x = st->lsum_day - st->lsum_days + 1; /* > 0: day numbers since 1970 */
+        int i = x % PP_DAYS_MAX;                      /* the ring slot of day x, kept in step */
+        for (; x <= t - st->lsum_days; x++) {
+            const pp_day_t *b = &st->days[i];
             if (!day_empty(b) && in_ring(st, x))
                 sub_day(&st->lsum, b);
+            i = i + 1 == PP_DAYS_MAX ? 0 : i + 1;
         }
     }
     st->lsum_day = t;
+}
+
+/* Move the running long-window sum's end to day t (> lsum_day): the days
+ * that leave are subtracted while their buckets still hold them. Inline:
+ * each evaluation asks, and the end mostly stays where it is. */
+static inline void lsum_slide(pp_partner_t *st, int32_t t)
+{
+    if (st->lsum_day == 0 || t <= st->lsum_day)
+        return;
+    lsum_slide_to(st, t);
+}
+
+/* pp_partner_long_window without a running sum to use: sum the buckets. */
+static __attribute__((noinline)) void long_window_rebuild(pp_partner_t *st, int64_t now_ms, int32_t now_day,
+                                                          int long_days, pp_window_sum_t *out)
+{
+    pp_window_sum_t unused;
+    pp_partner_windows(st, now_ms, long_days, 1, out, &unused);
+    if (now_day >= st->lsum_day || st->lsum_days != long_days) {
+        st->lsum = *out;
+        st->lsum_day = now_day;
+        st->lsum_days = long_days;
+    }
 }
 
 void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_window_sum_t *out)
 {
     int32_t now_day = pp_day_of(now_ms);
     if (st->lsum_day == 0 || st->lsum_days != long_days || now_day < st->lsum_day) {
-        pp_window_sum_t unused;
-        pp_partner_windows(st, now_ms, long_days, 1, out, &unused);
-        if (now_day >= st->lsum_day || st->lsum_days != long_days) {
-            st->lsum = *out;
-            st->lsum_day = now_day;
-            st->lsum_days = long_days;
-        }
+        long_window_rebuild(st, now_ms, now_day, long_days, out);
         return;
     }
     lsum_slide(st, now_day);
@@ -154,8 +198,7 @@ static void lsum_after(pp_partner_t *st, int32_t d, const pp_day_t *before)
 {
     if (st->lsum_day == 0 || d > st->lsum_day || d <= st->lsum_day - st->lsum_days || !in_ring(st, d))
         return;
-    sub_day(&st->lsum, before);
-    add_day(&st->lsum, &st->days[d % PP_DAYS_MAX]);
+    add_day_diff(&st->lsum, &st->days[d % PP_DAYS_MAX], before);
 }
 
 pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
@@ -170,8 +213,16 @@ pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
         if (day - st->head_day >= PP_DAYS_MAX) {
             memset(st->days, 0, sizeof st->days);
         } else {
-            for (int32_t d = st->head_day + 1; d <= day; d++)
-                memset(&st->days[d % PP_DAYS_MAX], 0, sizeof(pp_day_t));
+            /* the new days head_day + 1 .. day (fewer than PP_DAYS_MAX): one
+             * or two runs of consecutive slots */
+            int n = day - st->head_day;
+            int i = (st->head_day + 1) % PP_DAYS_MAX;
+            while (n > 0) {
+                int run = n < PP_DAYS_MAX - i ? n : PP_DAYS_MAX - i;
+                memset(&st->days[i], 0, (size_t)run * sizeof(pp_day_t));
+                n -= run;
+                i = 0;
+            }
         }
         st->head_day = day;
     } else if (day <= st->head_day - PP_DAYS_MAX) {
@@ -219,12 +270,7 @@ void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_wind
 /* a += b without overflow (amounts are validated >= 0; sums saturate) */
 static void sat_add(int64_t *a, int64_t b)
 {
-    if (b > 0 && *a > INT64_MAX - b)
-        *a = INT64_MAX;
-    else if (b < 0 && *a < INT64_MIN - b)
-        *a = INT64_MIN;
-    else
-        *a += b;
+    *a = pp_sat_add64(*a, b);
 }
 
 static bool stage_open(int stage)
@@ -269,11 +315,39 @@ static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
     return d;
 }
 
+/* memcpy(dst, src, n) for n <= 64, as two overlapping fixed-size copies
+ * (what a variable-length memcpy of an id becomes is a byte-or-word loop, or
+ * a call). Reads and writes exactly the n bytes, as memcpy does: the bytes
+ * after an id's NUL in the state are left as they are. */
+static inline void copy_short(char *dst, const char *src, size_t n)
+{
+    if (n >= 16) {
+        if (n <= 32) {
+            memcpy(dst, src, 16);
+            memcpy(dst + n - 16, src + n - 16, 16);
+        } else if (n <= 64) {
+            memcpy(dst, src, 32);
+            memcpy(dst + n - 32, src + n - 32, 32);
+        } else {
+            memcpy(dst, src, n);
+        }
+    } else if (n >= 8) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[i];
+    }
+}
+
 static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id)
 {
     size_t n = strlen(event_id);
     if (n < PP_EVIDENCE_MAX) {
-        memcpy(st->evidence[m], event_id, n + 1);
+        copy_short(st->evidence[m], event_id, n + 1);
     } else { /* keep the tail, which is where ids usually differ */
         st->evidence[m][0] = '~';
         memcpy(st->evidence[m] + 1, event_id + n - (PP_EVIDENCE_MAX - 2), PP_EVIDENCE_MAX - 1);
@@ -413,13 +487,10 @@ static int resp_median(const pp_sample_t *ring, uint32_t now, int days, uint32_t
     return n;
 }
 
-int pp_partner_resp_median(pp_partner_t *st, int64_t now_ms, int days, uint32_t *p50_s)
+/* pp_partner_resp_median when the cache does not hold: compute and cache
+ * (out of line: the cache holds for most evaluations). */
+static __attribute__((noinline)) int resp_median_fill(pp_partner_t *st, uint32_t now, int days, uint32_t *p50_s)
 {
-    uint32_t now = pp_secs(now_ms);
-    if (st->rp_until != 0 && st->rp_days == days && now >= st->rp_from && now < st->rp_until) {
-        *p50_s = st->rp_p50;
-        return st->rp_n;
-    }
     uint32_t until;
     int n = resp_median(st->resp_partner, now, days, p50_s, &until);
     if (days > 0 && days <= UINT8_MAX && until > now) {
@@ -430,6 +501,16 @@ int pp_partner_resp_median(pp_partner_t *st, int64_t now_ms, int days, uint32_t 
         st->rp_until = until;
     }
     return n;
+}
+
+int pp_partner_resp_median(pp_partner_t *st, int64_t now_ms, int days, uint32_t *p50_s)
+{
+    uint32_t now = pp_secs(now_ms);
+    if (st->rp_until != 0 && st->rp_days == days && now >= st->rp_from && now < st->rp_until) {
+        *p50_s = st->rp_p50;
+        return st->rp_n;
+    }
+    return resp_median_fill(st, now, days, p50_s);
 }
 
 static void push_sample(pp_sample_t *ring, uint8_t *next, uint32_t at, uint32_t wait)
@@ -562,9 +643,12 @@ int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grac
 {
     int n = 0;
     uint32_t now = pp_secs(now_ms - grace_ms);
+    /* every timer runs this over all slots: the state first (free and
+     * settled slots are not OPEN), the loop unrolled */
+#pragma GCC unroll 12
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
         pp_commit_t *c = &st->commits[i];
-        if (c->id != 0 && c->state == PP_COMMIT_OPEN && c->due != 0 && c->due <= now) {
+        if (c->state == PP_COMMIT_OPEN && c->due <= now && c->due != 0 && c->id != 0) {
             c->state = PP_COMMIT_MISSED;
             int32_t d = pp_day_of(pp_ms(c->due));
             lsum_before(st, d);
@@ -667,6 +751,12 @@ int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, 
 {
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
+    return pp_partner_apply_own(st, ev, partition, offset, now_ms);
+}
+
+int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
+                         int64_t now_ms)
+{
     int32_t d = pp_day_of(ev->occurred_at_ms);
     lsum_before(st, d);
     pp_day_t before = day_copy(st, d);
@@ -701,7 +791,7 @@ int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, 
         st->clock_ms = ev->occurred_at_ms;
     size_t idn = strlen(ev->event_id);
     if (idn < sizeof st->last_event_id)
-        memcpy(st->last_event_id, ev->event_id, idn + 1);
+        copy_short(st->last_event_id, ev->event_id, idn + 1);
     else
         memcpy(st->last_event_id, ev->event_id + idn - (sizeof st->last_event_id - 1), sizeof st->last_event_id);
     return 0;
@@ -712,19 +802,6 @@ double pp_partner_health(const pp_partner_t *st)
     return st->health;
 }
 
-int64_t pp_partner_pipeline_minor(const pp_partner_t *st)
-{
-    int64_t v = st->pipeline_sourced_minor;
-    sat_add(&v, st->pipeline_influenced_minor);
-    return v;
-}
-
-int64_t pp_partner_revenue_minor(const pp_partner_t *st)
-{
-    int64_t v = st->revenue_won_sourced_minor;
-    sat_add(&v, st->revenue_won_influenced_minor);
-    return v;
-}
 
 /* ---- blob ---- */
 

@@ -219,6 +219,11 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
 int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
                      int64_t now_ms);
 
+/* pp_partner_apply for a caller that has already checked that ev belongs to
+ * st (strcmp(st->id, ev->partner_id) == 0): pp_engine_apply. */
+int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
+                         int64_t now_ms);
+
 #define PP_DAY_MS 86400000LL
 
 /* Day number (days since 1970, UTC) of an event time. */
@@ -251,9 +256,26 @@ int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grac
 /* The partner's health score, 0-100 (the pp:health leaderboard value). */
 double pp_partner_health(const pp_partner_t *st);
 
-/* Open pipeline amount and won revenue, both attributions together. */
-int64_t pp_partner_pipeline_minor(const pp_partner_t *st);
-int64_t pp_partner_revenue_minor(const pp_partner_t *st);
+/* a + b, saturating at INT64_MAX / INT64_MIN (as the state's sums do). */
+static inline int64_t pp_sat_add64(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        r = b > 0 ? INT64_MAX : INT64_MIN; /* only a b of that sign can overflow */
+    return r;
+}
+
+/* Open pipeline amount and won revenue, both attributions together (inline:
+ * the score reads the pipeline at every evaluation). */
+static inline int64_t pp_partner_pipeline_minor(const pp_partner_t *st)
+{
+    return pp_sat_add64(st->pipeline_sourced_minor, st->pipeline_influenced_minor);
+}
+
+static inline int64_t pp_partner_revenue_minor(const pp_partner_t *st)
+{
+    return pp_sat_add64(st->revenue_won_sourced_minor, st->revenue_won_influenced_minor);
+}
 
 /* ---- serialisation (the internal Redis blob) ---- */
 

@@ -128,6 +128,28 @@ static const key_t_ keys[] = {
     I("low_acv_min_won", low_acv_min_won, 1, 10000),
 };
 
+/* What the engine's days_ms() gave: rounded half away from zero (llround). */
+static int64_t days_to_ms(double days)
+{
+    return (int64_t)llround(days * 86400000.0);
+}
+
+void pp_policy_derive(pp_policy_t *p)
+{
+    p->short_window_ms = days_to_ms(p->short_window_days);
+    p->long_window_ms = days_to_ms(p->long_window_days);
+    p->reply_overdue_ms = days_to_ms(p->reply_overdue_days);
+    p->going_dark_ms = days_to_ms(p->going_dark_days);
+    p->going_dark_inactive_ms = days_to_ms(p->going_dark_inactive_days);
+    p->no_pipeline_ms = days_to_ms(p->no_pipeline_days);
+    p->commitment_grace_ms = (int64_t)(p->commitment_grace_hours * 3600000.0); /* truncated, as before */
+    p->weight_sum = 0;
+    for (int m = 0; m < PP_M_COUNT; m++) {
+        p->measure_weight[m] = p->weight[m / 2] * 0.5; /* measure_component: measures pair up in order */
+        p->weight_sum += p->measure_weight[m];
+    }
+}
+
 static int parse_band(const char *v, pp_band_t *b, char *err, size_t err_len)
 {
     pp_band_t out = {0};
@@ -201,6 +223,7 @@ static int set_key(pp_policy_t *p, const char *name, const char *value, char *er
                 *(int *)(void *)field = (int)d;
             else
                 *(double *)(void *)field = d;
+            pp_policy_derive(p); /* a setting a derived field depends on may have changed */
             return 0;
         }
         }
@@ -263,6 +286,7 @@ static void policy_default(pp_policy_t *p)
     p->health_drop_days = 7;
     p->low_acv_major = 20000;
     p->low_acv_min_won = 3;
+    pp_policy_derive(p);
 }
 
 void pp_policyset_default(pp_policyset_t *ps)
@@ -391,8 +415,10 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
                          s ? ps->tiers[s - 1] : "any");
                 return -1;
             }
+            pp_policy_derive(p);
         }
     }
+    pp_policy_derive(&ps->global); /* not what the engine reads, but never stale either */
     /* version: a hash of everything that shapes a decision */
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -412,16 +438,21 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
     return 0;
 }
 
+/* The tier's slot in resolved[][]: 1 + its index, 0 if it has no overrides. */
+static __attribute__((noinline)) int tier_slot(const pp_policyset_t *ps, const char *tier)
+{
+    for (int i = 0; i < ps->n_tiers; i++)
+        if (strcmp(ps->tiers[i], tier) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* Every event asks: the search for the tier is out of line, and skipped
+ * when no tier has overrides (no per-call frame for it). */
 const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier)
 {
     if (ptype < 0 || ptype > PP_PTYPE_CO_SELL)
         ptype = 0;
-    int s = 0;
-    if (tier && tier[0])
-        for (int i = 0; i < ps->n_tiers; i++)
-            if (strcmp(ps->tiers[i], tier) == 0) {
-                s = i + 1;
-                break;
-            }
+    int s = ps->n_tiers > 0 && tier && tier[0] ? tier_slot(ps, tier) : 0;
     return &ps->resolved[ptype][s];
 }

@@ -103,6 +103,27 @@ typedef struct pp_policy {
     int health_drop_days;
     double low_acv_major;            /* average won deal below this (major units) */
     int low_acv_min_won;             /* ...over at least this many won deals */
+
+    /* Derived from the settings above, as every evaluation needs them,
+     * computed once by pp_policy_derive() instead of per evaluation. Setting
+     * a key and pp_policyset_resolve() keep them up to date (resolve fills
+     * them in every resolved policy); code that writes a policy's fields
+     * directly calls pp_policy_derive() on it afterwards. Not settings: not
+     * in the version hash.
+     * The day and hour settings in ms: llround(days * 86400000.0) (what the
+     * engine's days_ms() gave), (int64_t)(hours * 3600000.0) for the grace. */
+    int64_t short_window_ms;
+    int64_t long_window_ms;
+    int64_t reply_overdue_ms;
+    int64_t going_dark_ms;
+    int64_t going_dark_inactive_ms;
+    int64_t no_pipeline_ms;
+    int64_t commitment_grace_ms;
+    /* Each component's weight is shared equally by its two measures (2c and
+     * 2c + 1): measure_weight[m] = weight[m / 2] * 0.5, and weight_sum their
+     * sum, added in measure order. */
+    double measure_weight[PP_M_COUNT];
+    double weight_sum;
 } pp_policy_t;
 
 typedef struct pp_override {
@@ -142,6 +163,9 @@ int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char 
  * settings). Call after the last set/override. Returns 0 or -1 with err
  * (e.g. long window above PP_DAYS_MAX). */
 int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len);
+
+/* Recompute p's derived fields (the *_ms and the measure weights) from its settings. */
+void pp_policy_derive(pp_policy_t *p);
 
 /* The policy for a partner of this type and tier. Never NULL. */
 const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier);
