@@ -37,6 +37,9 @@
 #include "pp_policy.h"
 #include "pp_rand.h"
 
+#ifndef BENCH_FIND_BLOCK
+#define BENCH_FIND_BLOCK 64 /* partners looked up together, one block ahead of the apply (> BENCH_AHEAD) */
+#endif
 #ifndef BENCH_AHEAD
 #define BENCH_AHEAD 4      /* the apply loop prefetches the state this many events ahead */
 #endif
@@ -650,12 +653,18 @@ static size_t fill_chunk(gen_t *g, bench_t *b, phase_t *generate)
 }
 
 /* The harness floor: lookup + dedup check + a counter, nothing applied. */
-/* The chunk's partners, looked up as the daemon does a batch (pipelined). */
-static void find_chunk(bench_t *b, size_t n)
+/* The partners of events [from, from + BENCH_FIND_BLOCK) of the chunk, looked
+ * up together (pp_cache_find_many pipelines the lookups). The loops look up
+ * one block ahead of the event they apply: a lookup brings the first lines
+ * of the state in, and they are still in the CPU caches when it is applied. */
+static void find_block(bench_t *b, size_t from, size_t n)
 {
-    for (size_t k = 0; k < n; k++)
+    if (from >= n)
+        return;
+    size_t to = from + BENCH_FIND_BLOCK < n ? from + BENCH_FIND_BLOCK : n;
+    for (size_t k = from; k < to; k++)
         b->idp[k] = b->ring[k].partner_id;
-    pp_cache_find_many(b->cache, b->idp, n, b->found);
+    pp_cache_find_many(b->cache, b->idp + from, to - from, b->found + from);
 }
 
 static int run_baseline(const opts_t *o, bench_t *b, results_t *r, uint64_t *sink)
@@ -666,8 +675,10 @@ static int run_baseline(const opts_t *o, bench_t *b, results_t *r, uint64_t *sin
     while (g.i < g.n_events) {
         size_t n = fill_chunk(&g, b, &r->generate);
         double t0 = now_s();
-        find_chunk(b, n);
+        find_block(b, 0, n);
         for (size_t k = 0; k < n; k++) {
+            if (k % BENCH_FIND_BLOCK == 0)
+                find_block(b, k + BENCH_FIND_BLOCK, n);
             const pp_event_t *ev = &b->ring[k];
             pp_partner_t *st = b->found[k];
             if (st != NULL && !pp_partner_already_applied(st, ev->topic, b->arrivals[k].partition,
@@ -696,8 +707,10 @@ static int run_apply(const opts_t *o, bench_t *b, results_t *r)
     while (g.i < g.n_events) {
         size_t n = fill_chunk(&g, b, &r->generate);
         double t0 = now_s();
-        find_chunk(b, n);
+        find_block(b, 0, n);
         for (size_t k = 0; k < n; k++) {
+            if (k % BENCH_FIND_BLOCK == 0)
+                find_block(b, k + BENCH_FIND_BLOCK, n);
             const pp_event_t *ev = &b->ring[k];
             const arrival_t *at = &b->arrivals[k];
             pp_partner_t *st = b->found[k];
