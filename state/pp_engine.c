@@ -142,7 +142,7 @@ PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, boo
     if (with_short)
         pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
     else
-        pp_partner_long_window(st, now, pol->long_window_days, &f->lw);
+        pp_partner_long_window_at(st, now, f->day, pol->long_window_days, &f->lw);
     if (with_short) {
         f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
     } else { /* scores and rules need the count and the median only: cached */
@@ -317,10 +317,12 @@ static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
     }
 }
 
-/* Highest health over the last `days` days (incl. `day`, today), or -1. */
+/* Highest health over the last `days` days (incl. `day`, today), or -1.
+ * Every evaluation asks (health_drop): the 8-day history is read as one
+ * word, the slots outside the days asked for are masked off, and the
+ * largest of the eight bytes left is taken without a loop over days. */
 static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
 {
-    double best = -1;
     if (days > 8)
         days = 8;
     /* the days of the last `days` that the 8-day history still holds */
@@ -329,14 +331,32 @@ static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
         lo = st->health_hist_day - 7;
     if (hi > st->health_hist_day)
         hi = st->health_hist_day;
+    if (hi < lo)
+        return -1;
+    /* days lo..hi (at most 8) are the slots lo % 8 onwards, cyclically
+     * ((uint32_t)d % 8 is d's slot for consecutive d of any sign) */
+    unsigned n = (unsigned)(hi - lo) + 1;
+    unsigned first = (uint32_t)lo % 8;
     unsigned top = 0; /* stored +1: 0 = no data */
-    for (int32_t d = lo; d <= hi; d++) {
-        unsigned v = st->health_max_day_hist[(uint32_t)d % 8]; /* d > 0: day numbers since 1970 */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w; /* slot k is byte k: bits 8k..8k+7 */
+    memcpy(&w, st->health_max_day_hist, sizeof w);
+    uint64_t keep = ~(uint64_t)0 >> (64 - 8 * n); /* slots 0..n-1 (n is 1..8) */
+    unsigned r = 8 * first;
+    keep = keep << r | keep >> ((64 - r) & 63); /* ... rotated to start at `first` */
+    w &= keep;
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) { /* masked slots are 0: they never win */
+        unsigned v = (unsigned)(w >> (8 * k)) & 0xffu;
         top = v > top ? v : top;
     }
-    if (top > 0)
-        best = top - 1;
-    return best;
+#else
+    for (unsigned k = 0; k < n; k++) {
+        unsigned v = st->health_max_day_hist[(first + k) % 8];
+        top = v > top ? v : top;
+    }
+#endif
+    return top > 0 ? (double)(top - 1) : -1;
 }
 
 /* ---- rules (DESIGN §6) ---- */
@@ -350,7 +370,8 @@ typedef struct verdict {
 } verdict_t;
 
 /* The part of a verdict every evaluation needs: whether the rule trips or
- * clears. The rest (value, threshold, severity, start) only matters on a
+ * clears (on is looked at only while the rule is not firing, off only
+ * while it is). The rest (value, threshold, severity, start) only matters on a
  * transition, which is rare: judge_detail() computes it there. */
 typedef struct cond {
     bool on, off;
@@ -412,6 +433,10 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
         c.off = st->rag != PP_RAG_RED;
         break;
     case PP_R_HEALTH_DROP: {
+        /* Not firing, it trips only with enough confidence: below that the
+         * history's maximum is not needed (off only matters while firing). */
+        if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
+            break;
         double best = recent_max_health(st, f->day, pol->health_drop_days);
         double drop = best >= 0 ? best - st->health : 0;
         c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
@@ -490,6 +515,10 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
         v->severity = PP_SEV_CRITICAL;
         break;
     case PP_R_HEALTH_DROP: {
+        /* Not firing, it trips only with enough confidence: below that the
+         * history's maximum is not needed (off only matters while firing). */
+        if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
+            break;
         double best = recent_max_health(st, f->day, pol->health_drop_days);
         v->value = best >= 0 ? best - st->health : 0;
         v->threshold = pol->health_drop_points;
@@ -564,6 +593,18 @@ static size_t put_u64(char *out, uint64_t u)
     return n;
 }
 
+/* (uint8_t)(c + 0x5b) for every byte c: the second lane's byte in one load
+ * instead of an add and a zero-extension (an alert id hashes ~50 bytes). */
+#define PP_P5B(c) (uint8_t)((c) + 0x5b)
+#define PP_P5B4(c) PP_P5B(c), PP_P5B((c) + 1), PP_P5B((c) + 2), PP_P5B((c) + 3)
+#define PP_P5B16(c) PP_P5B4(c), PP_P5B4((c) + 4), PP_P5B4((c) + 8), PP_P5B4((c) + 12)
+#define PP_P5B64(c) PP_P5B16(c), PP_P5B16((c) + 16), PP_P5B16((c) + 32), PP_P5B16((c) + 48)
+static const uint8_t plus_5b[256] = {PP_P5B64(0), PP_P5B64(64), PP_P5B64(128), PP_P5B64(192)};
+#undef PP_P5B64
+#undef PP_P5B16
+#undef PP_P5B4
+#undef PP_P5B
+
 /* The two lanes over n bytes (four at a time: the loop's own cost is a
  * good part of a byte's). */
 static inline void fnv2_bytes(uint64_t *h1, uint64_t *h2, const char *p, size_t n)
@@ -573,7 +614,7 @@ static inline void fnv2_bytes(uint64_t *h1, uint64_t *h2, const char *p, size_t 
     for (size_t i = 0; i < n; i++) {
         uint8_t c = (uint8_t)p[i];
         a = (a ^ c) * 1099511628211ULL;
-        b = (b ^ (uint8_t)(c + 0x5b)) * 0x100000001b3ULL;
+        b = (b ^ plus_5b[c]) * 0x100000001b3ULL;
         b ^= b >> 29;
     }
     *h1 = a;
@@ -874,8 +915,11 @@ static void consider(int64_t *best, int64_t t)
 }
 
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t *window_tick);
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t base,
+                                  uint32_t first_due, int64_t *window_tick);
+static uint32_t first_open_due(const pp_partner_t *st);
 static int64_t window_tick_of(const pp_partner_t *st);
+static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out);
 
 /* One rule's lifecycle at f->now (DESIGN §7). */
 PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, emit_ctx_t *e, pp_rule_t r)
@@ -920,8 +964,11 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
     }
 }
 
+/* first_due: when the caller has just looked at every commitment (a timer,
+ * pp_partner_expire_commitments_next), the first due second of those still
+ * open (0 = none), which no rule changes; NULL: look here. */
 static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, const char *evidence,
-                    pp_alert_t *out)
+                    pp_alert_t *out, const uint32_t *first_due)
 {
     facts_t f;
     assert(derived_ok(pol));
@@ -940,7 +987,8 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
     lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
-    int64_t next = next_deadline_from(pol, st, f.oldest_wait_partner, &window_tick);
+    int64_t next = next_deadline_from(pol, st, f.oldest_wait_partner, f.recency_base,
+                                      first_due ? *first_due : first_open_due(st), &window_tick);
     consider(&next, window_tick);
     st->next_deadline_ms = next; /* pp_engine_next_deadline(ps, st) */
     return e.n;
@@ -983,20 +1031,26 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     pp_engine_prefetch(st, ev);
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
+    /* the policy is looked up once: only a lifecycle event changes the
+     * profile it depends on */
+    const pp_policy_t *pol = policy_of(ps, st);
     /* timers due before this event fire first, at their own time */
-    int n = pp_engine_advance(ps, st, ev->occurred_at_ms - 1, proc_ms, out);
+    int n = advance_pol(pol, st, ev->occurred_at_ms - 1, proc_ms, out);
     int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms); /* ev's partner checked above */
     if (rc != 0)
         return rc;
-    return n + evaluate(policy_of(ps, st), st, proc_ms, ev->event_id, out + n);
+    if (ev->topic == PP_TOPIC_LIFECYCLE)
+        pol = policy_of(ps, st);
+    return n + evaluate(pol, st, proc_ms, ev->event_id, out + n, NULL);
 }
 
 static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
-    pp_partner_expire_commitments(st, st->clock_ms, pol->commitment_grace_ms);
-    return evaluate(pol, st, proc_ms, "timer", out);
+    uint32_t first_due; /* the pass over the commitments gives the next one due as well */
+    pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
+    return evaluate(pol, st, proc_ms, "timer", out, &first_due);
 }
 
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
@@ -1009,11 +1063,18 @@ static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, i
 int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_ms, int64_t proc_ms,
                       pp_alert_t *out)
 {
-    int n = 0;
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
         return 0;
     /* no event in between: the profile, hence the policy, stays the same */
-    const pp_policy_t *pol = policy_of(ps, st);
+    return advance_pol(policy_of(ps, st), st, until_ms, proc_ms, out);
+}
+
+/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)). */
+static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out)
+{
+    int n = 0;
+    if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
+        return 0;
     while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
            n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
         int64_t at = st->next_deadline_ms;
@@ -1058,7 +1119,8 @@ static int64_t oldest_wait_partner(const pp_partner_t *st)
 
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
 {
-    return next_deadline_from(pol, st, oldest_wait_partner(st), window_tick);
+    int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
+    return next_deadline_from(pol, st, oldest_wait_partner(st), base, first_open_due(st), window_tick);
 }
 
 /* The day boundary at which firing window-based rules are re-judged as their
@@ -1072,21 +1134,13 @@ static int64_t window_tick_of(const pp_partner_t *st)
     return 0;
 }
 
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t *window_tick)
+/* The first due second of the commitments still open (0 = none). Each open
+ * commitment with a due date is missed strictly after its due second plus
+ * the grace: pp_ms(due) + grace + 1000, increasing in due, so the one due
+ * first is the only candidate for a deadline. Free and settled slots are not
+ * OPEN: the state is tested first. */
+static uint32_t first_open_due(const pp_partner_t *st)
 {
-    int64_t best = 0;
-    if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
-        consider(&best, oldest + pol->reply_overdue_ms);
-    int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
-    if (pol->enabled[PP_R_GOING_DARK] && !st->rules[PP_R_GOING_DARK].started_at_ms && base && !st->exited)
-        consider(&best, base + pol->going_dark_ms);
-    if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
-        st->signed_at_ms && !st->first_qualified_ms && !st->exited)
-        consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
-    /* Each open commitment with a due date is missed strictly after its due
-     * second plus the grace: pp_ms(due) + grace + 1000, increasing in due,
-     * so the one due first is the only candidate. Free and settled slots are
-     * not OPEN: the state is tested first. */
     uint32_t first_due = 0;
 #pragma GCC unroll 12
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
@@ -1094,6 +1148,23 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st
         if (c->state == PP_COMMIT_OPEN && c->due && c->id && (first_due == 0 || c->due < first_due))
             first_due = c->due;
     }
+    return first_due;
+}
+
+/* oldest: the oldest message awaiting the partner (ms, 0 = none); base: the
+ * recency base (last inbound, else signed, else first event); first_due:
+ * first_open_due(st). */
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t base,
+                                  uint32_t first_due, int64_t *window_tick)
+{
+    int64_t best = 0;
+    if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
+        consider(&best, oldest + pol->reply_overdue_ms);
+    if (pol->enabled[PP_R_GOING_DARK] && !st->rules[PP_R_GOING_DARK].started_at_ms && base && !st->exited)
+        consider(&best, base + pol->going_dark_ms);
+    if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
+        st->signed_at_ms && !st->first_qualified_ms && !st->exited)
+        consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
     if (first_due)
         consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
     int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */

@@ -34,18 +34,6 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
 
 /* ---- rolling windows ---- */
 
-static inline void sat8(uint8_t *x)
-{
-    if (*x < UINT8_MAX)
-        (*x)++;
-}
-
-static inline void sat16(uint16_t *x)
-{
-    if (*x < UINT16_MAX)
-        (*x)++;
-}
-
 int32_t pp_day_of(int64_t ms)
 {
     return (int32_t)(ms / PP_DAY_MS);
@@ -92,51 +80,28 @@ static inline void sub_day(pp_window_sum_t *o, const pp_day_t *b)
     o->won_major -= b->won_major;
 }
 
-/* o += a - b, for a bucket that changed from b to a (the counters wrap
- * around as unsigned arithmetic does: the same as sub_day(b), add_day(a)).
- * An event changes one or two counters: each 8-byte half of the bucket is
- * looked at only if it changed. */
-static inline void add_day_diff(pp_window_sum_t *o, const pp_day_t *a, const pp_day_t *b)
-{
-    _Static_assert(offsetof(pp_day_t, won) == 8, "pp_day_t: in..qualified, then won..won_major");
-    uint64_t wa[2], wb[2];
-    memcpy(wa, a, sizeof wa);
-    memcpy(wb, b, sizeof wb);
-    if (wa[0] != wb[0]) {
-        o->in += (uint32_t)a->in - b->in;
-        o->out += (uint32_t)a->out - b->out;
-        o->theirs += (uint32_t)a->theirs - b->theirs;
-        o->ours += (uint32_t)a->ours - b->ours;
-        o->registered += (uint32_t)a->registered - b->registered;
-        o->qualified += (uint32_t)a->qualified - b->qualified;
-    }
-    if (wa[1] != wb[1]) {
-        o->won += (uint32_t)a->won - b->won;
-        o->lost += (uint32_t)a->lost - b->lost;
-        o->missed += (uint32_t)a->missed - b->missed;
-        o->delivered += (uint32_t)a->delivered - b->delivered;
-        o->won_major += (uint64_t)a->won_major - b->won_major;
-    }
-}
-
-static bool in_ring(const pp_partner_t *st, int32_t d)
-{
-    return st->head_day != 0 && d <= st->head_day && d > st->head_day - PP_DAYS_MAX;
-}
-
-/* lsum_slide's work, when the end does move. */
+/* lsum_slide's work, when the end does move: the days that leave are
+ * lsum_day - lsum_days + 1 .. t - lsum_days, of which only those the ring
+ * holds, (head_day - PP_DAYS_MAX, head_day], were ever added. */
 static void lsum_slide_to(pp_partner_t *st, int32_t t)
 {
     if (t - st->lsum_day >= st->lsum_days) {
         memset(&st->lsum, 0, sizeof st->lsum);
-    } else {
+    } else if (st->head_day != 0) {
         int32_t x = st->lsum_day - st->lsum_days + 1; /* > 0: day numbers since 1970 */
-        int i = x % PP_DAYS_MAX;                      /* the ring slot of day x, kept in step */
-        for (; x <= t - st->lsum_days; x++) {
-            const pp_day_t *b = &st->days[i];
-            if (!day_empty(b) && in_ring(st, x))
-                sub_day(&st->lsum, b);
-            i = i + 1 == PP_DAYS_MAX ? 0 : i + 1;
+        int32_t last = t - st->lsum_days;
+        if (x <= st->head_day - PP_DAYS_MAX)
+            x = st->head_day - PP_DAYS_MAX + 1;
+        if (last > st->head_day)
+            last = st->head_day;
+        if (x <= last) {
+            int i = x % PP_DAYS_MAX; /* the ring slot of day x, kept in step */
+            for (; x <= last; x++) {
+                const pp_day_t *b = &st->days[i];
+                if (!day_empty(b))
+                    sub_day(&st->lsum, b);
+                i = i + 1 == PP_DAYS_MAX ? 0 : i + 1;
+            }
         }
     }
     st->lsum_day = t;
@@ -167,7 +132,11 @@ static __attribute__((noinline)) void long_window_rebuild(pp_partner_t *st, int6
 
 void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_window_sum_t *out)
 {
-    int32_t now_day = pp_day_of(now_ms);
+    pp_partner_long_window_at(st, now_ms, pp_day_of(now_ms), long_days, out);
+}
+
+void pp_partner_long_window_at(pp_partner_t *st, int64_t now_ms, int32_t now_day, int long_days, pp_window_sum_t *out)
+{
     if (st->lsum_day == 0 || st->lsum_days != long_days || now_day < st->lsum_day) {
         long_window_rebuild(st, now_ms, now_day, long_days, out);
         return;
@@ -176,34 +145,17 @@ void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_
     *out = st->lsum;
 }
 
-/* Bucket d as it is now (zeros if not held). */
-static pp_day_t day_copy(const pp_partner_t *st, int32_t d)
-{
-    pp_day_t z;
-    if (in_ring(st, d))
-        return st->days[d % PP_DAYS_MAX];
-    memset(&z, 0, sizeof z);
-    return z;
-}
-
-/* Before bucket d changes: bring the running sum up to d if it lags. */
+/* Before bucket d changes: bring the running sum up to d if it lags (the
+ * days after the sum's end must stay empty: sliding adds none of them). */
 static void lsum_before(pp_partner_t *st, int32_t d)
 {
     if (st->lsum_day != 0 && d > st->lsum_day)
         lsum_slide(st, d);
 }
 
-/* After bucket d changed from `before`: add the difference if d is in the sum. */
-static void lsum_after(pp_partner_t *st, int32_t d, const pp_day_t *before)
+/* The bucket of day `day` (pp_partner_day, with the day already computed). */
+static pp_day_t *day_bucket(pp_partner_t *st, int32_t day)
 {
-    if (st->lsum_day == 0 || d > st->lsum_day || d <= st->lsum_day - st->lsum_days || !in_ring(st, d))
-        return;
-    add_day_diff(&st->lsum, &st->days[d % PP_DAYS_MAX], before);
-}
-
-pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
-{
-    int32_t day = pp_day_of(ms);
     if (day > st->head_day && st->head_day != 0)
         lsum_slide(st, day); /* before the ring reuses the slots of leaving days */
     if (st->head_day == 0) {
@@ -214,9 +166,15 @@ pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
             memset(st->days, 0, sizeof st->days);
         } else {
             /* the new days head_day + 1 .. day (fewer than PP_DAYS_MAX): one
-             * or two runs of consecutive slots */
+             * or two runs of consecutive slots; mostly one day or a few, which
+             * are cleared in place (a memset of a run is a library call) */
             int n = day - st->head_day;
             int i = (st->head_day + 1) % PP_DAYS_MAX;
+            if (n <= 4) {
+                static const pp_day_t empty;
+                for (; n > 0; n--, i = i + 1 == PP_DAYS_MAX ? 0 : i + 1)
+                    st->days[i] = empty;
+            }
             while (n > 0) {
                 int run = n < PP_DAYS_MAX - i ? n : PP_DAYS_MAX - i;
                 memset(&st->days[i], 0, (size_t)run * sizeof(pp_day_t));
@@ -231,6 +189,42 @@ pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
     return &st->days[day % PP_DAYS_MAX];
 }
 
+pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
+{
+    return day_bucket(st, pp_day_of(ms));
+}
+
+/* A day bucket an event counts into, and the running long-window sum when
+ * that day is in it (else NULL). Every counter that moves in the bucket
+ * moves by the same amount in the sum (COUNT8/COUNT16), so the sum stays
+ * the sum of its buckets without comparing the bucket before and after. */
+typedef struct bucket {
+    pp_day_t *day;        /* NULL: older than the ring holds */
+    pp_window_sum_t *sum; /* &st->lsum, or NULL */
+} bucket_t;
+
+static bucket_t bucket_at(pp_partner_t *st, int32_t d)
+{
+    bucket_t k;
+    lsum_before(st, d);
+    k.day = day_bucket(st, d); /* non-NULL: d is in the ring now */
+    k.sum = k.day != NULL && st->lsum_day != 0 && d <= st->lsum_day && d > st->lsum_day - st->lsum_days
+                ? &st->lsum
+                : NULL;
+    return k;
+}
+
+/* Count one into counter f of bucket k (saturating), and into the sum with it. */
+#define COUNT_SAT(k, f, max)                 \
+    do {                                     \
+        if ((k).day && (k).day->f < (max)) { \
+            (k).day->f++;                    \
+            if ((k).sum)                     \
+                (k).sum->f++;                \
+        }                                    \
+    } while (0)
+#define COUNT8(k, f) COUNT_SAT(k, f, UINT8_MAX)
+#define COUNT16(k, f) COUNT_SAT(k, f, UINT16_MAX)
 
 void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
                         pp_window_sum_t *lw, pp_window_sum_t *sw)
@@ -245,8 +239,9 @@ void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, i
         lo = st->head_day - PP_DAYS_MAX + 1;
     int32_t short_lo = now_day - short_days + 1;
     int32_t hi = now_day < st->head_day ? now_day : st->head_day;
-    for (int32_t d = lo; d <= hi; d++) {
-        const pp_day_t *b = &st->days[d % PP_DAYS_MAX];
+    int i = lo % PP_DAYS_MAX; /* d's ring slot, kept in step (lo > 0: a day of the ring) */
+    for (int32_t d = lo; d <= hi; d++, i = i + 1 == PP_DAYS_MAX ? 0 : i + 1) {
+        const pp_day_t *b = &st->days[i];
         /* most days of a quiet partner are empty: skip them cheaply (won_major
          * is not looked at: it is 0 whenever won is) */
         if (day_empty(b) ||
@@ -343,9 +338,10 @@ static inline void copy_short(char *dst, const char *src, size_t n)
     }
 }
 
-static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id)
+/* The event id that last moved measure m; n = strlen(event_id) (computed
+ * once per event by pp_partner_apply_own, not once per measure). */
+static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id, size_t n)
 {
-    size_t n = strlen(event_id);
     if (n < PP_EVIDENCE_MAX) {
         copy_short(st->evidence[m], event_id, n + 1);
     } else { /* keep the tail, which is where ids usually differ */
@@ -354,20 +350,21 @@ static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id)
     }
 }
 
-static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
+/* The apply_* functions get the event's day (pp_day_of(ev->occurred_at_ms))
+ * and the length of its id from pp_partner_apply_own, which computes both once. */
+static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
 {
     bool is_new;
     pp_deal_slot_t *d = deal_slot(st, ev->u.deal.deal, &is_new);
-    pp_day_t *day = pp_partner_day(st, ev->occurred_at_ms);
+    bucket_t day = bucket_at(st, dn);
     if (is_new) {
         d->id = ev->u.deal.deal;
         if (ev->u.deal.attribution == PP_ATTR_SOURCED)
             st->deals_sourced++;
         else
             st->deals_influenced++;
-        if (day)
-            sat8(&day->registered);
-        set_evidence(st, PP_M_ACTIVITY, ev->event_id);
+        COUNT8(day, registered);
+        set_evidence(st, PP_M_ACTIVITY, ev->event_id, idn);
     } else if (!stage_open(d->stage)) {
         return; /* closed deals stay closed: a late or repeated event changes nothing */
     } else {
@@ -380,52 +377,51 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev)
     if (!d->qualified && d->stage != PP_STAGE_REGISTERED && d->stage != PP_STAGE_LOST) {
         d->qualified = 1;
         st->deals_qualified++;
-        if (day)
-            sat8(&day->qualified);
+        COUNT8(day, qualified);
         if (st->first_qualified_ms == 0 || ev->occurred_at_ms < st->first_qualified_ms)
             st->first_qualified_ms = ev->occurred_at_ms;
     }
-    set_evidence(st, PP_M_PIPELINE, ev->event_id);
+    set_evidence(st, PP_M_PIPELINE, ev->event_id, idn);
     if (stage_open(d->stage)) {
         sat_add(pipeline_of(st, d->attribution), d->amount_minor);
     } else if (d->stage == PP_STAGE_WON) {
         st->deals_won++;
         sat_add(d->attribution == PP_ATTR_SOURCED ? &st->revenue_won_sourced_minor : &st->revenue_won_influenced_minor,
                 d->amount_minor);
-        if (day) {
-            sat8(&day->won);
+        if (day.day) {
+            COUNT8(day, won);
             int64_t major = d->amount_minor / 100;
-            day->won_major = (uint32_t)((int64_t)day->won_major + major > UINT32_MAX ? UINT32_MAX
-                                                                                    : day->won_major + major);
+            uint32_t was = day.day->won_major;
+            day.day->won_major = (uint32_t)((int64_t)day.day->won_major + major > UINT32_MAX
+                                                ? UINT32_MAX
+                                                : day.day->won_major + major);
+            if (day.sum) /* the sum's counters wrap around, as unsigned arithmetic does */
+                day.sum->won_major += (uint64_t)day.day->won_major - was;
         }
-        set_evidence(st, PP_M_REVENUE, ev->event_id);
-        set_evidence(st, PP_M_WIN_RATE, ev->event_id);
+        set_evidence(st, PP_M_REVENUE, ev->event_id, idn);
+        set_evidence(st, PP_M_WIN_RATE, ev->event_id, idn);
     } else {
         st->deals_lost++;
-        if (day)
-            sat8(&day->lost);
-        set_evidence(st, PP_M_WIN_RATE, ev->event_id);
+        COUNT8(day, lost);
+        set_evidence(st, PP_M_WIN_RATE, ev->event_id, idn);
     }
 }
 
-static void apply_referral(pp_partner_t *st, const pp_event_t *ev)
+static void apply_referral(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
 {
     if (ev->u.referral.status != PP_REF_SENT)
         return;
-    pp_day_t *day = pp_partner_day(st, ev->occurred_at_ms);
+    bucket_t day = bucket_at(st, dn);
     if (ev->u.referral.direction == PP_REF_TO_US) {
         st->referrals_to_us++;
-        if (day) {
-            sat8(&day->registered);
-            sat8(&day->theirs);
-        }
-        set_evidence(st, PP_M_ACTIVITY, ev->event_id);
+        COUNT8(day, registered);
+        COUNT8(day, theirs);
+        set_evidence(st, PP_M_ACTIVITY, ev->event_id, idn);
     } else {
         st->referrals_to_partner++;
-        if (day)
-            sat8(&day->ours);
+        COUNT8(day, ours);
     }
-    set_evidence(st, PP_M_RECIPROCITY, ev->event_id);
+    set_evidence(st, PP_M_RECIPROCITY, ev->event_id, idn);
 }
 
 /* ---- threads and response times ---- */
@@ -521,7 +517,7 @@ static void push_sample(pp_sample_t *ring, uint8_t *next, uint32_t at, uint32_t 
 }
 
 /* A non-automated MESSAGE or REQUEST on a thread (seed 000 §6.2). */
-static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev)
+static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t idn)
 {
     bool inbound = ev->u.eng.direction == PP_DIR_INBOUND;
     uint8_t waiting_for_sender = inbound ? PP_WAIT_PARTNER : PP_WAIT_US;
@@ -534,7 +530,7 @@ static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev)
         if (inbound) {
             push_sample(st->resp_partner, &st->resp_partner_next, now, wait);
             st->rp_until = 0; /* the cached median is stale */
-            set_evidence(st, PP_M_RESPONSE, ev->event_id);
+            set_evidence(st, PP_M_RESPONSE, ev->event_id, idn);
         } else {
             push_sample(st->resp_us, &st->resp_us_next, now, wait);
         }
@@ -591,7 +587,10 @@ static pp_commit_t *commit_claim(pp_partner_t *st, uint64_t id)
     return victim;
 }
 
-static void count_commit(pp_partner_t *st, int owner, bool delivered, int64_t at_ms, const char *evidence)
+/* A commitment settled at at_ms (day dn = pp_day_of(at_ms)); evidence is
+ * the id behind it, evn its length. */
+static void count_commit(pp_partner_t *st, int owner, bool delivered, int64_t at_ms, int32_t dn,
+                         const char *evidence, size_t evn)
 {
     int o = owner == PP_DIR_INBOUND ? 0 : 1;
     if (delivered)
@@ -601,14 +600,16 @@ static void count_commit(pp_partner_t *st, int owner, bool delivered, int64_t at
     if (o == 0) {
         if (!delivered && at_ms > st->last_missed_ms)
             st->last_missed_ms = at_ms;
-        pp_day_t *day = pp_partner_day(st, at_ms);
-        if (day)
-            sat8(delivered ? &day->delivered : &day->missed);
-        set_evidence(st, PP_M_DELIVERY, evidence);
+        bucket_t day = bucket_at(st, dn);
+        if (delivered)
+            COUNT8(day, delivered);
+        else
+            COUNT8(day, missed);
+        set_evidence(st, PP_M_DELIVERY, evidence, evn);
     }
 }
 
-static void apply_commitment(pp_partner_t *st, const pp_event_t *ev)
+static void apply_commitment(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
 {
     pp_commit_t *c = commit_find(st, ev->u.eng.commitment);
     int owner = ev->u.eng.direction;
@@ -631,7 +632,7 @@ static void apply_commitment(pp_partner_t *st, const pp_event_t *ev)
             owner = c->owner;
             c->state = delivered ? PP_COMMIT_DELIVERED : PP_COMMIT_MISSED;
         }
-        count_commit(st, owner, delivered, ev->occurred_at_ms, ev->event_id);
+        count_commit(st, owner, delivered, ev->occurred_at_ms, dn, ev->event_id, idn);
         break;
     }
     default:
@@ -641,27 +642,36 @@ static void apply_commitment(pp_partner_t *st, const pp_event_t *ev)
 
 int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grace_ms)
 {
+    uint32_t first_due;
+    return pp_partner_expire_commitments_next(st, now_ms, grace_ms, &first_due);
+}
+
+int pp_partner_expire_commitments_next(pp_partner_t *st, int64_t now_ms, int64_t grace_ms, uint32_t *first_due)
+{
     int n = 0;
     uint32_t now = pp_secs(now_ms - grace_ms);
+    uint32_t first = 0;
     /* every timer runs this over all slots: the state first (free and
      * settled slots are not OPEN), the loop unrolled */
 #pragma GCC unroll 12
     for (int i = 0; i < PP_COMMITS_MAX; i++) {
         pp_commit_t *c = &st->commits[i];
-        if (c->state == PP_COMMIT_OPEN && c->due <= now && c->due != 0 && c->id != 0) {
-            c->state = PP_COMMIT_MISSED;
-            int32_t d = pp_day_of(pp_ms(c->due));
-            lsum_before(st, d);
-            pp_day_t before = day_copy(st, d);
-            count_commit(st, c->owner, false, pp_ms(c->due), "due-date-passed");
-            lsum_after(st, d, &before);
-            n++;
+        if (c->state == PP_COMMIT_OPEN && c->due != 0 && c->id != 0) {
+            if (c->due <= now) {
+                c->state = PP_COMMIT_MISSED;
+                static const char why[] = "due-date-passed";
+                count_commit(st, c->owner, false, pp_ms(c->due), pp_day_of(pp_ms(c->due)), why, sizeof why - 1);
+                n++;
+            } else if (first == 0 || c->due < first) {
+                first = c->due; /* still open after this pass */
+            }
         }
     }
+    *first_due = first;
     return n;
 }
 
-static void apply_engagement(pp_partner_t *st, const pp_event_t *ev)
+static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
 {
     bool inbound = ev->u.eng.direction == PP_DIR_INBOUND;
     int kind = ev->u.eng.kind;
@@ -680,31 +690,37 @@ static void apply_engagement(pp_partner_t *st, const pp_event_t *ev)
     if (ev->occurred_at_ms > *last)
         *last = ev->occurred_at_ms;
     if (inbound)
-        set_evidence(st, PP_M_RECENCY, ev->event_id);
-    pp_day_t *day = pp_partner_day(st, ev->occurred_at_ms);
-    if (day)
-        sat16(inbound ? &day->in : &day->out);
+        set_evidence(st, PP_M_RECENCY, ev->event_id, idn);
+    bucket_t day = bucket_at(st, dn);
+    if (inbound)
+        COUNT16(day, in);
+    else
+        COUNT16(day, out);
     switch (kind) {
     case PP_KIND_MESSAGE:
     case PP_KIND_REQUEST:
         if (ev->u.eng.thread)
-            apply_thread_message(st, ev);
+            apply_thread_message(st, ev, idn);
         if (kind == PP_KIND_REQUEST) {
             /* the partner asking work of us is our contribution (seed 000 §6.5) */
-            if (day)
-                sat8(inbound ? &day->ours : &day->theirs);
-            set_evidence(st, PP_M_RECIPROCITY, ev->event_id);
+            if (inbound)
+                COUNT8(day, ours);
+            else
+                COUNT8(day, theirs);
+            set_evidence(st, PP_M_RECIPROCITY, ev->event_id, idn);
         }
         break;
     case PP_KIND_MEETING:
     case PP_KIND_CO_MARKETING:
     case PP_KIND_TRAINING:
-        if (day)
-            sat8(inbound ? &day->theirs : &day->ours);
-        set_evidence(st, PP_M_RECIPROCITY, ev->event_id);
+        if (inbound)
+            COUNT8(day, theirs);
+        else
+            COUNT8(day, ours);
+        set_evidence(st, PP_M_RECIPROCITY, ev->event_id, idn);
         break;
     default:
-        apply_commitment(st, ev);
+        apply_commitment(st, ev, dn, idn);
         break;
     }
 }
@@ -758,17 +774,17 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
                          int64_t now_ms)
 {
     int32_t d = pp_day_of(ev->occurred_at_ms);
+    size_t idn = strlen(ev->event_id); /* once: the evidence and last_event_id take it */
     lsum_before(st, d);
-    pp_day_t before = day_copy(st, d);
     switch (ev->topic) {
     case PP_TOPIC_DEALS:
-        apply_deal(st, ev);
+        apply_deal(st, ev, d, idn);
         break;
     case PP_TOPIC_REFERRALS:
-        apply_referral(st, ev);
+        apply_referral(st, ev, d, idn);
         break;
     case PP_TOPIC_ENGAGEMENTS:
-        apply_engagement(st, ev);
+        apply_engagement(st, ev, d, idn);
         break;
     case PP_TOPIC_LIFECYCLE:
         apply_lifecycle(st, ev);
@@ -776,7 +792,6 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
     default:
         return -EINVAL;
     }
-    lsum_after(st, d, &before);
     st->applied[ev->topic].partition = partition;
     st->applied[ev->topic].offset = offset;
     if (st->home_partition < 0)
@@ -789,7 +804,6 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
         st->first_event_ms = ev->occurred_at_ms;
     if (ev->occurred_at_ms > st->clock_ms)
         st->clock_ms = ev->occurred_at_ms;
-    size_t idn = strlen(ev->event_id);
     if (idn < sizeof st->last_event_id)
         copy_short(st->last_event_id, ev->event_id, idn + 1);
     else

@@ -239,6 +239,9 @@ void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_wind
  * window length changed). now_ms must not be before the last evaluation. */
 void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_window_sum_t *out);
 
+/* The same for a caller that has now_day = pp_day_of(now_ms) at hand. */
+void pp_partner_long_window_at(pp_partner_t *st, int64_t now_ms, int32_t now_day, int long_days, pp_window_sum_t *out);
+
 /* Both windows in one pass over the buckets (short_days <= long_days). */
 void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
                         pp_window_sum_t *lw, pp_window_sum_t *sw);
@@ -252,6 +255,11 @@ int pp_partner_resp_median(pp_partner_t *st, int64_t now_ms, int days, uint32_t 
 /* Commitments still open whose due time plus grace_ms is at or before now_ms
  * become missed (counted on their due day). Returns how many. */
 int pp_partner_expire_commitments(pp_partner_t *st, int64_t now_ms, int64_t grace_ms);
+
+/* pp_partner_expire_commitments, and *first_due the earliest due time
+ * (pp_secs) of the commitments with a due date still open after it, 0 if
+ * none (what the next timer needs: one pass over the slots, not two). */
+int pp_partner_expire_commitments_next(pp_partner_t *st, int64_t now_ms, int64_t grace_ms, uint32_t *first_due);
 
 /* The partner's health score, 0-100 (the pp:health leaderboard value). */
 double pp_partner_health(const pp_partner_t *st);
