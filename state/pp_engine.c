@@ -16,6 +16,10 @@
 
 #include "partnerpulse.pb-c.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h> /* recent_max_health, put_hex128 */
+#endif
+
 #define HOUR_MS 3600000.0
 #define DAY_MS_D 86400000.0
 
@@ -110,13 +114,37 @@ static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
     return r;
 }
 
+/* ---- what one timer leaves to the next ---- */
+
+/* pp_engine_advance evaluates the partner at each deadline due, in order,
+ * with no event in between: what a timer's evaluation found that no timer
+ * changes is carried to the next one in this struct, a local variable of
+ * the advance (the partner's state and blob stay as they are).
+ * - The threads: only events change them. Their facts (gather) hold.
+ * - The commitments: only events and the pass that marks those past due
+ *   missed change them. After a pass, every open commitment with a due date
+ *   is due at first_due or later (0: there is none), so a timer before
+ *   first_due (plus the grace) marks none: its pass can be skipped, and
+ *   first_due holds.
+ * - other: the evaluation's next deadline without the window tick
+ *   (next_deadline_pol, which reads nothing that changes between the end of
+ *   an evaluation and the next timer). */
+typedef struct carry {
+    bool valid;                  /* a timer of this advance has been evaluated */
+    uint32_t first_due;          /* first_open_due() after it */
+    int64_t other;               /* next_deadline_pol() after it */
+    int max_followups;           /* gather()'s thread facts */
+    int awaiting_partner;
+    int64_t oldest_wait_partner;
+} carry_t;
+
 /* ---- the inputs of scores and rules, at one instant ---- */
 
 typedef struct facts {
     int64_t now;
     int32_t day;                 /* day_of(now) */
-    pp_window_sum_t lw, sw;      /* long and short window sums */
-    pct_t partner, us;           /* response percentiles, short window */
+    pp_window_sum_t lw, sw;      /* long and short window sums (sw: with_short only) */
+    pct_t partner, us;           /* response percentiles, short window (us: with_short only) */
     int max_followups;           /* on threads awaiting the partner */
     int64_t oldest_wait_partner; /* ms, 0 = none */
     int64_t oldest_wait_us;      /* with_short only (0 otherwise) */
@@ -128,17 +156,16 @@ typedef struct facts {
  * our side of the threads (only the public hash shows them; rules and score
  * need the long window and the threads awaiting the partner only). Inlined:
  * evaluate() and pp_engine_fields() each get the code for their case. */
-PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f)
+PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f,
+                      const carry_t *cy)
 {
-    f->now = now; /* every field set below (lw by the window functions) */
+    /* every field set below (lw by the window functions), but for sw and us
+     * without with_short: nothing reads them then (evaluate()) */
+    f->now = now;
     f->day = day_of(now);
     f->max_followups = 0;
     f->oldest_wait_partner = f->oldest_wait_us = 0;
     f->awaiting_partner = f->awaiting_us = 0;
-    if (!with_short) {
-        memset(&f->sw, 0, sizeof f->sw);
-        f->us = (pct_t){0, NAN, NAN};
-    }
     if (with_short)
         pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
     else
@@ -154,27 +181,33 @@ PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, boo
     /* our own response times only show in the public hash: scores and rules never read them */
     if (with_short)
         f->us = percentiles(st->resp_us, now, pol->short_window_days);
-    /* The oldest waits as pp_secs (pp_ms() is increasing: the oldest second
-     * is the oldest ms), converted once. A free slot has awaiting 0, so the
-     * cheap test of `awaiting` comes first. */
-    uint32_t oldest_p = 0, oldest_u = 0;
+    if (!with_short && cy && cy->valid) { /* a timer after a timer: the threads are as they were */
+        f->max_followups = cy->max_followups;
+        f->awaiting_partner = cy->awaiting_partner;
+        f->oldest_wait_partner = cy->oldest_wait_partner;
+    } else {
+        /* The oldest waits as pp_secs (pp_ms() is increasing: the oldest
+         * second is the oldest ms), converted once. A free slot has awaiting
+         * 0, so the cheap test of `awaiting` comes first. */
+        uint32_t oldest_p = 0, oldest_u = 0;
 #pragma GCC unroll 12
-    for (int i = 0; i < PP_THREADS_MAX; i++) {
-        const pp_thread_t *t = &st->threads[i];
-        if (t->awaiting == PP_WAIT_PARTNER && t->id != 0) {
-            if (f->awaiting_partner++ == 0 || t->since < oldest_p)
-                oldest_p = t->since;
-            if (t->followups > f->max_followups)
-                f->max_followups = t->followups;
-        } else if (with_short && t->awaiting == PP_WAIT_US && t->id != 0) {
-            if (f->awaiting_us++ == 0 || t->since < oldest_u)
-                oldest_u = t->since;
+        for (int i = 0; i < PP_THREADS_MAX; i++) {
+            const pp_thread_t *t = &st->threads[i];
+            if (t->awaiting == PP_WAIT_PARTNER && t->id != 0) {
+                if (f->awaiting_partner++ == 0 || t->since < oldest_p)
+                    oldest_p = t->since;
+                if (t->followups > f->max_followups)
+                    f->max_followups = t->followups;
+            } else if (with_short && t->awaiting == PP_WAIT_US && t->id != 0) {
+                if (f->awaiting_us++ == 0 || t->since < oldest_u)
+                    oldest_u = t->since;
+            }
         }
+        if (f->awaiting_partner)
+            f->oldest_wait_partner = pp_ms(oldest_p);
+        if (f->awaiting_us)
+            f->oldest_wait_us = pp_ms(oldest_u);
     }
-    if (f->awaiting_partner)
-        f->oldest_wait_partner = pp_ms(oldest_p);
-    if (f->awaiting_us)
-        f->oldest_wait_us = pp_ms(oldest_u);
     f->recency_base = st->last_inbound_ms ? st->last_inbound_ms
                       : st->signed_at_ms  ? st->signed_at_ms
                                           : st->first_event_ms;
@@ -344,12 +377,22 @@ static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
     uint64_t keep = ~(uint64_t)0 >> (64 - 8 * n); /* slots 0..n-1 (n is 1..8) */
     unsigned r = 8 * first;
     keep = keep << r | keep >> ((64 - r) & 63); /* ... rotated to start at `first` */
-    w &= keep;
+    w &= keep; /* masked slots are 0: they never win */
+#if defined(__SSE2__)
+    /* the largest byte in three unsigned byte-wise maxima of the word with
+     * itself shifted by 4, 2 and 1 bytes (a dozen instructions, not 8 steps) */
+    __m128i x = _mm_cvtsi64_si128((long long)w);
+    x = _mm_max_epu8(x, _mm_srli_epi64(x, 32));
+    x = _mm_max_epu8(x, _mm_srli_epi64(x, 16));
+    x = _mm_max_epu8(x, _mm_srli_epi64(x, 8));
+    top = (unsigned)_mm_cvtsi128_si32(x) & 0xffu;
+#else
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; k++) { /* masked slots are 0: they never win */
+    for (int k = 0; k < 8; k++) {
         unsigned v = (unsigned)(w >> (8 * k)) & 0xffu;
         top = v > top ? v : top;
     }
+#endif
 #else
     for (unsigned k = 0; k < n; k++) {
         unsigned v = st->health_max_day_hist[(first + k) % 8];
@@ -556,29 +599,38 @@ static const char dec_pairs[201] = PP_DEC10("0") PP_DEC10("1") PP_DEC10("2") PP_
     PP_DEC10("5") PP_DEC10("6") PP_DEC10("7") PP_DEC10("8") PP_DEC10("9");
 #undef PP_DEC10
 
-/* "00" "01" ... "ff": a byte's two hex digits in one lookup. */
-#define PP_HEX16(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9" d "a" d "b" d "c" d "d" d "e" d "f"
-static const char hex_pairs[513] = PP_HEX16("0") PP_HEX16("1") PP_HEX16("2") PP_HEX16("3") PP_HEX16("4")
-    PP_HEX16("5") PP_HEX16("6") PP_HEX16("7") PP_HEX16("8") PP_HEX16("9") PP_HEX16("a") PP_HEX16("b")
-    PP_HEX16("c") PP_HEX16("d") PP_HEX16("e") PP_HEX16("f");
-#undef PP_HEX16
 
 /* Decimal digits of u (no sign), written backwards so that they end just
  * before `end`; returns where they start. */
 static inline char *dec_digits(char *end, uint64_t u)
 {
     char *p = end;
-    while (u >= 100) {
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
+    /* Eight digits at a time while u is that large (a start time has 13):
+     * one 64-bit division splits them off, and their pairs are divided out
+     * in 32-bit arithmetic, which is cheaper than 64-bit. */
+    while (u >= 100000000u) {
+        uint32_t lo = (uint32_t)(u % 100000000u);
+        u /= 100000000u;
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            uint32_t r = lo % 100;
+            lo /= 100;
+            p -= 2;
+            memcpy(p, dec_pairs + 2 * r, 2);
+        }
+    }
+    uint32_t v = (uint32_t)u; /* < 10^8 */
+    while (v >= 100) {
+        uint32_t r = v % 100;
+        v /= 100;
         p -= 2;
         memcpy(p, dec_pairs + 2 * r, 2);
     }
-    if (u >= 10) {
+    if (v >= 10) {
         p -= 2;
-        memcpy(p, dec_pairs + 2 * u, 2);
+        memcpy(p, dec_pairs + 2 * v, 2);
     } else {
-        *--p = (char)('0' + u);
+        *--p = (char)('0' + v);
     }
     return p;
 }
@@ -621,12 +673,40 @@ static inline void fnv2_bytes(uint64_t *h1, uint64_t *h2, const char *p, size_t 
     *h2 = b;
 }
 
-/* The hash's 16 hex digits, most significant first. */
-static inline void put_hex64(char *out, uint64_t h)
+#if !defined(__SSE2__)
+/* "00" "01" ... "ff": a byte's two hex digits in one lookup. */
+#define PP_HEX16(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9" d "a" d "b" d "c" d "d" d "e" d "f"
+static const char hex_pairs[513] = PP_HEX16("0") PP_HEX16("1") PP_HEX16("2") PP_HEX16("3") PP_HEX16("4")
+    PP_HEX16("5") PP_HEX16("6") PP_HEX16("7") PP_HEX16("8") PP_HEX16("9") PP_HEX16("a") PP_HEX16("b")
+    PP_HEX16("c") PP_HEX16("d") PP_HEX16("e") PP_HEX16("f");
+#undef PP_HEX16
+#endif
+
+/* The two hashes' 16 hex digits each, most significant first, into out[0..31]. */
+static inline void put_hex128(char *out, uint64_t h1, uint64_t h2)
 {
+#if defined(__SSE2__)
+    /* All 32 digits at once: the 16 bytes in output order (each hash big
+     * endian), their high and low nibbles interleaved, and each nibble n
+     * made '0' + n, plus 'a' - '0' - 10 where n > 9. */
+    __m128i x = _mm_set_epi64x((long long)__builtin_bswap64(h2), (long long)__builtin_bswap64(h1));
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), nib);
+    __m128i lo = _mm_and_si128(x, nib);
+    __m128i d0 = _mm_unpacklo_epi8(hi, lo); /* bytes 0..7: digits 0..15 */
+    __m128i d1 = _mm_unpackhi_epi8(hi, lo); /* bytes 8..15: digits 16..31 */
+    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9), gap = _mm_set1_epi8('a' - '0' - 10);
+    d0 = _mm_add_epi8(_mm_add_epi8(d0, zero), _mm_and_si128(_mm_cmpgt_epi8(d0, nine), gap));
+    d1 = _mm_add_epi8(_mm_add_epi8(d1, zero), _mm_and_si128(_mm_cmpgt_epi8(d1, nine), gap));
+    _mm_storeu_si128((__m128i *)(void *)out, d0);
+    _mm_storeu_si128((__m128i *)(void *)(out + 16), d1);
+#else
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; i++)
-        memcpy(out + 2 * i, hex_pairs + 2 * ((h >> (56 - 8 * i)) & 0xff), 2);
+    for (int i = 0; i < 8; i++) {
+        memcpy(out + 2 * i, hex_pairs + 2 * ((h1 >> (56 - 8 * i)) & 0xff), 2);
+        memcpy(out + 16 + 2 * i, hex_pairs + 2 * ((h2 >> (56 - 8 * i)) & 0xff), 2);
+    }
+#endif
 }
 
 void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
@@ -649,8 +729,7 @@ void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, 
         p = dec_digits(p, (uint64_t)started_at_ms);
     }
     fnv2_bytes(&h1, &h2, p, (size_t)(num + sizeof num - p));
-    put_hex64(out, h1);
-    put_hex64(out + 16, h2);
+    put_hex128(out, h1, h2);
     out[PP_ALERT_ID_LEN] = '\0';
 }
 
@@ -886,7 +965,11 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     if (e->n >= PP_ENGINE_MAX_ALERTS)
         return; /* cannot happen: each rule emits at most twice per evaluation */
     pp_alert_t *a = &e->out[e->n++];
-    memset(a, 0, sizeof *a);
+    /* Every field is set below, each text NUL-terminated; the bytes after a
+     * terminator and the padding are not (no memset of the whole alert, half
+     * a KiB): the readers (pp_alert_pack, the daemon's outbox and stream
+     * records, the bench digest, the tests) read the texts up to their NUL
+     * only, and copy the alert as a whole at most. */
     const pp_rule_state_t *rs = &st->rules[r];
     pp_alert_id(st->id, r, rs->started_at_ms, st->episodes[r], a->alert_id);
     memcpy(a->partner_id, st->id, sizeof a->partner_id);
@@ -966,13 +1049,14 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
 
 /* first_due: when the caller has just looked at every commitment (a timer,
  * pp_partner_expire_commitments_next), the first due second of those still
- * open (0 = none), which no rule changes; NULL: look here. */
+ * open (0 = none), which no rule changes; NULL: look here.
+ * cy: a timer's carry (NULL for an event): read when valid, then set. */
 static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, const char *evidence,
-                    pp_alert_t *out, const uint32_t *first_due)
+                    pp_alert_t *out, const uint32_t *first_due, carry_t *cy)
 {
     facts_t f;
     assert(derived_ok(pol));
-    gather(pol, st, st->clock_ms, false, &f);
+    gather(pol, st, st->clock_ms, false, &f, cy);
     score(pol, st, &f);
     emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     /* health_red first: its state decides what the others inhibit */
@@ -989,6 +1073,14 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
     int64_t next = next_deadline_from(pol, st, f.oldest_wait_partner, f.recency_base,
                                       first_due ? *first_due : first_open_due(st), &window_tick);
+    if (cy) { /* for the next timer of this advance */
+        cy->valid = true;
+        cy->first_due = *first_due;
+        cy->other = next;
+        cy->max_followups = f.max_followups;
+        cy->awaiting_partner = f.awaiting_partner;
+        cy->oldest_wait_partner = f.oldest_wait_partner;
+    }
     consider(&next, window_tick);
     st->next_deadline_ms = next; /* pp_engine_next_deadline(ps, st) */
     return e.n;
@@ -1041,21 +1133,27 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
         return rc;
     if (ev->topic == PP_TOPIC_LIFECYCLE)
         pol = policy_of(ps, st);
-    return n + evaluate(pol, st, proc_ms, ev->event_id, out + n, NULL);
+    return n + evaluate(pol, st, proc_ms, ev->event_id, out + n, NULL, NULL);
 }
 
-static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
+/* cy: the advance's carry (carry_t), valid when a timer ran before. */
+static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out,
+                    carry_t *cy)
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
     uint32_t first_due; /* the pass over the commitments gives the next one due as well */
-    pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
-    return evaluate(pol, st, proc_ms, "timer", out, &first_due);
+    if (cy->valid && (cy->first_due == 0 || cy->first_due > pp_secs(st->clock_ms - pol->commitment_grace_ms)))
+        first_due = cy->first_due; /* none due yet: the pass would mark none */
+    else
+        pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
+    return evaluate(pol, st, proc_ms, "timer", out, &first_due, cy);
 }
 
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
-    return tick_pol(policy_of(ps, st), st, now_ms, proc_ms, out);
+    carry_t cy = {.valid = false};
+    return tick_pol(policy_of(ps, st), st, now_ms, proc_ms, out, &cy);
 }
 
 static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
@@ -1075,6 +1173,8 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
     int n = 0;
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
         return 0;
+    carry_t cy = {.valid = false}; /* from one timer to the next */
+    int32_t until_day = day_of(until_ms + 1);
     while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
            n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
         int64_t at = st->next_deadline_ms;
@@ -1082,15 +1182,15 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
          * an evaluation later that same day gives. When nothing else is due
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
-        if (day_of(at) == day_of(until_ms + 1) && at == window_tick_of(st)) {
-            int64_t window_tick, other = next_deadline_pol(pol, st, &window_tick);
+        if (day_of(at) == until_day && at == window_tick_of(st)) {
+            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, st, &window_tick);
             if (other == 0 || other > until_ms)
                 break;
         }
         if (at < st->clock_ms)
             at = st->clock_ms; /* already past: evaluate now */
         int64_t before = st->next_deadline_ms;
-        n += tick_pol(pol, st, at, proc_ms, out + n);
+        n += tick_pol(pol, st, at, proc_ms, out + n, &cy);
         if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
             break; /* a deadline that does not move would loop forever: a bug, stop */
     }
@@ -1398,7 +1498,7 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     const pp_policy_t *pol = policy_of(ps, st);
     fields_t f = {out, cap, 0};
     facts_t x;
-    gather(pol, (pp_partner_t *)st, st->clock_ms, true, &x); /* with_short: reads only */
+    gather(pol, (pp_partner_t *)st, st->clock_ms, true, &x, NULL); /* with_short: reads only */
     char buf[PP_FIELD_VALUE_MAX];
 
     /* health and its explanation */
