@@ -80,6 +80,24 @@ pp_cache_t *pp_cache_new(void)
     return c;
 }
 
+/* A slab: SLAB_BYTES mapped on a SLAB_BYTES boundary (what a huge page
+ * needs), and nothing else. aligned_alloc() would also keep a header page
+ * resident in front of every slab. */
+static slab_t *slab_map(void)
+{
+    size_t span = 2 * SLAB_BYTES;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    size_t head = (SLAB_BYTES - (uintptr_t)p % SLAB_BYTES) % SLAB_BYTES;
+    if (head > 0)
+        munmap(p, head);
+    munmap(p + head + SLAB_BYTES, span - head - SLAB_BYTES);
+    p += head;
+    (void)madvise(p, SLAB_BYTES, MADV_HUGEPAGE); /* a hint: THP off or unsupported is fine */
+    return (slab_t *)(void *)p;
+}
+
 static entry_t *entry_alloc(pp_cache_t *c)
 {
     free_entry_t *f = c->free_list;
@@ -89,10 +107,9 @@ static entry_t *entry_alloc(pp_cache_t *c)
         return &f->e;
     }
     if (c->slab_left == 0) {
-        slab_t *s = aligned_alloc(SLAB_BYTES, SLAB_BYTES);
+        slab_t *s = slab_map();
         if (s == NULL)
             return NULL;
-        (void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* a hint: THP off or unsupported is fine */
         s->next = c->slabs;
         c->slabs = s;
         c->slab_next = (char *)s + SLAB_HEAD;
@@ -119,7 +136,7 @@ static void slabs_free(pp_cache_t *c)
         slab_t *s = c->slabs;
         c->slabs = s->next;
         UNPOISON(s, SLAB_BYTES);
-        free(s);
+        munmap(s, SLAB_BYTES);
     }
     c->slab_next = NULL;
     c->slab_left = 0;
