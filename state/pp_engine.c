@@ -1120,6 +1120,11 @@ void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev)
 int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t *ev, int32_t partition,
                     int64_t offset, int64_t proc_ms, pp_alert_t *out)
 {
+    /* Callers with a batch asked for this state a few events ago, into L2 at
+     * least; asking again here moves all its hot lines to L1 at once instead
+     * of one miss at a time. Dropping this call saved 1.2 % of instructions
+     * but paired core_bench runs were slower (medians ~1.1 against ~1.2 M
+     * events/s), so it stays. */
     pp_engine_prefetch(st, ev);
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
