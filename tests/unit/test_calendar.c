@@ -249,6 +249,8 @@ Test(calendar, round_the_clock_with_a_holiday_counts_local_days)
     cr_assert_eq(pp_calendar_elapsed_ms(&always, &new_york, NY_FALL_MS, NY_FALL_MS + HOUR_MS + 5), 5);
     /* a deadline inside the skipped hour is the change itself */
     cr_assert_eq(pp_calendar_add_ms(&always, &new_york, s0, 2 * HOUR_MS + 30 * MIN_MS), NY_SPRING_MS);
+    /* one at the moment the clocks go back is that moment, not an hour later */
+    cr_assert_eq(pp_calendar_add_ms(&always, &new_york, f0, 2 * HOUR_MS), NY_FALL_MS);
     /* and one after the repeated hour comes an hour later than the clock says */
     cr_assert_eq(pp_calendar_add_ms(&always, &new_york, f0, 3 * HOUR_MS), NY_FALL_MS + HOUR_MS + HOUR_MS);
 }
