@@ -2,14 +2,22 @@
  * pp_tz: time zone tables from ICU (see pp_tz.h).
  *
  * Why ICU and not the system's TZif files (/usr/share/zoneinfo): ICU is a
- * library Debian keeps up to date (it carries its own copy of the IANA
- * database), and it answers for any year from the zone's current rule.
- * TZif files do not: "fat" files list transitions only up to 2037, and
- * "slim" ones (the default since tzdata 2020b) stop at the last rule change
- * and leave the rest to a POSIX TZ footer string we would have to parse and
- * evaluate ourselves. Deadlines of months and alert history replayed years
- * later need future DST rules, so we ask ICU for every transition up to 2100
- * and hand the core a plain table (the core stays pure: DESIGN §4).
+ * library we keep anyway, and it answers for any year from the zone's
+ * current rule. TZif files do not: "fat" ones list transitions only up to
+ * 2037 and leave later years to a POSIX TZ footer ("EST5EDT,M3.2.0,M11.1.0")
+ * that we would have to parse and evaluate ourselves; "slim" ones (zic's
+ * default since 2020b) leave everything after the last rule change to it.
+ * Deadlines months ahead and alert history replayed years later need those
+ * future rules, so we ask ICU for every transition up to 2100 and hand the
+ * core a plain table (the core stays pure: DESIGN §4).
+ *
+ * The price: ICU carries its own copy of the IANA database, as fresh as the
+ * libicu package, not as the tzdata package. Debian 12's libicu72 has 2022e
+ * (while its tzdata has 2025b): Mexico without DST since 2022, Kazakhstan on
+ * one zone since 2024, Egypt's, Paraguay's and Greenland's changes are not
+ * in it. ICU reads newer data files (zoneinfo64.res etc. from
+ * unicode-org/icu-data) from the directory in ICU_TIMEZONE_FILES_DIR;
+ * pp_tz_data_version() says which version is in use.
  */
 #include "pp_tz.h"
 
@@ -26,6 +34,7 @@
 
 #define TZ_FROM_MS 0.0                 /* 1970-01-01T00:00:00Z */
 #define TZ_UNTIL_MS 4102444800000.0    /* 2100-01-01T00:00:00Z */
+#define CANONICAL_MAX 64               /* UChars of a canonical zone ID, with room to spare */
 
 static void seterr(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -64,8 +73,12 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
 {
     static const char hint[] = "use an IANA name such as Europe/Berlin";
     pp_zone_t zone; /* written to *out only on success */
+    UChar id[PP_ZONE_NAME_MAX], canonical[CANONICAL_MAX];
+    char canonical_name[CANONICAL_MAX] = "";
+    UBool is_system = 0;
     UCalendar *cal = NULL;
     UErrorCode status = U_ZERO_ERROR;
+    int32_t last;
     int rc = 0;
 
     if (iana_name == NULL || iana_name[0] == '\0' || strcmp(iana_name, "UTC") == 0) {
@@ -83,14 +96,11 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
         return -ENOENT;
     }
 
-    UChar id[PP_ZONE_NAME_MAX], canonical[64];
-    UBool is_system = 0;
     u_charsToUChars(iana_name, id, (int32_t)len + 1);
     /* ICU opens any unknown name as GMT ("Etc/Unknown") without an error:
      * only a system zone ID, known to its database, is a real zone. */
-    int32_t canonical_len = ucal_getCanonicalTimeZoneID(id, (int32_t)len, canonical, (int32_t)(sizeof canonical / sizeof canonical[0]),
-                                                        &is_system, &status);
-    char canonical_name[64] = "";
+    int32_t canonical_len =
+        ucal_getCanonicalTimeZoneID(id, (int32_t)len, canonical, CANONICAL_MAX, &is_system, &status);
     if (U_SUCCESS(status) && canonical_len > 0 && canonical_len < (int32_t)sizeof canonical_name)
         u_UCharsToChars(canonical, canonical_name, canonical_len + 1);
     if (U_FAILURE(status) || !is_system || strcmp(canonical_name, "Etc/Unknown") == 0) {
@@ -105,20 +115,21 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
         goto icu_failed;
     ucal_setMillis(cal, TZ_FROM_MS, &status);
     zone.initial_offset_s = current_offset_s(cal, &status);
-    int32_t last = zone.initial_offset_s;
+    last = zone.initial_offset_s;
     for (;;) {
         UDate when;
         if (U_FAILURE(status))
             goto icu_failed;
-        if (!ucal_getTimeZoneTransitionDate(cal, UCAL_TZ_TRANSITION_NEXT, &when, &status) || U_FAILURE(status) ||
-            when >= TZ_UNTIL_MS)
+        if (!ucal_getTimeZoneTransitionDate(cal, UCAL_TZ_TRANSITION_NEXT, &when, &status) ||
+            U_FAILURE(status) || when >= TZ_UNTIL_MS)
             break;
         ucal_setMillis(cal, when, &status);
         int32_t offset = current_offset_s(cal, &status);
         if (offset == last) /* ICU also reports changes of name or of the raw/DST split */
             continue;
         if (zone.n_transitions == PP_ZONE_TRANSITIONS_MAX) {
-            seterr(err, err_len, "time zone \"%s\" changes its UTC offset more than %d times between 1970 and 2100",
+            seterr(err, err_len,
+                   "time zone \"%s\" changes its UTC offset more than %d times between 1970 and 2100",
                    iana_name, PP_ZONE_TRANSITIONS_MAX);
             rc = -E2BIG;
             goto out;
@@ -142,4 +153,11 @@ out:
     if (cal != NULL)
         ucal_close(cal);
     return rc;
+}
+
+const char *pp_tz_data_version(void)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    const char *v = ucal_getTZDataVersion(&status);
+    return U_SUCCESS(status) && v != NULL ? v : "unknown";
 }

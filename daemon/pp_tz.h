@@ -29,4 +29,8 @@
  */
 int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len);
 
+/* The IANA database version ICU answers from (e.g. "2022e"), for the
+ * startup log: it is ICU's own copy, not the system's tzdata (pp_tz.c). */
+const char *pp_tz_data_version(void);
+
 #endif

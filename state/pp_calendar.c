@@ -277,21 +277,15 @@ static int64_t business_days_before(const pp_calendar_t *cal, int64_t day)
            cal->workday_holidays_before[holiday_lower_bound(cal, day)];
 }
 
-static bool is_business_day(const pp_calendar_t *cal, int64_t day)
-{
-    if (!is_workday(cal->workdays, day))
-        return false;
-    int i = holiday_lower_bound(cal, day);
-    return !(i < n_holidays(cal) && cal->holidays[i] == day);
-}
-
 /* B(l): business ms from local 1970-01-01 00:00 to local time l. */
 static int64_t business_before(const pp_calendar_t *cal, int64_t l)
 {
     int64_t day = floor_div(l, DAY_MS), in_day = l - day * DAY_MS;
     int64_t open = (int64_t)cal->open_s * 1000, len = pp_calendar_day_ms(cal);
-    int64_t b = business_days_before(cal, day) * len;
-    if (is_business_day(cal, day))
+    int i = holiday_lower_bound(cal, day);
+    int64_t b = (workdays_before(cal->workdays, day) - cal->workday_holidays_before[i]) * len;
+    bool holiday = i < n_holidays(cal) && cal->holidays[i] == day;
+    if (is_workday(cal->workdays, day) && !holiday)
         b += clamp64(in_day - open, 0, len);
     return b;
 }
