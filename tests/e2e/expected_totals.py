@@ -27,7 +27,8 @@ Semantics (events in file order; per-partner Kafka order equals file order):
   referrals_to_us/_to_partner  ReferralEvents with status SENT, per direction
   engagements_inbound/_outbound  EngagementEvents per direction (all kinds, automated too)
   last_inbound_ms/_outbound_ms   max occurred_at_ms of non-automated EngagementEvents per
-                                 direction, 0 if none
+                                 direction, 0 if none; inbound also takes referrals TO_US
+                                 (SENT) and new SOURCED deals (inbound activity, DESIGN section 4)
 """
 
 import json
@@ -136,6 +137,11 @@ def compute(lines):
     return out
 
 
+def _inbound(tot, t):
+    if t > tot["last_inbound_ms"]:
+        tot["last_inbound_ms"] = t
+
+
 def _apply(p, etype, ev):
     tot = p["totals"]
     tot["events_applied"] += 1
@@ -149,6 +155,7 @@ def _apply(p, etype, ev):
             deal = p["deals"][deal_id] = {"latest": None}
             if attribution == "SOURCED":
                 tot["deals_sourced"] += 1
+                _inbound(tot, _int(ev, "occurred_at_ms"))  # a deal the partner brings is activity
             elif attribution == "INFLUENCED":
                 tot["deals_influenced"] += 1
         elif deal["latest"]["stage"] in CLOSED_STAGES:
@@ -167,6 +174,7 @@ def _apply(p, etype, ev):
             direction = _enum(ev, "referral", "direction")
             if direction == "TO_US":
                 tot["referrals_to_us"] += 1
+                _inbound(tot, _int(ev, "occurred_at_ms"))  # a referral to us is activity
             elif direction == "TO_PARTNER":
                 tot["referrals_to_partner"] += 1
     elif etype == "engagement":
@@ -244,7 +252,7 @@ SELF_TEST_EXPECTED = {
         "referrals_to_partner": 0,
         "engagements_inbound": 0,
         "engagements_outbound": 1,
-        "last_inbound_ms": 0,
+        "last_inbound_ms": 5100,  # the SOURCED deal it brought is inbound activity
         "last_outbound_ms": 5000,
     },
 }
