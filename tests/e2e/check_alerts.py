@@ -24,7 +24,8 @@ import sys
 PRIMARY = {
     "healthy": set(),
     "slow": {"slow_response", "unanswered_followups", "reply_overdue"},
-    "dark": {"going_dark", "unanswered_followups", "reply_overdue"},
+    # a dark partner leaves our questions open: counted at their age, they make it slow too
+    "dark": {"going_dark", "unanswered_followups", "reply_overdue", "slow_response"},
     "onesided": {"one_sided"},
     "overpromise": {"overpromise"},
     "nopipeline": {"no_pipeline_90d"},
