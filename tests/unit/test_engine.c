@@ -557,6 +557,22 @@ Test(engine, explanation_names_the_event_behind_the_worst_factor)
     cr_assert_str_eq(st.evidence[PP_M_RESPONSE], "e7", "the last partner reply moved it");
 }
 
+Test(engine, alert_sentences_take_their_windows_from_the_policy)
+{
+    char err[256];
+    cr_assert_eq(pp_policyset_set(&ps, "short_window_days", "21", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(pp_policyset_resolve(&ps, err, sizeof err), 0, "%s", err);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
+    int64_t at = exchange(HOUR_MS, "a", 4 * BDAY_MS);
+    at = exchange(at, "b", 4 * BDAY_MS);
+    exchange(at, "c", 4 * BDAY_MS);
+    const pp_alert_t *a = last(PP_R_SLOW_RESPONSE);
+    cr_assert_not_null(a);
+    cr_assert(strstr(a->message, "over the last 21 days") != NULL, "%s", a->message);
+    cr_assert(strstr(a->message, "30 days") == NULL, "%s", a->message);
+}
+
 /* ---- inhibition and snooze ---- */
 
 Test(engine, children_are_inhibited_while_health_red_is_open)

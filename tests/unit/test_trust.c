@@ -361,6 +361,31 @@ Test(trust, a_friday_to_monday_reply_in_tokyo_counts_two_business_hours)
     friday_to_monday_in("Asia/Tokyo", PP_LC_PROFILE_CHANGED, local_ms(2026, 1, 9, 16, 0, 9), local_ms(2026, 1, 12, 10, 0, 9));
 }
 
+Test(trust, each_side_waits_in_its_own_calendar)
+{
+    /* pp_partner_apply with the partner on "business" hours and us on
+     * "always": a Friday 16:00 to Monday 10:00 wait (UTC) is 2 business
+     * hours for the partner to owe, 66 hours for us */
+    pp_calendar_t business, always;
+    pp_calendar_business(&business);
+    pp_calendar_always(&always);
+    const pp_bizclock_t clk[2] = {[PP_SIDE_PARTNER] = {&business, NULL}, [PP_SIDE_US] = {&always, NULL}};
+    int64_t fri_16 = utc_ms(2026, 1, 9, 16, 0), mon_10 = utc_ms(2026, 1, 12, 10, 0);
+    pp_event_t ev[] = {
+        ev_eng_reply("acme", "p1", fri_16, "ours", PP_DIR_OUTBOUND, PP_KIND_MESSAGE, PP_REPLY_DEFAULT),
+        ev_eng_reply("acme", "p2", mon_10, "ours", PP_DIR_INBOUND, PP_KIND_MESSAGE, PP_REPLY_DEFAULT),
+        ev_eng_reply("acme", "p3", fri_16, "theirs", PP_DIR_INBOUND, PP_KIND_MESSAGE, PP_REPLY_DEFAULT),
+        ev_eng_reply("acme", "p4", mon_10, "theirs", PP_DIR_OUTBOUND, PP_KIND_MESSAGE, PP_REPLY_DEFAULT),
+    };
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+        cr_assert_eq(pp_partner_apply(&st, &ev[i], 0, (int64_t)i, T0, clk), 0);
+    uint32_t w[PP_SAMPLES_MAX];
+    cr_assert_eq(partner_waits(&st, w), 1);
+    cr_assert_eq(w[0], 2 * 3600, "the partner owed: its business hours");
+    cr_assert_eq(our_waits(&st, w), 1);
+    cr_assert_eq(w[0], 66 * 3600, "we owed: our calendar counts every hour");
+}
+
 Test(trust, a_holiday_does_not_count_toward_reply_overdue)
 {
     char err[256];
