@@ -352,13 +352,15 @@ static void friday_to_monday_in(const char *zone, int kind, int64_t fri_16, int6
 Test(trust, a_friday_to_monday_reply_in_new_york_counts_two_business_hours)
 {
     /* 2026-01-09 is a Friday; New York is on EST (-5) then */
-    friday_to_monday_in("America/New_York", PP_LC_SIGNED, local_ms(2026, 1, 9, 16, 0, -5), local_ms(2026, 1, 12, 10, 0, -5));
+    friday_to_monday_in("America/New_York", PP_LC_SIGNED, local_ms(2026, 1, 9, 16, 0, -5),
+                        local_ms(2026, 1, 12, 10, 0, -5));
 }
 
 Test(trust, a_friday_to_monday_reply_in_tokyo_counts_two_business_hours)
 {
     /* Friday 16:00 JST is 07:00Z the same Friday: in UTC hours the wait would be 8 h */
-    friday_to_monday_in("Asia/Tokyo", PP_LC_PROFILE_CHANGED, local_ms(2026, 1, 9, 16, 0, 9), local_ms(2026, 1, 12, 10, 0, 9));
+    friday_to_monday_in("Asia/Tokyo", PP_LC_PROFILE_CHANGED, local_ms(2026, 1, 9, 16, 0, 9),
+                        local_ms(2026, 1, 12, 10, 0, 9));
 }
 
 Test(trust, each_side_waits_in_its_own_calendar)
