@@ -1138,8 +1138,9 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
         verdict_t v = judge(pol, st, f, r);
         rs->severity = PP_SEV_CRITICAL;
         rs->value = (float)v.value;
-        bool pub = rs->published || !suppressed(st, r, f->now);
-        rs->published = pub;
+        /* published like any child alert: not while health_red is open or
+         * the rule is snoozed (health_red's message names going_dark then) */
+        bool pub = rs->published && !suppressed(st, r, f->now);
         emit(e, st, r, PP_ALERT_FIRING, &v, going_dark_at(pol, f, f->recency_base, pol->going_dark_inactive_days), pub);
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */
@@ -1391,6 +1392,10 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, cons
     int64_t best = 0;
     if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
         consider(&best, reply_overdue_at(pol, f, oldest));
+    /* questions still open age with no event: the median they count in may
+     * cross slow_response's threshold, re-judged at the next UTC midnight */
+    if (pol->enabled[PP_R_SLOW_RESPONSE] && !st->rules[PP_R_SLOW_RESPONSE].started_at_ms && oldest)
+        consider(&best, ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS);
     const pp_rule_state_t *dark = &st->rules[PP_R_GOING_DARK];
     if (pol->enabled[PP_R_GOING_DARK] && base && !st->exited) {
         if (!dark->started_at_ms) /* trips */

@@ -109,7 +109,7 @@ Test(engine, reply_overdue_fires_from_timer_exactly_at_deadline)
     msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND); /* Monday 10:00: opens the exchange, asks */
     int64_t deadline = bt(HOUR_MS + 5 * BDAY_MS); /* the next Monday 10:00 */
     cr_assert_eq(deadline, MON0 + 7 * DAY_MS + HOUR_MS);
-    cr_assert_eq(st.next_deadline_ms, deadline);
+    cr_assert_leq(st.next_deadline_ms, deadline); /* or the midnight re-judge of slow_response, which comes first */
     tick(deadline - 1000);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 0, "tripped a second early");
     tick(deadline + 3 * HOUR_MS); /* the timer runs late: the episode still starts at the deadline */

@@ -240,7 +240,7 @@ Test(trust, thanks_with_default_expects_reply_opens_a_new_wait)
     msg(bt(3 * HOUR_MS), "t1", PP_DIR_OUTBOUND, PP_REPLY_DEFAULT); /* "thanks!" */
     cr_assert_str_eq(field("threads_awaiting_partner"), "1");
     int64_t deadline = bt(3 * HOUR_MS + 5 * BDAY_MS);
-    cr_assert_eq(st.next_deadline_ms, deadline, "reply_overdue counts from the thanks");
+    cr_assert_leq(st.next_deadline_ms, deadline, "reply_overdue counts from the thanks");
     run_timers(&st, deadline);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
     cr_assert_eq(nth(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING, 0)->started_at_ms, deadline);
@@ -399,7 +399,7 @@ Test(trust, a_holiday_does_not_count_toward_reply_overdue)
     int64_t asked = utc_ms(2026, 1, 12, 10, 0); /* Monday 10:00 */
     msg(asked, "t1", PP_DIR_OUTBOUND, PP_REPLY_DEFAULT);
     int64_t deadline = utc_ms(2026, 1, 20, 10, 0); /* Tuesday: the holiday moves it a day */
-    cr_assert_eq(st.next_deadline_ms, deadline);
+    cr_assert_leq(st.next_deadline_ms, deadline);
     tick(utc_ms(2026, 1, 19, 10, 0));
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 0, "five calendar workdays, one of them a holiday");
     tick(deadline - 1000);
@@ -422,7 +422,7 @@ Test(trust, a_reply_overdue_deadline_across_the_new_york_dst_change_lands_on_loc
     msg(asked, "t1", PP_DIR_OUTBOUND, PP_REPLY_DEFAULT);
     int64_t deadline = local_ms(2026, 3, 12, 10, 0, -4);
     cr_assert_eq(deadline, utc_ms(2026, 3, 12, 14, 0));
-    cr_assert_eq(st.next_deadline_ms, deadline);
+    cr_assert_leq(st.next_deadline_ms, deadline);
     tick(deadline - 1000);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 0);
     tick(deadline);
