@@ -25,8 +25,7 @@ import sys
 PRIMARY = {
     "healthy": set(),
     "slow": {"slow_response", "unanswered_followups", "reply_overdue"},
-    # a dark partner leaves our questions open: counted at their age, they make it slow too
-    "dark": {"going_dark", "unanswered_followups", "reply_overdue", "slow_response"},
+    "dark": {"going_dark", "unanswered_followups", "reply_overdue"},
     "onesided": {"one_sided"},
     "overpromise": {"overpromise"},
     "nopipeline": {"no_pipeline_90d"},
@@ -34,7 +33,9 @@ PRIMARY = {
 SECONDARY = {"health_red", "health_drop"}
 # consequences of the archetype the doctrine counts too: a partner who goes
 # dark while we keep contributing becomes one-sided (seed 000 section 6.4)
-ALSO_ALLOWED = {"dark": {"one_sided"}}
+# and its open questions, counted at their age in its response median, usually
+# make it slow too (DESIGN section 4: ignoring messages never improves the score)
+ALSO_ALLOWED = {"dark": {"one_sided", "slow_response"}}
 
 
 def load(path):
