@@ -92,8 +92,8 @@ struct pp_daemon {
     const pp_event_t **batch_ev; /* ... and their events */
     bool batch_prepared;       /* partners of the batch looked up in the cache */
     bool batch_loaded;         /* missing partners loaded from Redis */
-    pp_partner_t **to_load;    /* placeholders waiting for their stored state */
-    bool *found;
+    pp_partner_t **to_load;    /* placeholders waiting for their stored state (max(batch, DUE_BATCH)) */
+    bool *found;               /* [i]: to_load[i] had stored state */
     size_t n_load;
 
     /* Offsets made durable by the next successful flush. */
@@ -994,8 +994,10 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->before_fields = calloc(PP_FIELDS_MAX, sizeof *d->before_fields);
     d->tick_copy = malloc(sizeof *d->tick_copy);
     d->lag = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->lag);
-    d->to_load = calloc(max, sizeof *d->to_load);
-    d->found = calloc(max, sizeof *d->found);
+    /* placeholders of one batch, or of one page of due deadlines (run_timers) */
+    size_t load_max = max > DUE_BATCH ? max : DUE_BATCH;
+    d->to_load = calloc(load_max, sizeof *d->to_load);
+    d->found = calloc(load_max, sizeof *d->found);
     d->touched = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->touched);
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
