@@ -650,7 +650,10 @@ static void on_assign(void *opaque, int n)
 
 /* Messages not yet consumed on our partitions (from the watermarks of the
  * last fetches); per partition, a caught-up one that fell far behind again
- * is catching up again (its timers go back to its watermark). */
+ * is catching up again (its timers go back to its watermark). A topic with
+ * nothing consumed since assignment has no position: its lag is then the
+ * whole partition, which says nothing about a partition that has reached
+ * its end (restarted at its end, or idle since), so it counts for none. */
 static int64_t kafka_lag(pp_daemon_t *d)
 {
     int32_t parts[MAX_PARTITIONS];
@@ -662,7 +665,7 @@ static int64_t kafka_lag(pp_daemon_t *d)
     for (int i = 0; i < n; i++)
         if (d->lag[i].lag > 0) {
             sum += d->lag[i].lag;
-            if (d->lag[i].partition >= 0 && d->lag[i].partition < MAX_PARTITIONS)
+            if (d->lag[i].partition >= 0 && d->lag[i].partition < MAX_PARTITIONS && d->lag[i].position >= 0)
                 d->part_lag[d->lag[i].partition] += d->lag[i].lag;
         }
     for (int i = 0; i < np; i++)
@@ -684,7 +687,7 @@ static void collect(pp_daemon_t *d, int timeout_ms)
             break;
         if (rc == 2) {
             pp_merge_at_end(d->merge, m.topic, m.partition, now);
-            pp_catchup_at_end(d->catchup, m.topic, m.partition, now);
+            pp_catchup_at_end(d->catchup, m.topic, m.partition, pp_merge_held(d->merge, m.topic, m.partition));
             continue;
         }
         d->stats.consumed[m.topic]++;
@@ -747,8 +750,10 @@ static void release(pp_daemon_t *d)
         int64_t idle = on_watermark(d, parts[i]) ? INT64_MAX / 2 : d->cfg->merge_idle_ms;
         pp_topic_t t;
         node_t *n;
-        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, idle, &t)) != NULL)
+        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, idle, &t)) != NULL) {
             d->ready[d->n_batch++] = n;
+            pp_catchup_released(d->catchup, t, parts[i]);
+        }
     }
 }
 
@@ -1067,15 +1072,6 @@ static int release_held(pp_daemon_t *d, int32_t p, int64_t slice_end)
     }
 }
 
-/* Messages the event-time merge holds for partition p. */
-static size_t merge_held(const pp_daemon_t *d, int32_t p)
-{
-    size_t n = 0;
-    for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        n += pp_merge_held(d->merge, (pp_topic_t)t, p);
-    return n;
-}
-
 /*
  * Per partition of ours: tick the partners whose deadline has passed, on the
  * partition's clock: its event-time watermark in replay and, in live mode,
@@ -1098,8 +1094,7 @@ static int run_timers(pp_daemon_t *d)
         bool watermark = on_watermark(d, p);
         /* judged before the sweep: every event of the backlog is applied, so
          * this sweep on the watermark is the one a replay ends with */
-        bool reached_end = !pp_catchup_done(d->catchup, p) &&
-                           pp_catchup_ready(d->catchup, p, merge_held(d, p), mono_ms(), d->cfg->merge_idle_ms);
+        bool reached_end = pp_catchup_ready(d->catchup, p);
         int64_t now = watermark ? pp_merge_low_watermark(d->merge, &p, 1) : proc;
         /* on the watermark, time moves only with it: a finished sweep at this
          * watermark with no event applied since has nothing left to find */

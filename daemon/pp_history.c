@@ -130,7 +130,8 @@ out:
 
 typedef struct part {
     unsigned at_end;     /* bit per input topic: reached its end since assigned / fell behind */
-    int64_t all_end_at;  /* monotonic ms at which the last of them did */
+    size_t tail[PP_TOPIC_COUNT]; /* per topic: messages held by the merge when it first did, not
+                                    released yet (the end of the backlog) */
     int64_t lag;         /* last known consumer lag, < 0 unknown */
     bool caught_up;      /* timers on the wall clock (live), held-back episodes released */
 } part_t;
@@ -175,18 +176,23 @@ void pp_catchup_assigned(pp_catchup_t *c, int32_t p)
 {
     part_t *s = part(c, p);
     if (s != NULL)
-        *s = (part_t){.at_end = 0, .all_end_at = 0, .lag = -1, .caught_up = false};
+        *s = (part_t){.at_end = 0, .lag = -1, .caught_up = false};
 }
 
-void pp_catchup_at_end(pp_catchup_t *c, pp_topic_t topic, int32_t p, int64_t now)
+void pp_catchup_at_end(pp_catchup_t *c, pp_topic_t topic, int32_t p, size_t held)
 {
     part_t *s = part(c, p);
-    if (s == NULL || topic < 0 || topic >= PP_TOPIC_COUNT)
-        return;
-    unsigned before = s->at_end;
+    if (s == NULL || topic < 0 || topic >= PP_TOPIC_COUNT || (s->at_end & (1u << topic)))
+        return; /* a later end: what came since is the head of the stream */
     s->at_end |= 1u << topic;
-    if (before != ALL_TOPICS && s->at_end == ALL_TOPICS)
-        s->all_end_at = now;
+    s->tail[topic] = held;
+}
+
+void pp_catchup_released(pp_catchup_t *c, pp_topic_t topic, int32_t p)
+{
+    part_t *s = part(c, p);
+    if (s != NULL && topic >= 0 && topic < PP_TOPIC_COUNT && s->tail[topic] > 0)
+        s->tail[topic]--;
 }
 
 bool pp_catchup_lag(pp_catchup_t *c, int32_t p, int64_t lag)
@@ -202,12 +208,15 @@ bool pp_catchup_lag(pp_catchup_t *c, int32_t p, int64_t lag)
     return true;
 }
 
-bool pp_catchup_ready(const pp_catchup_t *c, int32_t p, size_t held, int64_t now, int64_t settle_ms)
+bool pp_catchup_ready(const pp_catchup_t *c, int32_t p)
 {
     const part_t *s = part(c, p);
     if (s == NULL || s->caught_up || s->at_end != ALL_TOPICS || s->lag > c->max_lag)
         return false;
-    return held == 0 || now - s->all_end_at >= settle_ms;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if (s->tail[t] > 0)
+            return false;
+    return true;
 }
 
 void pp_catchup_set(pp_catchup_t *c, int32_t p)

@@ -92,8 +92,14 @@ void pp_catchup_free(pp_catchup_t *c); /* NULL-safe */
 /* p was (re)assigned: catching up until it has reached its end. */
 void pp_catchup_assigned(pp_catchup_t *c, int32_t p);
 
-/* The consumer reached the end of (topic, p) at monotonic time now. */
-void pp_catchup_at_end(pp_catchup_t *c, pp_topic_t topic, int32_t p, int64_t now);
+/* The consumer reached the end of (topic, p), with `held` messages of it
+ * still waiting in the event-time merge. The first time since p was
+ * assigned (or fell behind), those are the tail of its backlog. */
+void pp_catchup_at_end(pp_catchup_t *c, pp_topic_t topic, int32_t p, size_t held);
+
+/* The merge released (topic, p)'s oldest held message (it releases each
+ * topic partition's messages in order). */
+void pp_catchup_released(pp_catchup_t *c, pp_topic_t topic, int32_t p);
 
 /* p's consumer lag (< 0: unknown, ignored). A caught-up partition that is
  * more than max_lag behind again is catching up again, until it reaches its
@@ -102,12 +108,12 @@ bool pp_catchup_lag(pp_catchup_t *c, int32_t p, int64_t lag);
 
 /*
  * May p, still catching up, be declared caught up? Every input topic of p
- * has reached its end since p was assigned (or fell behind), its lag is
- * within max_lag, and the event-time merge holds none of its messages
- * (held), or holds them only settle_ms after the last topic reached its end
- * (what arrived since is the head of the stream, not the backlog).
+ * has reached its end since p was assigned (or fell behind), the tail of
+ * its backlog has been released by the merge (the caller has applied what
+ * was released), and its lag is within max_lag. What arrived after a
+ * topic's end is the head of the stream: it does not hold p back.
  */
-bool pp_catchup_ready(const pp_catchup_t *c, int32_t p, size_t held, int64_t now, int64_t settle_ms);
+bool pp_catchup_ready(const pp_catchup_t *c, int32_t p);
 
 /* Declare p caught up (after its last sweep on the watermark). */
 void pp_catchup_set(pp_catchup_t *c, int32_t p);

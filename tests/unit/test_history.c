@@ -239,72 +239,92 @@ static void cu_teardown(void)
 
 TestSuite(catchup, .init = cu_setup, .fini = cu_teardown);
 
-static void all_at_end(int32_t p, int64_t now)
+static void all_at_end(int32_t p, size_t held)
 {
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        pp_catchup_at_end(cu, (pp_topic_t)t, p, now);
+        pp_catchup_at_end(cu, (pp_topic_t)t, p, held);
 }
 
 Test(catchup, assigned_partition_is_catching_up)
 {
     cr_assert_not(pp_catchup_done(cu, 2));
-    cr_assert_not(pp_catchup_ready(cu, 2, 0, 100, 2000));
+    cr_assert_not(pp_catchup_ready(cu, 2));
 }
 
 Test(catchup, ready_once_every_topic_reached_its_end)
 {
     for (int t = 0; t < PP_TOPIC_COUNT - 1; t++) {
-        pp_catchup_at_end(cu, (pp_topic_t)t, 2, 100);
-        cr_assert_not(pp_catchup_ready(cu, 2, 0, 100, 2000), "topic %d of 4", t + 1);
+        pp_catchup_at_end(cu, (pp_topic_t)t, 2, 0);
+        cr_assert_not(pp_catchup_ready(cu, 2), "topic %d of 4", t + 1);
     }
-    pp_catchup_at_end(cu, (pp_topic_t)(PP_TOPIC_COUNT - 1), 2, 100);
-    cr_assert(pp_catchup_ready(cu, 2, 0, 100, 2000));
+    pp_catchup_at_end(cu, (pp_topic_t)(PP_TOPIC_COUNT - 1), 2, 0);
+    cr_assert(pp_catchup_ready(cu, 2));
     pp_catchup_set(cu, 2);
     cr_assert(pp_catchup_done(cu, 2));
-    cr_assert_not(pp_catchup_ready(cu, 2, 0, 100, 2000), "caught up already");
+    cr_assert_not(pp_catchup_ready(cu, 2), "caught up already");
 }
 
-Test(catchup, messages_held_by_the_merge_delay_it_until_settled)
+Test(catchup, the_tail_of_the_backlog_must_be_released_first)
 {
-    all_at_end(2, 100);
-    cr_assert_not(pp_catchup_ready(cu, 2, 5, 100, 2000), "the backlog's tail is not applied yet");
-    cr_assert(pp_catchup_ready(cu, 2, 5, 2100, 2000), "what arrived since is the head of the stream");
+    all_at_end(2, 0);
+    pp_catchup_assigned(cu, 2);
+    pp_catchup_at_end(cu, PP_TOPIC_DEALS, 2, 2); /* two deals still in the merge at their end */
+    pp_catchup_at_end(cu, PP_TOPIC_REFERRALS, 2, 0);
+    pp_catchup_at_end(cu, PP_TOPIC_ENGAGEMENTS, 2, 1);
+    pp_catchup_at_end(cu, PP_TOPIC_LIFECYCLE, 2, 0);
+    cr_assert_not(pp_catchup_ready(cu, 2));
+    pp_catchup_released(cu, PP_TOPIC_DEALS, 2);
+    pp_catchup_released(cu, PP_TOPIC_ENGAGEMENTS, 2);
+    cr_assert_not(pp_catchup_ready(cu, 2), "one deal left");
+    pp_catchup_released(cu, PP_TOPIC_DEALS, 2);
+    cr_assert(pp_catchup_ready(cu, 2));
+}
+
+Test(catchup, what_arrives_after_the_end_does_not_hold_it_back)
+{
+    all_at_end(2, 0);
+    pp_catchup_at_end(cu, PP_TOPIC_DEALS, 2, 50); /* a later end, with the head of the stream held */
+    cr_assert(pp_catchup_ready(cu, 2));
 }
 
 Test(catchup, lag_over_the_threshold_is_not_caught_up)
 {
-    all_at_end(2, 100);
+    all_at_end(2, 0);
     cr_assert_not(pp_catchup_lag(cu, 2, 5000), "not caught up: nothing to fall back from");
-    cr_assert_not(pp_catchup_ready(cu, 2, 0, 100, 2000));
+    cr_assert_not(pp_catchup_ready(cu, 2));
     pp_catchup_lag(cu, 2, 10);
-    cr_assert(pp_catchup_ready(cu, 2, 0, 100, 2000));
+    cr_assert(pp_catchup_ready(cu, 2));
 }
 
 Test(catchup, falling_far_behind_catches_up_again_from_the_end)
 {
-    all_at_end(2, 100);
+    all_at_end(2, 0);
     pp_catchup_set(cu, 2);
     cr_assert_not(pp_catchup_lag(cu, 2, 1000), "at the threshold: still caught up");
     cr_assert(pp_catchup_lag(cu, 2, 1001));
     cr_assert_not(pp_catchup_done(cu, 2));
     pp_catchup_lag(cu, 2, 0);
-    cr_assert_not(pp_catchup_ready(cu, 2, 0, 200, 2000), "must reach its end anew");
-    all_at_end(2, 300);
-    cr_assert(pp_catchup_ready(cu, 2, 0, 300, 2000));
+    cr_assert_not(pp_catchup_ready(cu, 2), "must reach its end anew");
+    all_at_end(2, 1);
+    cr_assert_not(pp_catchup_ready(cu, 2), "and release what it held then");
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        pp_catchup_released(cu, (pp_topic_t)t, 2);
+    cr_assert(pp_catchup_ready(cu, 2));
 }
 
 Test(catchup, reassignment_starts_over)
 {
-    all_at_end(2, 100);
+    all_at_end(2, 0);
     pp_catchup_set(cu, 2);
     pp_catchup_assigned(cu, 2);
     cr_assert_not(pp_catchup_done(cu, 2));
-    cr_assert_not(pp_catchup_ready(cu, 2, 0, 100, 2000));
+    cr_assert_not(pp_catchup_ready(cu, 2));
 }
 
 Test(catchup, partitions_out_of_range_are_never_caught_up)
 {
     pp_catchup_at_end(cu, PP_TOPIC_DEALS, 8, 0);
+    pp_catchup_released(cu, PP_TOPIC_DEALS, -1);
     pp_catchup_set(cu, -1);
     cr_assert_not(pp_catchup_done(cu, 8));
     cr_assert_not(pp_catchup_done(cu, -1));
