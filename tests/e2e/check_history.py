@@ -3,12 +3,15 @@
 same backlog.
 
 usage: check_history.py --events FILE --partitions N --max-age-ms MS --port P
-                        --run NAME REDIS_PREFIX ALERTS.jsonl [--run ...]
+                        --run NAME REDIS_PREFIX BEFORE.jsonl AFTER.jsonl [--run ...]
+                        [--killed NAME]
 
 For each run, REDIS_PREFIX is the daemon's key prefix (its `alerts` stream
-is read) and ALERTS.jsonl the messages read back from its alert topic
-(`partnerpulse alerts --json`). The first run is the live one, the last the
-replay. Checks:
+is read), BEFORE.jsonl the messages read back from its alert topic
+(`partnerpulse alerts --json`) once it had caught up, AFTER.jsonl the same
+after a restart. The last run is the reference (the replay). A run named
+with --killed was killed with SIGKILL while catching up: its outbox may
+have republished a message (at least once), byte for byte. Checks:
 
   (a) per partner, the transitions recorded on the stream (alert_id, status,
       event_time_ms), in order, are the same in every run up to the end of
@@ -24,8 +27,8 @@ replay. Checks:
       release; a RESOLVED is published exactly when its episode's FIRING
       was; no held-back episode is left unreleased. The alert topic holds
       exactly the (alert_id, status) the stream marks published.
-  (c) no (alert_id, status) is on a topic twice (the caller reads the topics
-      after restarting the daemons).
+  (c) nothing published before the restart is published again after it, and
+      nothing twice (a --killed run: only identical copies before the restart).
 
 The partition of a partner is the Kafka default partitioner's
 (CRC-32 of the key modulo N); it is checked against the daemons' deadline
@@ -130,7 +133,8 @@ def main():
     ap.add_argument("--partitions", type=int, required=True)
     ap.add_argument("--max-age-ms", type=int, required=True)
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--run", action="append", nargs=3, required=True, metavar=("NAME", "PREFIX", "ALERTS"))
+    ap.add_argument("--run", action="append", nargs=4, required=True, metavar=("NAME", "PREFIX", "BEFORE", "AFTER"))
+    ap.add_argument("--killed", action="append", default=[])
     a = ap.parse_args()
     errors = []
 
@@ -147,7 +151,7 @@ def main():
 
     r = Redis(port=a.port)
     runs = []
-    for name, prefix, path in a.run:
+    for name, prefix, before_path, path in a.run:
         checked = 0
         for p in range(a.partitions):
             for m in r.cmd("ZRANGE", prefix + "deadlines:%d" % p, 0, -1):
@@ -158,7 +162,7 @@ def main():
                                   % (name, pid, p, partition_of(pid, a.partitions)))
         if checked == 0:
             errors.append("%s: no deadline index found under %s" % (name, prefix))
-        runs.append((name, read_stream(r, prefix), load_jsonl(path)))
+        runs.append((name, read_stream(r, prefix), load_jsonl(path), load_jsonl(before_path)))
 
     # (a) the same transitions, per partner, up to the end of its partition's backlog
     def seq(records, within):
@@ -169,9 +173,9 @@ def main():
                 out[x["partner_id"]].append((x["alert_id"], x["status"], at))
         return out
 
-    base_name, base_recs, _ = runs[-1]
+    base_name, base_recs = runs[-1][0], runs[-1][1]
     base = seq(base_recs, True)
-    for name, recs, _ in runs[:-1]:
+    for name, recs, _, _ in runs[:-1]:
         mine = seq(recs, True)
         for pid in sorted(set(base) | set(mine)):
             if base.get(pid, []) != mine.get(pid, []):
@@ -186,17 +190,37 @@ def main():
         errors.append("(a) %s has %d transitions after the end of the backlog" % (base_name, later))
 
     # (b) and (c)
-    for name, recs, topic in runs:
+    def key(x):
+        return (x["alert_id"], x["status"])
+
+    for name, recs, topic, before in runs:
         count, expected = judge(recs, a.max_age_ms, horizon, errors, name)
-        on_topic = collections.Counter((x["alert_id"], x["status"]) for x in topic)
+        on_topic = collections.Counter(key(x) for x in topic)
         got = set(on_topic)
+        # (c): the messages after the restart are those beyond the ones before it
+        ahead = collections.Counter(json.dumps(x, sort_keys=True) for x in before)
+        after = collections.Counter(json.dumps(x, sort_keys=True) for x in topic)
+        if ahead - after:
+            errors.append("(c) %s: messages read before the restart are gone" % name)
+        keys_before = collections.Counter(key(x) for x in before)
+        for m, c in (after - ahead).items():
+            k = key(json.loads(m))
+            if keys_before[k]:
+                errors.append("(c) %s: %s %s published again after the restart" % (name, k[0], k[1]))
+            elif c > 1:
+                errors.append("(c) %s: %s %s published %d times after the restart" % (name, k[0], k[1], c))
+        print("%s: %d messages published after the restart" % (name, sum((after - ahead).values())))
+        contents = collections.defaultdict(set)
+        for x in before:
+            contents[key(x)].add(json.dumps(x, sort_keys=True))
         for k in sorted(expected - got)[:10]:
             errors.append("(b) %s: %s %s marked published but not on the topic" % (name, k[0], k[1]))
         for k in sorted(got - expected)[:10]:
             errors.append("(b) %s: %s %s on the topic but not marked published" % (name, k[0], k[1]))
-        for k, c in sorted(on_topic.items()):
-            if c > 1:
-                errors.append("(c) %s: %s %s published %d times" % (name, k[0], k[1], c))
+        for k, c in sorted(keys_before.items()):
+            if c > 1 and (name not in a.killed or len(contents[k]) > 1):
+                errors.append("(c) %s: %s %s published %d times (%d versions) before the restart"
+                              % (name, k[0], k[1], c, len(contents[k])))
         print("%s: %d transitions recorded, %d messages on the topic; %s"
               % (name, len(recs), len(topic), ", ".join("%s %d" % kv for kv in sorted(count.items()))))
         for need in ("held FIRING", "released", "closed while held", "published FIRING"):

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # History pages no one (DESIGN §7). A backlog of 200 days of event time
 # ending now is consumed twice: by a live daemon (clock = live: it must run
-# its timers on each partition's watermark while catching up) and by a
-# replay daemon, into their own consumer groups, Redis prefixes and alert
-# topics. Both must record the same transitions on their pp:alerts stream
-# up to the end of the backlog, publish only what publish_max_age lets
-# through plus, once caught up, one FIRING per held-back episode still open
-# (none of an episode that closed while held back), and after a restart
-# (kill -9 for the live one, SIGTERM for the replay) publish nothing twice.
-# check_history.py holds the rules.
+# its timers on each partition's watermark while catching up; killed with
+# SIGKILL once on the way) and by a replay daemon (a partner cache far too
+# small: held-back state goes through eviction and reloads), into their own
+# consumer groups, Redis prefixes and alert topics. Both must record the
+# same transitions on their pp:alerts stream up to the end of the backlog,
+# publish only what publish_max_age lets through plus, once caught up, one
+# FIRING per held-back episode still open (none of an episode that closed
+# while held back), and after a restart (kill -9 for the live one, SIGTERM
+# for the replay) publish nothing again. check_history.py holds the rules.
 TEST_NAME=history
 source "$(dirname "$0")/lib.sh"
 
@@ -34,9 +35,11 @@ config() {
     # static membership: the restarted daemon takes its partitions back at once
     sed -i "s/^\[kafka\]/[kafka]\ngroup.instance.id = $RUN_ID-$name/" "$WORK/$name.ini"
 }
-# the live daemon starts far behind (lag over backlog_lag_messages)
-config live live "${TOPIC_PREFIX}partner.alerts" "backlog_lag_messages = 500" "backlog_flush_interval_ms = 200"
-config replay replay "${TOPIC_PREFIX}replay.partner.alerts"
+# the live daemon starts far behind (lag over backlog_lag_messages); the
+# replay daemon keeps 16 of the 60 partners in memory
+config live live "${TOPIC_PREFIX}partner.alerts" "backlog_lag_messages = 500" "backlog_flush_interval_ms = 200" \
+    "batch_max_messages = 500"
+config replay replay "${TOPIC_PREFIX}replay.partner.alerts" "cache_max_partners = 16"
 
 # settled NAME LOG SECONDS: every partition caught up, nothing held back or waiting in an outbox
 settled() {
@@ -57,17 +60,42 @@ print(sum(r.cmd('HLEN', '$REDIS_PREFIX$name:heldback:%d' % p) + r.cmd('LLEN', '$
     fail "$name: $caught of $PARTITIONS partitions caught up, ${left:-?} alerts held back or unpublished after ${secs}s"
 }
 
+# read_topics SUFFIX: both alert topics, as they are now
+read_topics() {
+    "$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}partner.alerts" --from-beginning --json --idle-exit 6 \
+        >"$WORK/live.$1.jsonl" &
+    local reader=$!
+    "$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}replay.partner.alerts" --from-beginning --json \
+        --idle-exit 6 >"$WORK/replay.$1.jsonl"
+    wait "$reader"
+}
+
 t0=$(date +%s)
-start_daemon "$WORK/live.ini" daemon-live
-live=$DAEMON_PID
 start_daemon "$WORK/replay.ini" daemon-replay
 replay=$DAEMON_PID
-saved=$REDIS_PREFIX
-REDIS_PREFIX="${saved}live:" wait_applied "$n" 120
-REDIS_PREFIX="${saved}replay:" wait_applied "$n" 120
+start_daemon "$WORK/live.ini" daemon-live0
+live=$DAEMON_PID
+# kill -9 the live daemon while it catches up, once its first events are in Redis
+for ((i = 0; i < 100; i++)); do
+    ((i == 99)) && fail "live: nothing applied within 20 s"
+    applied=$(REDIS_PREFIX="${REDIS_PREFIX}live:" redis_sum events_applied)
+    ((applied > 0)) && break
+    sleep 0.2
+done
+sleep 0.3
+applied=$(REDIS_PREFIX="${REDIS_PREFIX}live:" redis_sum events_applied)
+kill -KILL "$live" 2>/dev/null || true
+wait "$live" 2>/dev/null || true
+log "live: kill -9 with $applied of $n events in Redis"
+((applied < n)) || log "note: the kill came after the last event was written"
+start_daemon "$WORK/live.ini" daemon-live
+live=$DAEMON_PID
+REDIS_PREFIX="${REDIS_PREFIX}live:" wait_applied "$n" 120
+REDIS_PREFIX="${REDIS_PREFIX}replay:" wait_applied "$n" 120
 settled live daemon-live 60
 settled replay daemon-replay 60
 log "both runs caught up and released in $(($(date +%s) - t0)) s"
+read_topics before
 
 # restart: nothing may be published twice
 kill -KILL "$live" 2>/dev/null || true
@@ -82,12 +110,7 @@ settled replay daemon-replay2 60
 sleep 2 # the outbox sweep after assignment
 stop_daemon "$live" TERM || fail "live daemon exited non-zero"
 stop_daemon "$replay" TERM || fail "replay daemon exited non-zero"
-"$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}partner.alerts" --from-beginning --json --idle-exit 6 \
-    >"$WORK/live.alerts.jsonl" &
-reader=$!
-"$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}replay.partner.alerts" --from-beginning --json --idle-exit 6 \
-    >"$WORK/replay.alerts.jsonl"
-wait "$reader"
+read_topics after
 for name in live replay; do
     grep -q 'partition caught up' "$WORK/daemon-$name.log" || fail "$name: no partition caught up"
 done
@@ -95,6 +118,7 @@ grep -q 'partition caught up: its timers run on the wall clock' "$WORK/daemon-li
     fail "live: no switch to the wall clock logged"
 python3 "$E2E_DIR/check_history.py" --events "$WORK/events.jsonl" --partitions "$PARTITIONS" \
     --max-age-ms "$MAX_AGE_MS" --port "$PP_TEST_REDIS_PORT" \
-    --run live "${REDIS_PREFIX}live:" "$WORK/live.alerts.jsonl" \
-    --run replay "${REDIS_PREFIX}replay:" "$WORK/replay.alerts.jsonl" || fail "history was not held back as it should"
+    --run live "${REDIS_PREFIX}live:" "$WORK/live.before.jsonl" "$WORK/live.after.jsonl" --killed live \
+    --run replay "${REDIS_PREFIX}replay:" "$WORK/replay.before.jsonl" "$WORK/replay.after.jsonl" ||
+    fail "history was not held back as it should"
 log "PASS"
