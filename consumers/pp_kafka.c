@@ -465,6 +465,7 @@ int pp_kafka_lag(pp_kafka_t *k, pp_kafka_lag_t *out, int cap)
         out[n].topic = (pp_topic_t)t;
         out[n].partition = tp->partition;
         out[n].lag = -1;
+        out[n].position = tp->offset >= 0 ? tp->offset : -1;
         if (rd_kafka_get_watermark_offsets(k->consumer, tp->topic, tp->partition, &lo, &hi) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0)
             out[n].lag = tp->offset >= 0 ? (hi - tp->offset > 0 ? hi - tp->offset : 0) : hi - lo;

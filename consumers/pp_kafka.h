@@ -113,7 +113,9 @@ int pp_kafka_partitions(const pp_kafka_t *k, int32_t *out, int cap);
 typedef struct pp_kafka_lag {
     pp_topic_t topic;
     int32_t partition;
-    int64_t lag;       /* high watermark - position; -1 when not known yet */
+    int64_t lag;       /* high watermark - position; -1 when not known yet; the whole
+                          partition (high - low) while nothing was consumed since assignment */
+    int64_t position;  /* next offset to consume; -1 while nothing was consumed since assignment */
 } pp_kafka_lag_t;
 
 /* Lag of every assigned input partition (from librdkafka's cached

@@ -83,6 +83,7 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->merge_idle_ms = 2000;
     cfg->outbox_interval_ms = 5000;
     cfg->alerts_stream_maxlen = 100000;
+    cfg->publish_max_age_ms = 72LL * 3600 * 1000;
     cfg->http_bind = dupstr("127.0.0.1");
     cfg->http_port = 0;
     cfg->policy = malloc(sizeof *cfg->policy);
@@ -133,6 +134,37 @@ static bool parse_long(const char *v, long long lo, long long hi, long long *out
         return false;
     *out = x;
     return true;
+}
+
+#define DURATION_MAX_MS (3650LL * 86400 * 1000) /* ten years */
+
+/* A duration: a whole number with a unit s, m, h or d ("72h", "3d"), or "0".
+ * *out in ms. false if malformed or above ten years. */
+static bool parse_duration(const char *v, int64_t *out)
+{
+    static const struct { char unit; int64_t ms; } units[] = {
+        {'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || x < 0 || v[0] == '-' || v[0] == '+')
+        return false;
+    if (*end == '\0') { /* a bare number: only 0 is unambiguous */
+        if (x != 0)
+            return false;
+        *out = 0;
+        return true;
+    }
+    if (end[1] != '\0')
+        return false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (*end == units[i].unit) {
+            if (x > DURATION_MAX_MS / units[i].ms)
+                return false;
+            *out = (int64_t)x * units[i].ms;
+            return true;
+        }
+    return false;
 }
 
 static int level_of(const char *v)
@@ -211,6 +243,16 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         snprintf(p->err, p->err_len, "[daemon] clock must be live or replay");
         p->failed = true;
         return 0;
+    }
+    if (strcmp(section, "alerts") == 0 && strcmp(name, "publish_max_age") == 0) {
+        if (!parse_duration(value, &cfg->publish_max_age_ms)) {
+            snprintf(p->err, p->err_len,
+                     "[alerts] publish_max_age must be 0 (no limit) or a whole number with a unit s, m, h or d, "
+                     "e.g. 72h, at most 3650d");
+            p->failed = true;
+            return 0;
+        }
+        return 1;
     }
     STR_KEY("http", "bind", cfg->http_bind)
     INT_KEY("http", "port", 0, 65535, cfg->http_port)

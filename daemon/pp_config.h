@@ -2,7 +2,7 @@
  * pp_config: the daemon's INI configuration (docs/configuration.md).
  *
  * Sections: [kafka] (every key passed to librdkafka verbatim), [topics],
- * [redis], [daemon], [limits]. Unknown keys outside [kafka] are errors, so a
+ * [redis], [daemon], [alerts], [limits]. Unknown keys outside [kafka] are errors, so a
  * typo is caught at start rather than silently ignored.
  */
 #ifndef PP_CONFIG_H
@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pp_event.h"
 #include "pp_policy.h"
@@ -50,6 +51,10 @@ typedef struct pp_config {
     long alerts_stream_maxlen; /* approximate cap of the pp:alerts stream */
     char *http_bind;         /* observability endpoint address */
     int http_port;           /* 0 = disabled */
+
+    /* [alerts] */
+    int64_t publish_max_age_ms; /* transitions older than this (event time vs wall clock) are
+                                   recorded, not published; 0 = no limit */
 
     /* [score], [rules], [type:NAME], [tier:NAME], [calendar:NAME]: the health policy */
     pp_policyset_t *policy;

@@ -17,6 +17,7 @@
 #include "pp_cache.h"
 #include "pp_engine.h"
 #include "pp_kafka.h"
+#include "pp_history.h"
 #include "pp_http.h"
 #include "pp_log.h"
 #include "pp_metrics.h"
@@ -35,6 +36,8 @@
 #define FLUSH_INFLIGHT 8       /* transactions sent before the oldest one's answer is read */
 #define BACKLOG_FLUSH_RATIO 4  /* catching up: wait >= 4x the last flush's duration before the next */
 #define TIMER_SLICE_MS 100     /* deadline work per loop turn before consuming again */
+#define RELEASE_PAGE 250       /* held-back alerts asked of Redis per HSCAN page */
+#define RELEASE_MAX DUE_BATCH  /* ...and taken from one page at most (the rest: next scan) */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -59,6 +62,24 @@ typedef struct pending_offset {
     pp_topic_t topic;
     int32_t partition;
 } pending_offset_t;
+
+/* One alert transition (or release) waiting for the next flush. */
+typedef struct kept {
+    pp_alert_t a;              /* the transition; publish as finally decided */
+    pp_partner_t *owner;       /* whose flush chunk carries it; NULL = the first chunk */
+    unsigned ops;              /* PP_REDIS_*: record it, keep or drop its held-back copy */
+    uint8_t verdict;           /* enum pp_hist_verdict (AS_IS for a release) */
+    bool released;             /* a held-back FIRING published now that its partition caught up */
+    char config_version[24];   /* released: the configuration that computed it; "" = the current one */
+} kept_t;
+
+/* A held-back FIRING read from Redis for release. */
+typedef struct held {
+    pp_alert_t a;              /* the FIRING as held back (partition: the hash's) */
+    char config_version[24];   /* the configuration that computed it */
+    bool ok;                   /* decoded; false: dropped as unreadable */
+    char raw_id[PP_ALERT_ID_LEN + 1]; /* its field in the hash (drop it even if unreadable) */
+} held_t;
 
 /* The public fields of a partner as Redis holds them, hashed the moment the
  * partner turns dirty: its flush then writes only the fields that changed,
@@ -92,8 +113,8 @@ struct pp_daemon {
     const pp_event_t **batch_ev; /* ... and their events */
     bool batch_prepared;       /* partners of the batch looked up in the cache */
     bool batch_loaded;         /* missing partners loaded from Redis */
-    pp_partner_t **to_load;    /* placeholders waiting for their stored state */
-    bool *found;
+    pp_partner_t **to_load;    /* placeholders waiting for their stored state (max(batch, DUE_BATCH)) */
+    bool *found;               /* [i]: to_load[i] had stored state */
     size_t n_load;
 
     /* Offsets made durable by the next successful flush. */
@@ -104,14 +125,14 @@ struct pp_daemon {
     bool dlq_failed;           /* a DLQ message could not be produced: offsets are held back */
 
     /* Alert transitions since the last flush (written with it, then published). */
-    pp_alert_t *alerts;
+    kept_t *alerts;
     size_t n_alerts, alerts_cap;
     pp_alert_t *scratch_alerts; /* PP_ENGINE_ALERTS_CAP, one engine call's output */
+    uint8_t *scratch_verdict;  /* PP_ENGINE_ALERTS_CAP: pp_history_filter's verdicts on it */
     before_t *before;          /* by dirty position: what Redis held when it became dirty */
     size_t n_before, before_cap;
     pp_field_t *before_fields; /* PP_FIELDS_MAX, scratch for the snapshot */
-    pp_partner_t **alert_owner; /* [i]: the partner alerts[i] belongs to */
-    const pp_alert_t **alert_order; /* alerts grouped by flush chunk */
+    pp_redis_alert_t *alert_order; /* alerts grouped by flush chunk */
     size_t alert_order_cap;
     bool *outbox_dirty;        /* [partition]: has unpublished alerts */
     int64_t next_outbox_sweep_ms;
@@ -119,6 +140,19 @@ struct pp_daemon {
     /* Timers. */
     int64_t next_timer_ms;     /* monotonic time of the next deadline lookup */
     char (*due_ids)[PP_ID_MAX + 1];
+    const char **id_ptrs;      /* DUE_BATCH: partner ids to cache (due, or with held-back alerts) */
+    int64_t *swept_at;         /* [partition]: watermark of its last complete sweep (0 none) */
+    uint64_t *swept_applied;   /* [partition]: events applied at that moment */
+
+    /* History pages no one (DESIGN §7). */
+    pp_catchup_t *catchup;     /* which partitions are still catching up */
+    int64_t *part_lag;         /* [partition]: consumer lag over its input topics, -1 unknown */
+    bool *release_due;         /* [partition]: its held-back hash may hold episodes to release */
+    uint64_t *release_cursor;  /* [partition]: HSCAN cursor of the release under way (0 = start) */
+    bool *release_again;       /* [partition]: this scan overflowed a page: scan once more when it ends */
+    held_t *held;              /* RELEASE_MAX: one page of held-back FIRINGs */
+    size_t n_held;             /* entries of that page */
+    int32_t held_partition;    /* the partition of that page */
 
     /* Redis outage handling. */
     bool paused;
@@ -130,8 +164,6 @@ struct pp_daemon {
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
     int64_t next_lag_ms;       /* monotonic time of the next backlog (lag) check */
-    int64_t swept_at;          /* timer clock of the last complete deadline sweep */
-    uint64_t swept_applied;    /* events applied at that moment */
     pp_partner_t *tick_copy;   /* a partner's state before its timer tick */
     pp_http_t *http;           /* NULL when [http] port = 0 */
     uint64_t applied_at_flush; /* stats.applied at the last flush that carried events */
@@ -369,38 +401,52 @@ static void forget_written(pp_daemon_t *d)
         d->before[i].st = NULL; /* Redis may hold part of the failed write */
 }
 
-/* The flush chunk holding the partner of alerts[i]. */
+/* The flush chunk carrying alerts[i]: its partner's (the first without one). */
 static size_t alert_chunk(const pp_daemon_t *d, size_t i)
 {
-    return pp_cache_dirty_pos(d->alert_owner[i]) / FLUSH_CHUNK;
+    const pp_partner_t *owner = d->alerts[i].owner;
+    return owner ? pp_cache_dirty_pos(owner) / FLUSH_CHUNK : 0;
 }
 
-/* Keep the alert transitions of one engine call (on st, which the caller
- * marks dirty) for the next flush. */
-static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, const pp_alert_t *a, int n)
+/* n more entries at the end of the kept alerts, for the caller to fill. */
+static kept_t *keep_room(pp_daemon_t *d, size_t n)
 {
-    if (n <= 0)
-        return;
-    if (d->n_alerts + (size_t)n > d->alerts_cap) {
+    if (d->n_alerts + n > d->alerts_cap) {
         size_t cap = d->alerts_cap ? d->alerts_cap * 2 : 256;
-        while (cap < d->n_alerts + (size_t)n)
+        while (cap < d->n_alerts + n)
             cap *= 2;
-        pp_alert_t *na = realloc(d->alerts, cap * sizeof *na);
-        pp_partner_t **no = realloc(d->alert_owner, cap * sizeof *no);
-        if (na == NULL || no == NULL) {
+        kept_t *na = realloc(d->alerts, cap * sizeof *na);
+        if (na == NULL) {
             pp_log(PP_LOG_ERR, "msg=\"out of memory keeping alerts\"");
             abort(); /* state already changed: cannot drop its alerts */
         }
         d->alerts = na;
-        d->alert_owner = no;
         d->alerts_cap = cap;
     }
-    memcpy(d->alerts + d->n_alerts, a, (size_t)n * sizeof *a);
-    for (int i = 0; i < n; i++)
-        d->alert_owner[d->n_alerts + (size_t)i] = st;
-    d->n_alerts += (size_t)n;
-    for (int i = 0; i < n; i++)
+    kept_t *k = d->alerts + d->n_alerts;
+    d->n_alerts += n;
+    return k;
+}
+
+/* Keep the alert transitions a[0..n) of one engine call on st (which the
+ * caller marks dirty) for the next flush, history held back (DESIGN §7).
+ * held_before: pp_history_held_mask(st) taken before that call. */
+static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, unsigned held_before, pp_alert_t *a, int n)
+{
+    if (n <= 0)
+        return;
+    pp_history_filter(st, held_before, d->cfg->publish_max_age_ms, a, d->scratch_verdict, n);
+    kept_t *k = keep_room(d, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        uint8_t v = d->scratch_verdict[i];
+        k[i].a = a[i];
+        k[i].owner = st;
+        k[i].ops = PP_REDIS_RECORD | (v == PP_HIST_HOLD ? PP_REDIS_HOLD : v == PP_HIST_UNHOLD ? PP_REDIS_UNHOLD : 0);
+        k[i].verdict = v;
+        k[i].released = false;
+        k[i].config_version[0] = '\0';
         d->stats.alerts[a[i].rule][a[i].status == PP_ALERT_FIRING ? 0 : 1]++;
+    }
 }
 
 /* Write dirty partners, then store offsets. 0 = durable, -1 = retry later. */
@@ -451,7 +497,9 @@ static int flush(pp_daemon_t *d)
             abort();
         for (size_t i = 0; i < d->n_alerts; i++) {
             size_t k = alert_chunk(d, i);
-            d->alert_order[starts[k] + fill[k]++] = &d->alerts[i];
+            const kept_t *x = &d->alerts[i];
+            d->alert_order[starts[k] + fill[k]++] = (pp_redis_alert_t){
+                .a = &x->a, .ops = x->ops, .config_version = x->config_version[0] ? x->config_version : NULL};
         }
         free(fill);
     }
@@ -495,14 +543,26 @@ static int flush(pp_daemon_t *d)
     if (us > d->stats.flush_batches_latency_us_max)
         d->stats.flush_batches_latency_us_max = us;
     for (size_t i = 0; i < d->n_alerts; i++) {
-        const pp_alert_t *a = &d->alerts[i];
-        if (a->publish && a->partition >= 0 && a->partition < MAX_PARTITIONS)
+        const kept_t *k = &d->alerts[i];
+        const pp_alert_t *a = &k->a;
+        bool in_range = a->partition >= 0 && a->partition < MAX_PARTITIONS;
+        if (a->publish && in_range)
             d->outbox_dirty[a->partition] = true;
-        if (!a->publish)
+        if (k->verdict == PP_HIST_HOLD && in_range)
+            d->release_due[a->partition] = true;
+        if (!(k->ops & PP_REDIS_RECORD))
+            continue; /* a held-back copy dropped (pp_history_release): logged there */
+        if (k->released)
+            d->stats.alerts_released++;
+        else if (k->verdict != PP_HIST_AS_IS)
+            d->stats.alerts_held_back++;
+        else if (!a->publish)
             d->stats.alerts_suppressed++;
-        pp_log(PP_LOG_NOTICE, "msg=\"alert\" partner=%s rule=%s status=%s severity=%s alert_id=%s published=%d",
+        pp_log(PP_LOG_NOTICE, "msg=\"alert\" partner=%s rule=%s status=%s severity=%s alert_id=%s published=%d "
+                              "held_back=%d released=%d event_time_ms=%lld",
                a->partner_id, pp_rule_name(a->rule), a->status == PP_ALERT_FIRING ? "FIRING" : "RESOLVED",
-               pp_severity_name(a->severity), a->alert_id, a->publish);
+               pp_severity_name(a->severity), a->alert_id, a->publish, k->verdict != PP_HIST_AS_IS, k->released,
+               (long long)a->event_time_ms);
     }
     d->n_alerts = 0;
     pp_cache_clear_dirty(d->cache);
@@ -571,21 +631,47 @@ static void on_assign(void *opaque, int n)
     d->next_timer_ms = 0;
     int32_t parts[MAX_PARTITIONS];
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
-    for (int i = 0; i < np; i++)
-        pp_merge_assigned(d->merge, parts[i], mono_ms());
+    for (int i = 0; i < np; i++) {
+        int32_t p = parts[i];
+        pp_merge_assigned(d->merge, p, mono_ms());
+        /* catching up until it reaches its end; then whatever a previous
+         * owner (or this process before a restart) held back is released */
+        pp_catchup_assigned(d->catchup, p);
+        d->release_due[p] = true;
+        d->release_cursor[p] = 0;
+        d->release_again[p] = false;
+        d->swept_at[p] = 0;
+        d->swept_applied[p] = 0;
+    }
     memset(d->fc_paused, 0, (size_t)PP_TOPIC_COUNT * MAX_PARTITIONS * sizeof *d->fc_paused);
     if (d->paused) /* still in a Redis outage: the new partitions wait too */
         pp_kafka_pause(d->kafka);
 }
 
-/* Messages not yet consumed on our partitions (from the watermarks of the last fetches). */
+/* Messages not yet consumed on our partitions (from the watermarks of the
+ * last fetches); per partition, a caught-up one that fell far behind again
+ * is catching up again (its timers go back to its watermark). A topic with
+ * nothing consumed since assignment has no position: its lag is then the
+ * whole partition, which says nothing about a partition that has reached
+ * its end (restarted at its end, or idle since), so it counts for none. */
 static int64_t kafka_lag(pp_daemon_t *d)
 {
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    for (int i = 0; i < np; i++)
+        d->part_lag[parts[i]] = 0;
     int n = pp_kafka_lag(d->kafka, d->lag, PP_TOPIC_COUNT * MAX_PARTITIONS);
     int64_t sum = 0;
     for (int i = 0; i < n; i++)
-        if (d->lag[i].lag > 0)
+        if (d->lag[i].lag > 0) {
             sum += d->lag[i].lag;
+            if (d->lag[i].partition >= 0 && d->lag[i].partition < MAX_PARTITIONS && d->lag[i].position >= 0)
+                d->part_lag[d->lag[i].partition] += d->lag[i].lag;
+        }
+    for (int i = 0; i < np; i++)
+        if (pp_catchup_lag(d->catchup, parts[i], d->part_lag[parts[i]]))
+            pp_log(PP_LOG_NOTICE, "msg=\"partition fell behind: its timers run on its event-time watermark until it "
+                                  "catches up\" partition=%d lag=%lld", (int)parts[i], (long long)d->part_lag[parts[i]]);
     return sum;
 }
 
@@ -601,6 +687,7 @@ static void collect(pp_daemon_t *d, int timeout_ms)
             break;
         if (rc == 2) {
             pp_merge_at_end(d->merge, m.topic, m.partition, now);
+            pp_catchup_at_end(d->catchup, m.topic, m.partition, pp_merge_held(d->merge, m.topic, m.partition));
             continue;
         }
         d->stats.consumed[m.topic]++;
@@ -643,6 +730,13 @@ static void collect(pp_daemon_t *d, int timeout_ms)
     }
 }
 
+/* Whether p's timers run on its event-time watermark: always in replay; in
+ * live mode while it catches up (DESIGN §7, Flink's idle-source rule). */
+static bool on_watermark(const pp_daemon_t *d, int32_t p)
+{
+    return d->cfg->replay || !pp_catchup_done(d->catchup, p);
+}
+
 /* Move released messages (event-time order per partition) into the batch. */
 static void release(pp_daemon_t *d)
 {
@@ -650,14 +744,18 @@ static void release(pp_daemon_t *d)
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
     int64_t now = mono_ms();
     size_t max = (size_t)d->cfg->batch_max_messages;
-    /* replay waits for every topic's end-of-partition (deterministic); live
-     * mode lets a silent topic go after merge_idle_ms (bounded latency) */
-    int64_t idle = d->cfg->replay ? INT64_MAX / 2 : d->cfg->merge_idle_ms;
     for (int i = 0; i < np && d->n_batch < max; i++) {
+        /* replay, and a live partition catching up, wait for every topic's
+         * end-of-partition (deterministic: a backlog is applied as a replay
+         * of it); live at the head of the stream lets a silent topic go
+         * after merge_idle_ms (bounded latency) */
+        int64_t idle = on_watermark(d, parts[i]) ? INT64_MAX / 2 : d->cfg->merge_idle_ms;
         pp_topic_t t;
         node_t *n;
-        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, idle, &t)) != NULL)
+        while (d->n_batch < max && (n = pp_merge_pop(d->merge, parts[i], now, idle, &t)) != NULL) {
             d->ready[d->n_batch++] = n;
+            pp_catchup_released(d->catchup, t, parts[i]);
+        }
     }
 }
 
@@ -764,9 +862,10 @@ static void apply_batch(pp_daemon_t *d)
             d->stats.duplicates++;
         } else {
             before_change(d, st);
+            unsigned held = pp_history_held_mask(st);
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
             pp_cache_mark_dirty(d->cache, st);
-            keep_alerts(d, st, d->scratch_alerts, na);
+            keep_alerts(d, st, held, d->scratch_alerts, na);
             if (d->stats.applied++ == 0)
                 d->stats.first_apply_ms = now;
             if (ev->occurred_at_ms > d->max_event_ms)
@@ -779,100 +878,250 @@ static void apply_batch(pp_daemon_t *d)
 
 /* ---- timers: absence rules fire at their deadline, with no event ---- */
 
-/* The event-time clock for timers: wall clock live; in replay the low
- * watermark of our partitions (everything older has been applied). */
-static int64_t timer_now(const pp_daemon_t *d, const int32_t *parts, int np)
+/* Cache the partners ids[0..n) (loading the missing ones from Redis in one
+ * round trip). drop_unknown: a partner Redis has no state for is not kept
+ * (nothing of it to act on). 0, or -1 when Redis failed (placeholders are
+ * dropped again; partners already cached stay). */
+static int cache_partners(pp_daemon_t *d, const char *const *ids, size_t n, bool drop_unknown)
 {
-    return d->cfg->replay ? pp_merge_low_watermark(d->merge, parts, np) : wall_ms();
+    d->n_load = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (pp_cache_find(d->cache, ids[k]) != NULL)
+            continue;
+        pp_partner_t fresh;
+        pp_partner_init(&fresh, ids[k]);
+        pp_partner_t *st = pp_cache_insert(d->cache, &fresh);
+        if (st == NULL)
+            abort();
+        d->to_load[d->n_load++] = st;
+    }
+    int lrc = d->n_load ? pp_redis_load(d->redis, d->to_load, d->n_load, d->found) : 0;
+    if (lrc == -EBADMSG) {
+        pp_log(PP_LOG_ERR, "msg=\"stored state unreadable; partner restarts from empty state\" error=\"%s\"",
+               pp_redis_error(d->redis));
+        lrc = 0;
+    }
+    for (size_t k = 0; k < d->n_load; k++)
+        if (lrc != 0 || (drop_unknown && !d->found[k])) /* placeholders are never used unloaded */
+            pp_cache_remove(d->cache, d->to_load[k]->id);
+    d->n_load = 0;
+    if (lrc != 0) {
+        d->stats.redis_errors++;
+        pp_log(PP_LOG_ERR, "msg=\"redis load failed; will retry\" partners=%zu error=\"%s\"", n,
+               pp_redis_error(d->redis));
+        return -1;
+    }
+    return 0;
 }
 
-/* Tick every partner of our partitions whose deadline has passed. 0 or -1 (Redis). */
+/* Tick every partner of partition p whose deadline is at or before now:
+ * watermark: each deadline at its own time (pp_engine_advance, as a replay
+ * does), else once at now (live, the wall clock). 0 done, 1 the time slice
+ * ran out first (the caller resumes later), -1 Redis failed. */
+static int sweep(pp_daemon_t *d, int32_t p, int64_t now, bool watermark, int64_t proc, int64_t slice_end)
+{
+    /* The index in Redis is only rewritten by the next flush: page through
+     * it, and trust the in-memory deadline of a partner ticked already. */
+    for (size_t offset = 0;;) {
+        if (mono_ms() >= slice_end)
+            return 1;
+        size_t n = 0, scanned = 0;
+        if (pp_redis_due(d->redis, p, now, offset, DUE_BATCH, d->due_ids, &n, &scanned) != 0) {
+            d->stats.redis_errors++;
+            pp_log(PP_LOG_ERR, "msg=\"deadline lookup failed\" partition=%d error=\"%s\"", (int)p,
+                   pp_redis_error(d->redis));
+            return -1;
+        }
+        offset += scanned;
+        for (size_t k = 0; k < n; k++)
+            d->id_ptrs[k] = d->due_ids[k];
+        if (cache_partners(d, d->id_ptrs, n, false) != 0)
+            return -1;
+        for (size_t k = 0; k < n; k++) {
+            pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
+            before_change(d, st);
+            if (st->next_deadline_ms == 0 || st->next_deadline_ms > now) {
+                /* ticked already, or the index is out of date: the flush fixes the index */
+                pp_cache_mark_dirty(d->cache, st);
+                size_t pos = pp_cache_dirty_pos(st);
+                if (pos < d->n_before && d->before[pos].st == st)
+                    d->before[pos].deadline = UINT64_MAX; /* rewrite the entry even if unmoved */
+                continue;
+            }
+            memcpy(d->tick_copy, st, sizeof *st);
+            unsigned held = pp_history_held_mask(st);
+            int na = watermark ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
+                               : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
+            d->stats.timer_ticks++;
+            if (na == 0 && memcmp(d->tick_copy, st, sizeof *st) == 0)
+                continue; /* deferred (a day-boundary re-check the next event covers): nothing to write */
+            pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
+            keep_alerts(d, st, held, d->scratch_alerts, na);
+        }
+        if (scanned < DUE_BATCH)
+            return 0;
+    }
+}
+
+/* pp_redis_heldback_scan's callback: one held-back FIRING of the page. */
+static void take_held(void *opaque, const char *id, size_t id_len, const uint8_t *buf, size_t len)
+{
+    pp_daemon_t *d = opaque;
+    if (d->n_held >= RELEASE_MAX) {
+        d->release_again[d->held_partition] = true; /* the rest on another pass */
+        return;
+    }
+    held_t *h = &d->held[d->n_held++];
+    size_t n = id_len < PP_ALERT_ID_LEN ? id_len : PP_ALERT_ID_LEN;
+    memcpy(h->raw_id, id, n);
+    h->raw_id[n] = '\0';
+    h->ok = pp_history_unpack(buf, len, &h->a, h->config_version, sizeof h->config_version) == 0 &&
+            strcmp(h->a.alert_id, h->raw_id) == 0 && h->a.status == PP_ALERT_FIRING &&
+            pp_partner_id_valid(h->a.partner_id, strlen(h->a.partner_id));
+    h->a.partition = d->held_partition;
+}
+
+/* Keep the removal of one held-back copy (HDEL) for the next flush. */
+static void keep_unhold(pp_daemon_t *d, const held_t *h, pp_partner_t *owner)
+{
+    kept_t *k = keep_room(d, 1);
+    k->a = h->a; /* only alert_id and partition are used */
+    memcpy(k->a.alert_id, h->raw_id, sizeof h->raw_id);
+    k->a.publish = false;
+    k->owner = owner;
+    k->ops = PP_REDIS_UNHOLD;
+    k->verdict = PP_HIST_AS_IS;
+    k->released = false;
+    k->config_version[0] = '\0';
+}
+
+/*
+ * Partition p has caught up: publish each held-back episode of it that is
+ * still open, once, with its original id and start (DESIGN §7). The FIRING
+ * kept in pp:heldback:<p> goes to the outbox and the stream, its partner's
+ * held_back mark is cleared and the copy removed, all in the partner's flush
+ * transaction; an episode that closed meanwhile publishes nothing. Pages
+ * through the hash within the time slice. 0 (done, or d->timers_pending set:
+ * resume later), -1 Redis failed.
+ */
+static int release_held(pp_daemon_t *d, int32_t p, int64_t slice_end)
+{
+    for (;;) {
+        if (mono_ms() >= slice_end) {
+            d->timers_pending = true;
+            return 0;
+        }
+        d->n_held = 0;
+        d->held_partition = p;
+        uint64_t cursor = d->release_cursor[p];
+        if (pp_redis_heldback_scan(d->redis, p, &cursor, RELEASE_PAGE, take_held, d) != 0) {
+            d->stats.redis_errors++;
+            pp_log(PP_LOG_ERR, "msg=\"held-back alert lookup failed; will retry\" partition=%d error=\"%s\"", (int)p,
+                   pp_redis_error(d->redis));
+            return -1;
+        }
+        size_t n_ids = 0;
+        for (size_t i = 0; i < d->n_held; i++)
+            if (d->held[i].ok)
+                d->id_ptrs[n_ids++] = d->held[i].a.partner_id;
+        if (cache_partners(d, d->id_ptrs, n_ids, true) != 0)
+            return -1; /* the cursor stays: the page is read again */
+        size_t published = 0, dropped = 0;
+        for (size_t i = 0; i < d->n_held; i++) {
+            const held_t *h = &d->held[i];
+            pp_partner_t *st = h->ok ? pp_cache_find(d->cache, h->a.partner_id) : NULL;
+            if (!h->ok)
+                pp_log(PP_LOG_WARNING, "msg=\"unreadable held-back alert dropped\" partition=%d alert_id=%s", (int)p,
+                       h->raw_id);
+            if (st == NULL) {
+                keep_unhold(d, h, NULL);
+                dropped++;
+                continue;
+            }
+            before_change(d, st); /* (a stale entry leaves st clean: its snapshot is then unused) */
+            enum pp_hist_release what = pp_history_release(st, &h->a);
+            if (what == PP_RELEASE_STALE) {
+                keep_unhold(d, h, NULL);
+                dropped++;
+                continue;
+            }
+            pp_cache_mark_dirty(d->cache, st);
+            if (what == PP_RELEASE_HAND_BACK) {
+                pp_log(PP_LOG_INFO, "msg=\"held-back alert now snoozed: left to the snooze\" partner=%s rule=%s "
+                                    "alert_id=%s", st->id, pp_rule_name(h->a.rule), h->a.alert_id);
+                keep_unhold(d, h, st);
+                dropped++;
+                continue;
+            }
+            kept_t *k = keep_room(d, 1);
+            k->a = h->a; /* publish = true, the original emitted_at_ms */
+            k->owner = st;
+            k->ops = PP_REDIS_RECORD | PP_REDIS_UNHOLD;
+            k->verdict = PP_HIST_AS_IS;
+            k->released = true;
+            snprintf(k->config_version, sizeof k->config_version, "%s", h->config_version);
+            published++;
+        }
+        if (published || dropped)
+            pp_log(PP_LOG_INFO, "msg=\"held-back alerts of a caught-up partition\" partition=%d released=%zu "
+                                "dropped=%zu", (int)p, published, dropped);
+        d->release_cursor[p] = cursor;
+        if (cursor == 0) { /* scan complete */
+            d->release_due[p] = d->release_again[p];
+            d->release_again[p] = false;
+            return 0;
+        }
+    }
+}
+
+/*
+ * Per partition of ours: tick the partners whose deadline has passed, on the
+ * partition's clock: its event-time watermark in replay and, in live mode,
+ * while it catches up; the wall clock once it has (live). A partition that
+ * has reached its end gets a last sweep on its watermark, is then declared
+ * caught up, and its held-back episodes are released. Bounded per loop turn
+ * (d->timers_pending: resume from the start soon). 0 or -1 (Redis).
+ */
 static int run_timers(pp_daemon_t *d)
 {
     int32_t parts[MAX_PARTITIONS];
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
     int64_t proc = wall_ms();
-    int64_t now = timer_now(d, parts, np);
-    bool resumed = d->timers_pending;
     d->timers_pending = false;
-    if (now <= 0)
-        return 0;
-    /* replay: time moves only with the watermark; a finished sweep at this
-     * watermark with no event applied since has nothing left to find */
-    if (d->cfg->replay && !resumed && now == d->swept_at && d->stats.applied == d->swept_applied)
-        return 0;
     /* bounded per loop turn: a restart behind thousands of overdue deadlines
      * goes back to consuming events between slices */
     int64_t slice_end = mono_ms() + TIMER_SLICE_MS;
     for (int i = 0; i < np; i++) {
-        /* The index in Redis is only rewritten by the next flush: page through
-         * it, and trust the in-memory deadline of a partner ticked already. */
-        for (size_t offset = 0;;) {
-            if (mono_ms() >= slice_end) {
-                d->timers_pending = true;
+        int32_t p = parts[i];
+        bool watermark = on_watermark(d, p);
+        /* judged before the sweep: every event of the backlog is applied, so
+         * this sweep on the watermark is the one a replay ends with */
+        bool reached_end = pp_catchup_ready(d->catchup, p);
+        int64_t now = watermark ? pp_merge_low_watermark(d->merge, &p, 1) : proc;
+        /* on the watermark, time moves only with it: a finished sweep at this
+         * watermark with no event applied since has nothing left to find */
+        bool swept = watermark && now == d->swept_at[p] && d->stats.applied == d->swept_applied[p];
+        if (now > 0 && !swept) {
+            int rc = sweep(d, p, now, watermark, proc, slice_end);
+            if (rc != 0) {
+                d->timers_pending = rc > 0;
+                return rc > 0 ? 0 : -1;
+            }
+            d->swept_at[p] = now;
+            d->swept_applied[p] = d->stats.applied;
+        }
+        if (reached_end) {
+            pp_catchup_set(d->catchup, p);
+            pp_log(PP_LOG_INFO, "msg=\"partition caught up%s\" partition=%d watermark_ms=%lld", d->cfg->replay ?
+                   "" : ": its timers run on the wall clock from now", (int)p, (long long)now);
+        }
+        if (pp_catchup_done(d->catchup, p) && d->release_due[p]) {
+            if (release_held(d, p, slice_end) != 0)
+                return -1;
+            if (d->timers_pending)
                 return 0;
-            }
-            size_t n = 0, scanned = 0;
-            if (pp_redis_due(d->redis, parts[i], now, offset, DUE_BATCH, d->due_ids, &n, &scanned) != 0) {
-                d->stats.redis_errors++;
-                pp_log(PP_LOG_ERR, "msg=\"deadline lookup failed\" partition=%d error=\"%s\"", (int)parts[i],
-                       pp_redis_error(d->redis));
-                return -1;
-            }
-            offset += scanned;
-            d->n_load = 0;
-            for (size_t k = 0; k < n; k++) {
-                if (pp_cache_find(d->cache, d->due_ids[k]) != NULL)
-                    continue;
-                pp_partner_t fresh;
-                pp_partner_init(&fresh, d->due_ids[k]);
-                pp_partner_t *st = pp_cache_insert(d->cache, &fresh);
-                if (st == NULL)
-                    abort();
-                d->to_load[d->n_load++] = st;
-            }
-            int lrc = d->n_load ? pp_redis_load(d->redis, d->to_load, d->n_load, d->found) : 0;
-            if (lrc == -EBADMSG) {
-                pp_log(PP_LOG_ERR, "msg=\"stored state unreadable; partner restarts from empty state\" error=\"%s\"",
-                       pp_redis_error(d->redis));
-                lrc = 0;
-            }
-            if (lrc != 0) {
-                /* drop only the placeholders (never used unloaded); dirty partners stay */
-                for (size_t k = 0; k < d->n_load; k++)
-                    pp_cache_remove(d->cache, d->to_load[k]->id);
-                d->n_load = 0;
-                d->stats.redis_errors++;
-                return -1;
-            }
-            d->n_load = 0;
-            for (size_t k = 0; k < n; k++) {
-                pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
-                before_change(d, st);
-                if (st->next_deadline_ms == 0 || st->next_deadline_ms > now) {
-                    /* ticked already, or the index is out of date: the flush fixes the index */
-                    pp_cache_mark_dirty(d->cache, st);
-                    size_t pos = pp_cache_dirty_pos(st);
-                    if (pos < d->n_before && d->before[pos].st == st)
-                        d->before[pos].deadline = UINT64_MAX; /* rewrite the entry even if unmoved */
-                    continue;
-                }
-                memcpy(d->tick_copy, st, sizeof *st);
-                /* replay: each deadline at its own time (deterministic); live: now */
-                int na = d->cfg->replay ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
-                                        : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
-                d->stats.timer_ticks++;
-                if (na == 0 && memcmp(d->tick_copy, st, sizeof *st) == 0)
-                    continue; /* deferred (replay: a day-boundary re-check the next event covers): nothing to write */
-                pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
-                keep_alerts(d, st, d->scratch_alerts, na);
-            }
-            if (scanned < DUE_BATCH)
-                break;
         }
     }
-    d->swept_at = now;
-    d->swept_applied = d->stats.applied;
     return 0;
 }
 
@@ -956,10 +1205,25 @@ static void render_metrics(pp_daemon_t *d)
     pp_metrics_counter(b, "pp_alerts_published_total", "Alerts acknowledged by Kafka.", NULL, s->alerts_published);
     pp_metrics_counter(b, "pp_alerts_suppressed_total", "Alerts recorded but not published (inhibited/snoozed).", NULL,
                        s->alerts_suppressed);
+    pp_metrics_counter(b, "pp_alerts_held_back_total",
+                       "Alert transitions recorded but not published as history: older than [alerts] publish_max_age, "
+                       "or the RESOLVED of such an episode.", NULL, s->alerts_held_back);
+    pp_metrics_counter(b, "pp_alerts_released_total",
+                       "Held-back FIRINGs of still-open episodes published once their partition caught up.", NULL,
+                       s->alerts_released);
     pp_metrics_counter(b, "pp_timer_ticks_total", "Partners evaluated by deadline timers.", NULL, s->timer_ticks);
     pp_metrics_gauge(b, "pp_cached_partners", "Partner states in memory.", NULL, (double)pp_cache_count(d->cache));
     pp_metrics_gauge(b, "pp_dirty_partners", "Partner states changed since the last flush.", NULL,
                      (double)pp_cache_dirty_count(d->cache));
+    {
+        int32_t parts[MAX_PARTITIONS];
+        int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS), behind = 0;
+        for (int i = 0; i < np; i++)
+            behind += !pp_catchup_done(d->catchup, parts[i]);
+        pp_metrics_gauge(b, "pp_partitions_catching_up",
+                         "Assigned input partitions that have not caught up yet (their timers run on their "
+                         "event-time watermark; their held-back alerts wait).", NULL, (double)behind);
+    }
     pp_metrics_gauge(b, "pp_paused", "1 while consumption is paused (Redis unavailable).", NULL, d->paused ? 1 : 0);
     pp_metrics_gauge(b, "pp_first_apply_timestamp_seconds", "Wall time of the first event applied.", NULL,
                      (double)s->first_apply_ms / 1000.0);
@@ -996,13 +1260,26 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->before_fields = calloc(PP_FIELDS_MAX, sizeof *d->before_fields);
     d->tick_copy = malloc(sizeof *d->tick_copy);
     d->lag = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->lag);
-    d->to_load = calloc(max, sizeof *d->to_load);
-    d->found = calloc(max, sizeof *d->found);
+    /* placeholders of one batch, or of one page of due deadlines (run_timers) */
+    size_t load_max = max > DUE_BATCH ? max : DUE_BATCH;
+    d->to_load = calloc(load_max, sizeof *d->to_load);
+    d->found = calloc(load_max, sizeof *d->found);
     d->touched = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->touched);
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
-    bool ok = d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->before_fields && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
+    d->id_ptrs = calloc(DUE_BATCH, sizeof *d->id_ptrs);
+    d->swept_at = calloc(MAX_PARTITIONS, sizeof *d->swept_at);
+    d->swept_applied = calloc(MAX_PARTITIONS, sizeof *d->swept_applied);
+    d->scratch_verdict = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_verdict);
+    d->catchup = pp_catchup_new(MAX_PARTITIONS, cfg->backlog_lag_messages);
+    d->part_lag = calloc(MAX_PARTITIONS, sizeof *d->part_lag);
+    d->release_due = calloc(MAX_PARTITIONS, sizeof *d->release_due);
+    d->release_cursor = calloc(MAX_PARTITIONS, sizeof *d->release_cursor);
+    d->release_again = calloc(MAX_PARTITIONS, sizeof *d->release_again);
+    d->held = calloc(RELEASE_MAX, sizeof *d->held);
+    bool ok = d->id_ptrs && d->swept_at && d->swept_applied && d->scratch_verdict && d->catchup && d->part_lag &&
+              d->release_due && d->release_cursor && d->release_again && d->held && d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->before_fields && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
               d->outbox_dirty && d->due_ids;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
@@ -1199,8 +1476,17 @@ void pp_daemon_free(pp_daemon_t *d)
         free(d->next_offset[t]);
     free(d->touched);
     free(d->alerts);
-    free(d->alert_owner);
     free(d->alert_order);
+    free(d->id_ptrs);
+    free(d->swept_at);
+    free(d->swept_applied);
+    free(d->scratch_verdict);
+    pp_catchup_free(d->catchup);
+    free(d->part_lag);
+    free(d->release_due);
+    free(d->release_cursor);
+    free(d->release_again);
+    free(d->held);
     free(d->outbox_dirty);
     free(d->due_ids);
     free(d->ready);

@@ -34,6 +34,8 @@ typedef struct pp_daemon_stats {
     uint64_t alerts[PP_R_COUNT][2];    /* alert transitions by rule, [0] FIRING [1] RESOLVED */
     uint64_t alerts_published;         /* alerts acknowledged by Kafka */
     uint64_t alerts_suppressed;        /* recorded but not published (inhibited/snoozed) */
+    uint64_t alerts_held_back;         /* recorded but not published: history (DESIGN §7) */
+    uint64_t alerts_released;          /* held-back FIRINGs published once caught up */
     uint64_t timer_ticks;              /* partners ticked by deadlines */
     uint64_t flush_batches_latency_us_max; /* slowest successful flush */
     int64_t first_apply_ms;            /* wall time of the first event applied, 0 = none */

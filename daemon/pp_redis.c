@@ -283,8 +283,8 @@ static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_par
     return rc == 0 ? cmds + 1 : -1;
 }
 
-/* Append the commands recording one alert. Returns how many commands. */
-static int append_alert(pp_redis_t *r, const pp_redis_batch_t *b, const pp_alert_t *a)
+/* Append the XADD recording one alert on the stream. 0 or -1. */
+static int append_record(pp_redis_t *r, const pp_redis_batch_t *b, const pp_alert_t *a, const char *cv)
 {
     char key[KEY_MAX], maxlen[24], value[32], threshold[32], started[24], at[24], emitted[24], health[16];
     snprintf(key, sizeof key, "%salerts", r->prefix);
@@ -303,20 +303,48 @@ static int append_alert(pp_redis_t *r, const pp_redis_batch_t *b, const pp_alert
                           "started_at_ms", started, "event_time_ms", at, "emitted_at_ms", emitted,
                           "health", health, "evidence", a->evidence,
                           "published", a->publish ? "1" : "0",
-                          "config_version", b->config_version ? b->config_version : ""};
+                          "config_version", cv};
     int argc = (int)(sizeof argv / sizeof argv[0]);
-    if (redisAppendCommandArgv(r->c, argc, argv, NULL) != REDIS_OK)
-        return -1;
-    if (!a->publish)
-        return 1;
+    return redisAppendCommandArgv(r->c, argc, argv, NULL) == REDIS_OK ? 0 : -1;
+}
+
+static void heldback_key(const pp_redis_t *r, int32_t partition, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%sheldback:%d", r->prefix, partition < 0 ? 0 : (int)partition);
+}
+
+/* Append the commands for one alert (what x->ops says). Returns how many commands. */
+static int append_alert(pp_redis_t *r, const pp_redis_batch_t *b, const pp_redis_alert_t *x)
+{
+    const pp_alert_t *a = x->a;
+    const char *cv = x->config_version ? x->config_version : b->config_version ? b->config_version : "";
+    int cmds = 0;
     uint8_t buf[2048];
-    size_t n = pp_alert_pack(a, b->config_version, buf, sizeof buf);
+    size_t n = 0;
+    if (a->publish || (x->ops & PP_REDIS_HOLD))
+        n = pp_alert_pack(a, cv, buf, sizeof buf);
+    if (x->ops & PP_REDIS_RECORD) {
+        if (append_record(r, b, a, cv) != 0)
+            return -1;
+        cmds++;
+    }
+    char key[KEY_MAX];
+    if (x->ops & (PP_REDIS_HOLD | PP_REDIS_UNHOLD)) {
+        heldback_key(r, a->partition, key, sizeof key);
+        const char *hargv[4] = {(x->ops & PP_REDIS_HOLD) ? "HSET" : "HDEL", key, a->alert_id, (const char *)buf};
+        size_t hlen[4] = {4, strlen(key), strlen(a->alert_id), n};
+        if (redisAppendCommandArgv(r->c, (x->ops & PP_REDIS_HOLD) ? 4 : 3, hargv, hlen) != REDIS_OK)
+            return -1;
+        cmds++;
+    }
+    if (!a->publish)
+        return cmds;
     snprintf(key, sizeof key, "%soutbox:%d", r->prefix, a->partition < 0 ? 0 : (int)a->partition);
     const char *pargv[3] = {"RPUSH", key, (const char *)buf};
     size_t plen[3] = {5, strlen(key), n};
     if (redisAppendCommandArgv(r->c, 3, pargv, plen) != REDIS_OK)
         return -1;
-    return 2;
+    return cmds + 1;
 }
 
 int pp_redis_send(pp_redis_t *r, const pp_redis_batch_t *b, size_t *expect)
@@ -337,7 +365,7 @@ int pp_redis_send(pp_redis_t *r, const pp_redis_batch_t *b, size_t *expect)
         queued += (size_t)k;
     }
     for (size_t i = 0; i < b->n_alerts; i++) {
-        int k = append_alert(r, b, b->alerts[i]);
+        int k = append_alert(r, b, &b->alerts[i]);
         if (k < 0)
             return fail(r, "append");
         queued += (size_t)k;
@@ -429,6 +457,37 @@ int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
         return fail(r, "LTRIM outbox");
     freeReplyObject(rep);
     return (int)n;
+}
+
+int pp_redis_heldback_scan(pp_redis_t *r, int32_t partition, uint64_t *cursor, size_t count,
+                           void (*each)(void *opaque, const char *alert_id, size_t id_len, const uint8_t *buf,
+                                        size_t len),
+                           void *opaque)
+{
+    if (ensure(r) != 0)
+        return -EIO;
+    char key[KEY_MAX];
+    heldback_key(r, partition, key, sizeof key);
+    char cur[24];
+    snprintf(cur, sizeof cur, "%llu", (unsigned long long)*cursor); /* hiredis formats no unsigned */
+    redisReply *rep = redisCommand(r->c, "HSCAN %s %s COUNT %lld", key, cur, (long long)count);
+    if (rep == NULL)
+        return fail(r, "HSCAN heldback");
+    int rc = 0;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_STRING ||
+        rep->element[1]->type != REDIS_REPLY_ARRAY) {
+        rc = fail_reply(r, "HSCAN heldback", rep);
+        goto out;
+    }
+    *cursor = strtoull(rep->element[0]->str, NULL, 10);
+    const redisReply *kv = rep->element[1];
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            each(opaque, kv->element[i]->str, kv->element[i]->len, (const uint8_t *)kv->element[i + 1]->str,
+                 kv->element[i + 1]->len);
+out:
+    freeReplyObject(rep);
+    return rc;
 }
 
 int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t offset, size_t max,

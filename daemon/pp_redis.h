@@ -4,8 +4,9 @@
  * The only things the daemon asks of Redis: load the states of a set of
  * partners in one pipelined round trip, and write a batch of dirty partners
  * in one pipelined MULTI/EXEC (state blob with its applied offsets + the
- * public hash + the health leaderboard), so a batch is either wholly in
- * Redis or not at all. Layout: docs/redis.md. Knows nothing of Kafka.
+ * public hash + the health leaderboard + its alerts), so a batch is either
+ * wholly in Redis or not at all; and to page through the held-back alerts
+ * of a partition. Layout: docs/redis.md. Knows nothing of Kafka.
  *
  * On any connection or protocol error the connection is dropped and the
  * next call reconnects; errors are returned, never fatal.
@@ -15,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pp_engine.h"
 #include "pp_partner.h"
@@ -53,6 +55,18 @@ int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found
 #define PP_SKIP_HEALTH 1u   /* its pp:health score is as stored */
 #define PP_SKIP_DEADLINE 2u /* its deadline index entry is as stored */
 
+/* What one flush does with one alert transition (bits). */
+#define PP_REDIS_RECORD 1u  /* XADD it to the pp:alerts stream */
+#define PP_REDIS_HOLD 2u    /* keep a copy: HSET pp:heldback:<p> alert_id Alert */
+#define PP_REDIS_UNHOLD 4u  /* drop that copy: HDEL pp:heldback:<p> alert_id */
+
+/* One alert of a flush. a->publish: also RPUSH it to pp:outbox:<p>. */
+typedef struct pp_redis_alert {
+    const pp_alert_t *a;
+    unsigned ops;                /* PP_REDIS_* */
+    const char *config_version;  /* the configuration that computed it; NULL = the batch's */
+} pp_redis_alert_t;
+
 /* What one flush writes, atomically. */
 typedef struct pp_redis_batch {
     const pp_partner_t *const *sts;   /* dirty partners */
@@ -61,7 +75,7 @@ typedef struct pp_redis_batch {
      * that changed; *skip may say that pp:health or the deadline entry did not */
     size_t (*fields)(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap, unsigned *skip);
     void *opaque;
-    const pp_alert_t *const *alerts;  /* transitions of these partners since the last flush */
+    const pp_redis_alert_t *alerts;   /* transitions of these partners since the last flush */
     size_t n_alerts;
     const char *config_version;
     long stream_maxlen;               /* cap of the pp:alerts stream (approximate) */
@@ -70,8 +84,9 @@ typedef struct pp_redis_batch {
 /*
  * Send a batch as one MULTI/EXEC without waiting for the answer: per partner
  * the state blob (with its applied offsets), the public hash, its pp:health
- * score and its entry in the deadline index; per alert an entry on the
- * pp:alerts stream and, if it is to be published, the Alert protobuf on the
+ * score and its entry in the deadline index; per alert what its ops say
+ * (an entry on the pp:alerts stream, its copy in or out of the partition's
+ * held-back hash) and, if it is to be published, the Alert protobuf on the
  * partition's outbox list. *expect = the replies pp_redis_confirm must read
  * (0 for an empty batch). Several batches may be sent before they are
  * confirmed, in the same order. Returns 0 or -EIO (connection dropped).
@@ -94,6 +109,17 @@ void pp_redis_abandon(pp_redis_t *r);
 int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
                           int (*publish)(void *opaque, const uint8_t *buf, size_t len),
                           int (*confirm)(void *opaque), void *opaque);
+
+/*
+ * One page of the held-back FIRINGs of `partition` (HSCAN pp:heldback:<p>,
+ * about `count` entries): each(opaque, alert_id, its Alert protobuf) for
+ * every entry; *cursor goes in (0 = from the start) and comes back (0 = the
+ * scan is complete). An entry may come twice in one scan. Returns 0 or -EIO.
+ */
+int pp_redis_heldback_scan(pp_redis_t *r, int32_t partition, uint64_t *cursor, size_t count,
+                           void (*each)(void *opaque, const char *alert_id, size_t id_len, const uint8_t *buf,
+                                        size_t len),
+                           void *opaque);
 
 /* Partners of `partition` whose next deadline is at or before now_ms, in
  * deadline order from the offset-th (at most max), into ids[]; *n = how many

@@ -105,6 +105,9 @@ typedef struct pp_rule_state {
     uint8_t severity;        /* enum pp_severity at trip */
     uint8_t published;       /* FIRING was published (not inhibited/snoozed) */
     uint8_t snoozed_episode; /* snoozed "until it clears" for this episode */
+    uint8_t held_back;       /* the daemon held its FIRING back as history (DESIGN §7): not on
+                                Kafka yet though `published`; set and cleared by the daemon only,
+                                zeroed with the rest when the episode resolves (was padding) */
 } pp_rule_state_t;
 
 typedef struct pp_partner {

@@ -136,7 +136,7 @@ wait_applied() {
 reference_replay() {
     local n=$1 out=$2 saved=$REDIS_PREFIX
     "$PP" topics -b "$PP_TEST_KAFKA" -p "${TOPIC_PREFIX}ref." >/dev/null
-    write_config "$WORK/ref.ini" "clock = replay" "timer_interval_ms = 200"
+    write_config "$WORK/ref.ini" "clock = replay" "timer_interval_ms = 200" "[alerts]" "publish_max_age = 0"
     sed -i "s/^group.id = .*/group.id = $RUN_ID-ref/; s/^prefix = .*/prefix = ${REDIS_PREFIX}ref:/; s/^alerts = .*/alerts = ${TOPIC_PREFIX}ref.partner.alerts/" "$WORK/ref.ini"
     start_daemon "$WORK/ref.ini" daemon-ref
     REDIS_PREFIX="${REDIS_PREFIX}ref:"

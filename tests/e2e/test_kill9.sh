@@ -17,7 +17,8 @@ produce "$WORK/events.jsonl" # the whole history first: replay is then determini
 log "$n events for 1500 partners"
 
 write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 20" \
-    "backlog_flush_interval_ms = 100" "batch_max_messages = 500" "merge_idle_ms = 10000"
+    "backlog_flush_interval_ms = 100" "batch_max_messages = 500" "merge_idle_ms = 10000" \
+    "[alerts]" "publish_max_age = 0" # months-old history: every episode is published and compared
 # static membership: a restarted daemon takes its partitions back at once
 sed -i "s/^\[kafka\]/[kafka]\ngroup.instance.id = $RUN_ID-1/" "$WORK/pp.ini"
 RANDOM=4242 # reproducible kill moments

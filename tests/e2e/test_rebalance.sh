@@ -12,7 +12,8 @@ python3 "$E2E_DIR/expected_totals.py" "$WORK/events.jsonl" >"$WORK/expected.json
 create_topics
 produce "$WORK/events.jsonl" # the whole history first: replay is then deterministic
 write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 20" \
-    "batch_max_messages = 100" "merge_idle_ms = 10000"
+    "batch_max_messages = 100" "merge_idle_ms = 10000" \
+    "[alerts]" "publish_max_age = 0" # months-old history: every episode is published and compared
 start_daemon "$WORK/pp.ini" daemon-a
 a=$DAEMON_PID
 wait_applied $((n / 10)) 60
