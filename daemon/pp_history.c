@@ -34,8 +34,14 @@ int pp_history_filter(pp_partner_t *st, unsigned held_before, int64_t max_age_ms
         seen |= bit;
         verdict[i] = PP_HIST_AS_IS;
         if (a->status == PP_ALERT_FIRING) {
-            held &= ~bit; /* a new episode, or the core publishing an inhibited one */
-            if (a->publish && max_age_ms > 0 && a->emitted_at_ms - a->event_time_ms > max_age_ms) {
+            /* Bit set: a FIRING of the open held-back episode itself (its
+             * RESOLVED would have cleared the bit): going_dark turning
+             * CRITICAL, or the core publishing it once inhibition ends. It
+             * stays held, its newer copy replacing the stored one, so that
+             * the release publishes the episode once, as it is then. */
+            bool of_held = (held & bit) != 0;
+            held &= ~bit;
+            if (a->publish && (of_held || (max_age_ms > 0 && a->emitted_at_ms - a->event_time_ms > max_age_ms))) {
                 a->publish = false;
                 verdict[i] = PP_HIST_HOLD;
                 held |= bit;

@@ -45,6 +45,8 @@ unsigned pp_history_held_mask(const pp_partner_t *st);
  *   - a FIRING the core would publish whose event time is more than
  *     max_age_ms behind its emitted_at_ms (the wall clock when computed) is
  *     held back: publish cleared, verdict HOLD (max_age_ms 0 = no limit);
+ *     so is a FIRING of an episode held back already (an update of it, e.g.
+ *     going_dark turning CRITICAL): its copy replaces the stored one;
  *   - the RESOLVED of a held-back episode: publish cleared, verdict UNHOLD;
  *   - everything else AS_IS. A RESOLVED whose FIRING was published is
  *     published whatever its age: it closes what consumers opened.

@@ -98,6 +98,28 @@ Test(history, old_firing_is_held_back)
     cr_assert_eq(pp_history_held_mask(&st), 1u << PP_R_REPLY_OVERDUE);
 }
 
+Test(history, a_held_episode_turning_critical_stays_held_with_its_newer_copy)
+{
+    /* going_dark trips 15 business days after the last activity, long ago
+     * (held back); the catching-up daemon reaches its 40th business day
+     * close to now: the CRITICAL update is not published ahead of the
+     * episode's release, it replaces the stored copy */
+    apply_at(ev_lifecycle("acme", eid(), T0, PP_LC_SIGNED, PP_PTYPE_RESELLER, NULL), LATER);
+    msg(T0, "t1", PP_DIR_INBOUND, LATER);
+    int n = advance_at(T0 + 30 * DAY_MS, LATER);
+    int i = find(n, PP_R_GOING_DARK, PP_ALERT_FIRING);
+    cr_assert_geq(i, 0, "going_dark fired");
+    cr_assert_eq(verdict[i], PP_HIST_HOLD);
+    int64_t later = T0 + 60 * DAY_MS; /* past 40 business days */
+    n = advance_at(later, later + DAY_MS); /* computed a day after: recent */
+    i = find(n, PP_R_GOING_DARK, PP_ALERT_FIRING);
+    cr_assert_geq(i, 0, "the CRITICAL update");
+    cr_assert_eq(out[i].severity, PP_SEV_CRITICAL);
+    cr_assert_not(out[i].publish, "its episode is still held back");
+    cr_assert_eq(verdict[i], PP_HIST_HOLD, "the newer copy replaces the stored one");
+    cr_assert(st.rules[PP_R_GOING_DARK].held_back);
+}
+
 Test(history, recent_firing_is_published_as_is)
 {
     pp_alert_t f = overdue_fires(T0 + 8 * DAY_MS); /* fired at ~T0+7d, computed a day later */
