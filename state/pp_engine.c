@@ -258,7 +258,11 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
     int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
     switch (m) {
     case PP_M_REVENUE:
-        if (f->lw.won + f->lw.lost == 0 && since_signed < pol->long_window_ms)
+        /* judged on revenue once the long window has passed since signing;
+         * before that only a win counts (a partner three weeks in whose
+         * first qualified deal was lost is not "zero revenue": win_rate
+         * judges losses once enough deals closed) */
+        if (f->lw.won == 0 && since_signed < pol->long_window_ms)
             return NAN;
         return (double)f->lw.won_major;
     case PP_M_WIN_RATE: {
@@ -1033,8 +1037,12 @@ static void sentence(const pp_policy_t *pol, const pp_partner_t *st, pp_rule_t r
 
 static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
 {
-    if (r != PP_R_HEALTH_RED && st->rules[PP_R_HEALTH_RED].started_at_ms != 0)
-        return true; /* inhibited while health_red is open */
+    /* inhibited while health_red is open, as Alertmanager's usual rule
+     * inhibits lower severities only: a CRITICAL child (going_dark turned
+     * inactive, slow_response past its critical line) still pages */
+    if (r != PP_R_HEALTH_RED && st->rules[PP_R_HEALTH_RED].started_at_ms != 0 &&
+        st->rules[r].severity < PP_SEV_CRITICAL)
+        return true;
     if (st->rules[r].snoozed_episode)
         return true;
     int64_t until = st->snooze_until_ms[r];
@@ -1138,9 +1146,11 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
         verdict_t v = judge(pol, st, f, r);
         rs->severity = PP_SEV_CRITICAL;
         rs->value = (float)v.value;
-        /* published like any child alert: not while health_red is open or
-         * the rule is snoozed (health_red's message names going_dark then) */
-        bool pub = rs->published && !suppressed(st, r, f->now);
+        /* published unless snoozed: a CRITICAL child is not inhibited by
+         * health_red; an episode whose WARNING was inhibited is published
+         * for the first time now (same alert_id) */
+        bool pub = !suppressed(st, r, f->now);
+        rs->published = rs->published || pub;
         emit(e, st, r, PP_ALERT_FIRING, &v, going_dark_at(pol, f, f->recency_base, pol->going_dark_inactive_days), pub);
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */

@@ -456,9 +456,10 @@ static pp_thread_t *thread_claim(pp_partner_t *st, uint64_t id)
             victim = t;
             break;
         }
-        /* prefer forgetting threads that wait on us, then the oldest */
-        if (victim == NULL || (t->awaiting == PP_WAIT_US && victim->awaiting != PP_WAIT_US) ||
-            (t->awaiting == victim->awaiting && t->since < victim->since))
+        /* forget the oldest question, whichever side owes it: a fresh one
+         * forgotten would turn its answer into a new question (and the next
+         * message into a follow-up that never was) */
+        if (victim == NULL || t->since < victim->since)
             victim = t;
     }
     if (victim->id != 0)

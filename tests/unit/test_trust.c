@@ -580,3 +580,33 @@ Test(trust, a_dark_partner_gone_red_is_told_it_is_because_of_going_dark)
     cr_assert(strstr(red->message, "going_dark") != NULL, "%s", red->message);
     cr_assert(strstr(red->message, "recency") != NULL, "names the costliest measure: %s", red->message);
 }
+
+Test(trust, going_dark_turning_critical_pages_through_health_red)
+{
+    /* red first (driven by another rule), then dark: the WARNING is
+     * inhibited, the CRITICAL update is not (inhibition silences lower
+     * severities only) */
+    set("min_confidence", "0");
+    signed_as(&st, MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_INBOUND, PP_REPLY_NO);
+    run_timers(&st, bt(HOUR_MS + 20 * BDAY_MS));
+    cr_assert_neq(st.rules[PP_R_HEALTH_RED].started_at_ms, 0, "red: health %.1f", st.health);
+    const pp_alert_t *warn = nth(PP_R_GOING_DARK, PP_ALERT_FIRING, 0);
+    cr_assert_eq(warn->severity, PP_SEV_WARNING);
+    run_timers(&st, bt(HOUR_MS + 42 * BDAY_MS));
+    cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 2);
+    const pp_alert_t *crit = nth(PP_R_GOING_DARK, PP_ALERT_FIRING, 1);
+    cr_assert_eq(crit->severity, PP_SEV_CRITICAL);
+    cr_assert(crit->publish, "a CRITICAL child pages although health_red is open");
+}
+
+Test(trust, a_new_partner_whose_first_deal_was_lost_is_not_judged_on_revenue)
+{
+    /* three weeks in, one qualified deal lost: "no revenue" is not a
+     * verdict yet (the long window since signing has not passed) */
+    signed_as(&st, MON0, PP_PTYPE_REFERRAL);
+    apply(ev_deal("acme", eid(), bt(2 * BDAY_MS), "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 500000));
+    apply(ev_deal("acme", eid(), bt(14 * BDAY_MS), "d1", PP_STAGE_LOST, PP_ATTR_SOURCED, 500000));
+    cr_assert(isnan(st.measure_value[PP_M_REVENUE]), "revenue %f", st.measure_value[PP_M_REVENUE]);
+    cr_assert_eq(count(PP_R_HEALTH_RED, PP_ALERT_FIRING), 0, "health %.1f", st.health);
+}
