@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pp_config.h"
+#include "pp_tz.h"
 #include "pp_daemon.h"
 #include "pp_log.h"
 
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         return 0;
     }
     pp_log_set_level(cfg.log_level);
+    pp_log(PP_LOG_INFO, "msg=\"time zones loaded\" zones=%zu tzdata=%s calendars=%d", cfg.zones.n,
+           pp_tz_data_version(), cfg.policy->n_calendars);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

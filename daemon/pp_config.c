@@ -113,6 +113,7 @@ void pp_config_free(pp_config_t *cfg)
     free(cfg->redis_prefix);
     free(cfg->http_bind);
     free(cfg->policy);
+    pp_zonetab_free(&cfg->zones);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -229,6 +230,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         return 1;
     }
+    if (strncmp(section, "calendar:", 9) == 0) { /* business hours (DESIGN §4) */
+        if (pp_policyset_calendar(cfg->policy, section + 9, name, value, p->err, p->err_len) != 0) {
+            p->failed = true;
+            return 0;
+        }
+        return 1;
+    }
     INT_KEY("limits", "max_message_bytes", 64, 16 * 1024 * 1024, cfg->limits.max_message_bytes)
     INT_KEY("limits", "max_amount_minor", 0, INT64_MAX, cfg->limits.max_amount_minor)
     INT_KEY("limits", "max_future_skew_ms", 0, INT64_MAX / 4, cfg->limits.max_future_skew_ms)
@@ -263,6 +271,15 @@ int pp_config_load(pp_config_t *cfg, const char *path, char *err, size_t err_len
         return -1;
     }
     if (pp_policyset_resolve(cfg->policy, err, err_len) != 0) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, err_len, "%s: %s", path, tmp);
+        return -1;
+    }
+    /* time zones for calendars and partner profiles (DESIGN §4) */
+    if (cfg->zones.n == 0 && pp_zonetab_load(&cfg->zones, err, err_len) != 0)
+        return -1;
+    if (pp_policyset_zones(cfg->policy, cfg->zones.zones, cfg->zones.hashes, cfg->zones.n, err, err_len) != 0) {
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", err);
         snprintf(err, err_len, "%s: %s", path, tmp);

@@ -13,6 +13,7 @@
 
 #include "pp_event.h"
 #include "pp_policy.h"
+#include "pp_zonetab.h"
 
 typedef struct pp_config {
     /* [kafka]: passed to librdkafka (consumer and producer). */
@@ -50,8 +51,9 @@ typedef struct pp_config {
     char *http_bind;         /* observability endpoint address */
     int http_port;           /* 0 = disabled */
 
-    /* [score], [rules], [type:NAME], [tier:NAME]: the health policy */
+    /* [score], [rules], [type:NAME], [tier:NAME], [calendar:NAME]: the health policy */
     pp_policyset_t *policy;
+    pp_zonetab_t zones;      /* every IANA zone, loaded by pp_config_load for the policy */
 
     /* [limits] */
     pp_limits_t limits;

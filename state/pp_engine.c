@@ -48,6 +48,13 @@ static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t
     return pp_policyset_for(ps, st->partner_type, st->tier);
 }
 
+/* The partner's business clocks under pol (DESIGN §4): [PP_SIDE_PARTNER]
+ * for what the partner owes, [PP_SIDE_US] for what we owe. */
+static void clocks_of(const pp_policyset_t *ps, const pp_policy_t *pol, const pp_partner_t *st, pp_bizclock_t clk[2])
+{
+    pp_policyset_clocks(ps, pol, st->calendar_hash, st->zone_hash, clk);
+}
+
 /* llround(x), inline: x - trunc(x) is exact below 2^52, so ties are seen as llround sees them. */
 static inline int64_t round_away(double x)
 {
@@ -77,9 +84,6 @@ static inline bool derived_ok(const pp_policy_t *pol)
 {
     return pol->short_window_ms == days_ms(pol->short_window_days) &&
            pol->long_window_ms == days_ms(pol->long_window_days) &&
-           pol->reply_overdue_ms == days_ms(pol->reply_overdue_days) &&
-           pol->going_dark_ms == days_ms(pol->going_dark_days) &&
-           pol->going_dark_inactive_ms == days_ms(pol->going_dark_inactive_days) &&
            pol->no_pipeline_ms == days_ms(pol->no_pipeline_days) &&
            pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * HOUR_MS) &&
            pol->measure_weight[PP_M_COUNT - 1] == pol->weight[(PP_M_COUNT - 1) / 2] * 0.5;
@@ -88,28 +92,38 @@ static inline bool derived_ok(const pp_policy_t *pol)
 /* ---- response-time percentiles ---- */
 
 typedef struct pct {
-    int n;
-    double p50_h, p90_h;
+    int n;                       /* responses in the window + waits still open */
+    double p50_s, p90_s;         /* business seconds (NAN when n == 0) */
 } pct_t;
 
-/* Nearest-rank percentiles of the samples answered within `days` before now. */
-static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
+/* Nearest-rank percentiles of one side's responses answered within `days`
+ * before now, with the waits still open on that side counted at their age
+ * so far (censored: ignoring a message never improves the figure). Ages
+ * and responses are in the business time of the side that owes (clk). */
+static pct_t percentiles(const pp_partner_t *st, int side, const pp_bizclock_t *clk, int64_t now_ms, int days)
 {
-    uint32_t v[PP_SAMPLES_MAX];
+    const pp_sample_t *ring = side == PP_SIDE_PARTNER ? st->resp_partner : st->resp_us;
+    uint8_t owes = side == PP_SIDE_PARTNER ? PP_WAIT_PARTNER : PP_WAIT_US;
+    uint32_t v[PP_SAMPLES_MAX + PP_THREADS_MAX];
     int n = 0;
     uint32_t now = pp_secs(now_ms);
     uint32_t span = (uint32_t)days * 86400u;
     /* kept: at != 0 && at <= now && now - at < span, i.e. at in (lo, now] */
     uint32_t lo = now >= span ? now - span : 0;
-    for (int i = 0; i < PP_SAMPLES_MAX; i++) { /* compact without branches, then sort */
+    for (int i = 0; i < PP_SAMPLES_MAX; i++) { /* compact without branches */
         v[n] = ring[i].wait;
         n += (uint32_t)(ring[i].at - lo - 1) < (uint32_t)(now - lo);
+    }
+    for (int i = 0; i < PP_THREADS_MAX; i++) {
+        const pp_thread_t *t = &st->threads[i];
+        if (t->awaiting == owes && t->id != 0 && t->since <= now)
+            v[n++] = pp_biz_elapsed_s(clk, t->since, now);
     }
     pp_sort_small_u32(v, (int)n);
     pct_t r = {n, NAN, NAN};
     if (n > 0) {
-        r.p50_h = v[(n + 1) / 2 - 1] / 3600.0;         /* ceil(0.5 n) - 1 */
-        r.p90_h = v[(9 * n + 9) / 10 - 1] / 3600.0;    /* ceil(0.9 n) - 1 */
+        r.p50_s = v[(n + 1) / 2 - 1];         /* ceil(0.5 n) - 1 */
+        r.p90_s = v[(9 * n + 9) / 10 - 1];    /* ceil(0.9 n) - 1 */
     }
     return r;
 }
@@ -143,26 +157,33 @@ typedef struct carry {
 typedef struct facts {
     int64_t now;
     int32_t day;                 /* day_of(now) */
+    pp_bizclock_t clk[2];        /* business clocks, by enum pp_side */
+    int64_t bday[2];             /* one business day of each clock, ms */
     pp_window_sum_t lw, sw;      /* long and short window sums (sw: with_short only) */
     pct_t partner, us;           /* response percentiles, short window (us: with_short only) */
     int max_followups;           /* on threads awaiting the partner */
     int64_t oldest_wait_partner; /* ms, 0 = none */
     int64_t oldest_wait_us;      /* with_short only (0 otherwise) */
     int awaiting_partner, awaiting_us; /* awaiting_us: with_short only */
-    int64_t recency_base;        /* last inbound, else signed/first event */
+    int64_t recency_base;        /* last inbound activity, else signed/first event */
+    int64_t quiet_ms;            /* business time (partner's) since recency_base, 0 if none */
 } facts_t;
 
 /* Gather the facts at `now`. with_short: also the short-window sums and
  * our side of the threads (only the public hash shows them; rules and score
  * need the long window and the threads awaiting the partner only). Inlined:
  * evaluate() and pp_engine_fields() each get the code for their case. */
-PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f,
-                      const carry_t *cy)
+PP_INLINE void gather(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t now,
+                      bool with_short, facts_t *f, const carry_t *cy)
 {
     /* every field set below (lw by the window functions), but for sw and us
      * without with_short: nothing reads them then (evaluate()) */
     f->now = now;
     f->day = day_of(now);
+    f->clk[0] = clk[0];
+    f->clk[1] = clk[1];
+    f->bday[0] = pp_biz_day_ms(&clk[PP_SIDE_PARTNER]);
+    f->bday[1] = pp_biz_day_ms(&clk[PP_SIDE_US]);
     f->max_followups = 0;
     f->oldest_wait_partner = f->oldest_wait_us = 0;
     f->awaiting_partner = f->awaiting_us = 0;
@@ -170,17 +191,6 @@ PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, boo
         pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
     else
         pp_partner_long_window_at(st, now, f->day, pol->long_window_days, &f->lw);
-    if (with_short) {
-        f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
-    } else { /* scores and rules need the count and the median only: cached */
-        uint32_t p50;
-        f->partner.n = pp_partner_resp_median(st, now, pol->short_window_days, &p50);
-        f->partner.p50_h = f->partner.n > 0 ? p50 / 3600.0 : NAN;
-        f->partner.p90_h = NAN;
-    }
-    /* our own response times only show in the public hash: scores and rules never read them */
-    if (with_short)
-        f->us = percentiles(st->resp_us, now, pol->short_window_days);
     if (!with_short && cy && cy->valid) { /* a timer after a timer: the threads are as they were */
         f->max_followups = cy->max_followups;
         f->awaiting_partner = cy->awaiting_partner;
@@ -208,9 +218,28 @@ PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, boo
         if (f->awaiting_us)
             f->oldest_wait_us = pp_ms(oldest_u);
     }
+    if (with_short || f->awaiting_partner) {
+        /* open waits count at their age so far: no cache can hold that */
+        f->partner = percentiles(st, PP_SIDE_PARTNER, &clk[PP_SIDE_PARTNER], now, pol->short_window_days);
+    } else { /* answered responses only: the cached count and median */
+        uint32_t p50;
+        f->partner.n = pp_partner_resp_median(st, now, pol->short_window_days, &p50);
+        f->partner.p50_s = f->partner.n > 0 ? (double)p50 : NAN;
+        f->partner.p90_s = NAN;
+    }
+    /* our own response times only show in the public hash: scores and rules never read them */
+    if (with_short)
+        f->us = percentiles(st, PP_SIDE_US, &clk[PP_SIDE_US], now, pol->short_window_days);
     f->recency_base = st->last_inbound_ms ? st->last_inbound_ms
                       : st->signed_at_ms  ? st->signed_at_ms
                                           : st->first_event_ms;
+    f->quiet_ms = f->recency_base ? pp_biz_elapsed_ms(&clk[PP_SIDE_PARTNER], f->recency_base, now) : 0;
+}
+
+/* A figure in business days of clock side (f->bday). */
+static inline double bdays(const facts_t *f, int side, double ms)
+{
+    return f->bday[side] > 0 ? ms / (double)f->bday[side] : 0;
 }
 
 /* ---- health score (DESIGN §5) ---- */
@@ -244,8 +273,8 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
         if (f->lw.registered == 0 && since_first < pol->short_window_ms)
             return NAN;
         return f->lw.registered;
-    case PP_M_RESPONSE:
-        return f->partner.n >= pol->response_min_samples ? f->partner.p50_h : NAN;
+    case PP_M_RESPONSE: /* business days of the partner's calendar */
+        return f->partner.n >= pol->response_min_samples ? bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0) : NAN;
     case PP_M_DELIVERY: {
         uint32_t due = f->lw.delivered + f->lw.missed;
         return due >= (uint32_t)pol->delivery_min_due ? (double)f->lw.delivered / due : NAN;
@@ -254,10 +283,10 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
         uint32_t total = f->lw.theirs + f->lw.ours;
         return total >= (uint32_t)pol->reciprocity_min_total ? (double)f->lw.theirs / total : NAN;
     }
-    case PP_M_RECENCY:
+    case PP_M_RECENCY: /* business days of the partner's calendar */
         if (st->last_inbound_ms == 0 && f->now - f->recency_base < WEEK_MS)
             return NAN;
-        return (double)(f->now - f->recency_base) / DAY_MS_D;
+        return bdays(f, PP_SIDE_PARTNER, (double)f->quiet_ms);
     default:
         return NAN;
     }
@@ -404,6 +433,31 @@ static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
 
 /* ---- rules (DESIGN §6) ---- */
 
+/* Business time (the partner's) the oldest question awaiting the partner has waited. */
+static inline int64_t oldest_wait_age(const facts_t *f)
+{
+    return f->oldest_wait_partner ? pp_biz_elapsed_ms(&f->clk[PP_SIDE_PARTNER], f->oldest_wait_partner, f->now) : 0;
+}
+
+/* Business days in ms of the partner's clock (f->bday[PP_SIDE_PARTNER]). */
+static inline int64_t partner_bdays_ms(const int64_t bday[2], double days)
+{
+    return round_away(days * (double)bday[PP_SIDE_PARTNER]);
+}
+
+/* When a question asked at `asked` becomes overdue (partner's business time). */
+static int64_t reply_overdue_at(const pp_policy_t *pol, const facts_t *f, int64_t asked)
+{
+    return pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], asked, partner_bdays_ms(f->bday, pol->reply_overdue_days));
+}
+
+/* When a partner silent since `base` has been silent `days` business days. */
+static int64_t going_dark_at(const pp_policy_t *pol, const facts_t *f, int64_t base, double days)
+{
+    (void)pol;
+    return pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], base, partner_bdays_ms(f->bday, days));
+}
+
 typedef struct verdict {
     bool on;              /* condition holds: trip if not firing */
     bool off;             /* condition cleared (with hysteresis): resolve if firing */
@@ -428,8 +482,9 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
     switch (r) {
     case PP_R_SLOW_RESPONSE: {
         bool enough = f->partner.n >= pol->slow_response_min_samples;
-        c.on = enough && f->partner.p50_h > pol->slow_response_hours;
-        c.off = !enough || f->partner.p50_h <= pol->slow_response_hours * pol->clear_ratio;
+        double p50 = enough ? bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0) : 0;
+        c.on = enough && p50 > pol->slow_response_days;
+        c.off = !enough || p50 <= pol->slow_response_days * pol->clear_ratio;
         break;
     }
     case PP_R_UNANSWERED_FOLLOWUPS:
@@ -437,15 +492,12 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
         c.off = !c.on;
         break;
     case PP_R_REPLY_OVERDUE: {
-        int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
-        c.on = f->oldest_wait_partner && age >= pol->reply_overdue_ms;
+        c.on = f->oldest_wait_partner && oldest_wait_age(f) >= partner_bdays_ms(f->bday, pol->reply_overdue_days);
         c.off = !c.on;
         break;
     }
     case PP_R_GOING_DARK: {
-        int64_t base = f->recency_base;
-        int64_t quiet = base ? f->now - base : 0;
-        c.on = base && !st->exited && quiet >= pol->going_dark_ms;
+        c.on = f->recency_base && !st->exited && f->quiet_ms >= partner_bdays_ms(f->bday, pol->going_dark_days);
         c.off = !c.on;
         break;
     }
@@ -511,9 +563,9 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
     switch (r) {
     case PP_R_SLOW_RESPONSE: {
         bool enough = f->partner.n >= pol->slow_response_min_samples;
-        v->value = enough ? f->partner.p50_h : 0;
-        v->threshold = pol->slow_response_hours;
-        if (enough && f->partner.p50_h > pol->slow_response_critical_hours)
+        v->value = enough ? bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0) : 0;
+        v->threshold = pol->slow_response_days;
+        if (enough && v->value > pol->slow_response_critical_days)
             v->severity = PP_SEV_CRITICAL;
         break;
     }
@@ -522,19 +574,16 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
         v->threshold = pol->followups_threshold;
         break;
     case PP_R_REPLY_OVERDUE: {
-        int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
-        v->value = (double)age / DAY_MS_D;
+        v->value = bdays(f, PP_SIDE_PARTNER, (double)oldest_wait_age(f));
         v->threshold = pol->reply_overdue_days;
-        v->trip_at = f->oldest_wait_partner + pol->reply_overdue_ms;
+        v->trip_at = reply_overdue_at(pol, f, f->oldest_wait_partner);
         break;
     }
     case PP_R_GOING_DARK: {
-        int64_t base = f->recency_base;
-        int64_t quiet = base ? f->now - base : 0;
-        v->value = (double)quiet / DAY_MS_D;
+        v->value = bdays(f, PP_SIDE_PARTNER, (double)f->quiet_ms);
         v->threshold = pol->going_dark_days;
-        v->trip_at = base + pol->going_dark_ms;
-        if (quiet >= pol->going_dark_inactive_ms)
+        v->trip_at = going_dark_at(pol, f, f->recency_base, pol->going_dark_days);
+        if (f->quiet_ms >= partner_bdays_ms(f->bday, pol->going_dark_inactive_days))
             v->severity = PP_SEV_CRITICAL;
         break;
     }
@@ -805,7 +854,37 @@ static const char *who(const pp_partner_t *st)
     return st->display_name[0] ? st->display_name : st->id;
 }
 
-static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v, char *buf, size_t cap)
+static int top_factors_pol(const pp_policy_t *pol, const pp_partner_t *st, int order[PP_M_COUNT],
+                           double cost[PP_M_COUNT]);
+
+/* health_red's reasons: the open rules and the measures costing most
+ * ("; driven by going_dark, reply_overdue; recency -25 pts, response -9 pts"). */
+static void red_reasons(msg_t *m, const pp_policy_t *pol, const pp_partner_t *st)
+{
+    int k = 0;
+    for (int r = 0; r < PP_R_COUNT; r++) {
+        if (r == PP_R_HEALTH_RED || r == PP_R_HEALTH_DROP || !st->rules[r].started_at_ms)
+            continue;
+        m_str(m, k++ ? ", " : "; driven by ");
+        m_str(m, pp_rule_name((pp_rule_t)r));
+    }
+    int order[PP_M_COUNT];
+    double cost[PP_M_COUNT];
+    int nf = top_factors_pol(pol, st, order, cost);
+    for (int i = 0; i < nf && i < 3; i++) {
+        m_str(m, i ? ", " : "; ");
+        m_str(m, pp_measure_name((pp_measure_t)order[i]));
+        m_str(m, " -");
+        m_num(m, cost[order[i]], 0);
+        m_str(m, " pts");
+    }
+}
+
+/* One sentence a partner manager reads; windows and thresholds come from the
+ * policy (never a hard-coded "30 days"), times in business days of the
+ * partner's calendar where the rule counts them so. */
+static void sentence(const pp_policy_t *pol, const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v,
+                     char *buf, size_t cap)
 {
     const char *p = who(st);
     msg_t m = {buf, cap, 0};
@@ -815,14 +894,16 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
         m_str(&m, p);
         if (firing) {
             S(" answers slowly: median reply time ");
-            m_num(&m, v->value, 0);
-            S(" h over the last 30 days (threshold ");
+            m_num(&m, v->value, 1);
+            S(" business days over the last ");
+            m_num(&m, pol->short_window_days, 0);
+            S(" days, unanswered questions counted at their age (threshold ");
             m_num(&m, v->threshold, 0);
-            S(" h).");
+            S(").");
         } else {
             S(" answers faster again: median reply time ");
-            m_num(&m, v->value, 0);
-            S(" h.");
+            m_num(&m, v->value, 1);
+            S(" business days.");
         }
         break;
     case PP_R_UNANSWERED_FOLLOWUPS:
@@ -838,11 +919,11 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
     case PP_R_REPLY_OVERDUE:
         m_str(&m, p);
         if (firing) {
-            S(" has not replied to our message for ");
+            S(" has not answered our question for ");
             m_num(&m, v->value, 1);
-            S(" days (limit ");
+            S(" business days (limit ");
             m_num(&m, v->threshold, 0);
-            S(" days).");
+            S(").");
         } else {
             S(" replied; no message of ours is overdue now.");
         }
@@ -850,9 +931,9 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
     case PP_R_GOING_DARK:
         m_str(&m, p);
         if (firing) {
-            S(" has gone dark: no inbound engagement for ");
+            S(" has gone dark: no activity from them for ");
             m_num(&m, v->value, 0);
-            S(" days");
+            S(" business days");
             if (v->severity == PP_SEV_CRITICAL)
                 S(" (inactive partner)");
             S(".");
@@ -865,7 +946,9 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
         if (firing) {
             S(" over-promises: ");
             m_num(&m, v->value, 0);
-            S(" commitments missed in the last 90 days.");
+            S(" commitments missed in the last ");
+            m_num(&m, pol->long_window_days, 0);
+            S(" days.");
         } else {
             S(" is keeping its commitments again.");
         }
@@ -876,7 +959,9 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
             m_str(&m, p);
             S(" is one-sided: we contribute ");
             m_num(&m, v->value, 1);
-            S("x what they do (90 days).");
+            S("x what they do (");
+            m_num(&m, pol->long_window_days, 0);
+            S(" days).");
         } else {
             S("Contributions with ");
             m_str(&m, p);
@@ -902,7 +987,9 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
             m_num(&m, v->value, 0);
             S(" (below ");
             m_num(&m, v->threshold, 0);
-            S(").");
+            S(")");
+            red_reasons(&m, pol, st);
+            S(".");
         } else {
             S(" is out of the red: health ");
             m_num(&m, v->value, 0);
@@ -914,7 +1001,9 @@ static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const ver
         if (firing) {
             S("'s health dropped ");
             m_num(&m, v->value, 0);
-            S(" points within a week.");
+            S(" points within ");
+            m_num(&m, pol->health_drop_days, 0);
+            S(" days.");
         } else {
             S("'s health has stabilised.");
         }
@@ -953,6 +1042,7 @@ static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
 }
 
 typedef struct emit_ctx {
+    const pp_policy_t *pol;
     pp_alert_t *out;
     int n;
     int64_t proc_ms;
@@ -978,7 +1068,7 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->status = status;
     a->value = v->value;
     a->threshold = v->threshold;
-    sentence(st, r, status == PP_ALERT_FIRING, v, a->message, sizeof a->message);
+    sentence(e->pol, st, r, status == PP_ALERT_FIRING, v, a->message, sizeof a->message);
     a->started_at_ms = rs->started_at_ms;
     a->event_time_ms = at;
     a->emitted_at_ms = e->proc_ms;
@@ -993,16 +1083,18 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
 /* Score, then every rule's lifecycle, at st->clock_ms. */
 static void consider(int64_t *best, int64_t t)
 {
-    if (t > 0 && (*best == 0 || t < *best))
+    if (t > 0 && t != INT64_MAX && (*best == 0 || t < *best)) /* INT64_MAX: never (pp_biz_add_ms) */
         *best = t;
 }
 
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t base,
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], const pp_partner_t *st,
+                                 int64_t *window_tick);
+static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, const pp_partner_t *st, int64_t oldest, int64_t base,
                                   uint32_t first_due, int64_t *window_tick);
 static uint32_t first_open_due(const pp_partner_t *st);
 static int64_t window_tick_of(const pp_partner_t *st);
-static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out);
+static int advance_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t until_ms,
+                       int64_t proc_ms, pp_alert_t *out);
 
 /* One rule's lifecycle at f->now (DESIGN §7). */
 PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, emit_ctx_t *e, pp_rule_t r)
@@ -1039,6 +1131,16 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
                 }
             }
         }
+    } else if (firing && r == PP_R_GOING_DARK && rs->severity < PP_SEV_CRITICAL &&
+               f->quiet_ms >= partner_bdays_ms(f->bday, pol->going_dark_inactive_days)) {
+        /* still dark at the second threshold: the same episode turns
+         * CRITICAL, one more FIRING with the same alert_id (DESIGN §6) */
+        verdict_t v = judge(pol, st, f, r);
+        rs->severity = PP_SEV_CRITICAL;
+        rs->value = (float)v.value;
+        bool pub = rs->published || !suppressed(st, r, f->now);
+        rs->published = pub;
+        emit(e, st, r, PP_ALERT_FIRING, &v, going_dark_at(pol, f, f->recency_base, pol->going_dark_inactive_days), pub);
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */
         verdict_t v = judge(pol, st, f, r);
@@ -1051,14 +1153,14 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
  * pp_partner_expire_commitments_next), the first due second of those still
  * open (0 = none), which no rule changes; NULL: look here.
  * cy: a timer's carry (NULL for an event): read when valid, then set. */
-static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, const char *evidence,
-                    pp_alert_t *out, const uint32_t *first_due, carry_t *cy)
+static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t proc_ms,
+                    const char *evidence, pp_alert_t *out, const uint32_t *first_due, carry_t *cy)
 {
     facts_t f;
     assert(derived_ok(pol));
-    gather(pol, st, st->clock_ms, false, &f, cy);
+    gather(pol, clk, st, st->clock_ms, false, &f, cy);
     score(pol, st, &f);
-    emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
+    emit_ctx_t e = {.pol = pol, .out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     /* health_red first: its state decides what the others inhibit */
     lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED);
     lifecycle(pol, st, &f, &e, PP_R_SLOW_RESPONSE);
@@ -1071,7 +1173,7 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
     lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
-    int64_t next = next_deadline_from(pol, st, f.oldest_wait_partner, f.recency_base,
+    int64_t next = next_deadline_from(pol, &f, st, f.oldest_wait_partner, f.recency_base,
                                       first_due ? *first_due : first_open_due(st), &window_tick);
     if (cy) { /* for the next timer of this advance */
         cy->valid = true;
@@ -1131,19 +1233,23 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     /* the policy is looked up once: only a lifecycle event changes the
      * profile it depends on */
     const pp_policy_t *pol = policy_of(ps, st);
+    pp_bizclock_t clk[2]; /* ...and so are the business clocks */
+    clocks_of(ps, pol, st, clk);
     /* timers due before this event fire first, at their own time */
-    int n = advance_pol(pol, st, ev->occurred_at_ms - 1, proc_ms, out);
-    int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms); /* ev's partner checked above */
+    int n = advance_pol(pol, clk, st, ev->occurred_at_ms - 1, proc_ms, out);
+    int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms, clk); /* ev's partner checked above */
     if (rc != 0)
         return rc;
-    if (ev->topic == PP_TOPIC_LIFECYCLE)
+    if (ev->topic == PP_TOPIC_LIFECYCLE) {
         pol = policy_of(ps, st);
-    return n + evaluate(pol, st, proc_ms, ev->event_id, out + n, NULL, NULL);
+        clocks_of(ps, pol, st, clk);
+    }
+    return n + evaluate(pol, clk, st, proc_ms, ev->event_id, out + n, NULL, NULL);
 }
 
 /* cy: the advance's carry (carry_t), valid when a timer ran before. */
-static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out,
-                    carry_t *cy)
+static int tick_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t now_ms,
+                    int64_t proc_ms, pp_alert_t *out, carry_t *cy)
 {
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
@@ -1152,13 +1258,16 @@ static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, in
         first_due = cy->first_due; /* none due yet: the pass would mark none */
     else
         pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
-    return evaluate(pol, st, proc_ms, "timer", out, &first_due, cy);
+    return evaluate(pol, clk, st, proc_ms, "timer", out, &first_due, cy);
 }
 
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     carry_t cy = {.valid = false};
-    return tick_pol(policy_of(ps, st), st, now_ms, proc_ms, out, &cy);
+    const pp_policy_t *pol = policy_of(ps, st);
+    pp_bizclock_t clk[2];
+    clocks_of(ps, pol, st, clk);
+    return tick_pol(pol, clk, st, now_ms, proc_ms, out, &cy);
 }
 
 static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
@@ -1169,11 +1278,15 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
         return 0;
     /* no event in between: the profile, hence the policy, stays the same */
-    return advance_pol(policy_of(ps, st), st, until_ms, proc_ms, out);
+    const pp_policy_t *pol = policy_of(ps, st);
+    pp_bizclock_t clk[2];
+    clocks_of(ps, pol, st, clk);
+    return advance_pol(pol, clk, st, until_ms, proc_ms, out);
 }
 
-/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)). */
-static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out)
+/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)) and clocks. */
+static int advance_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t until_ms,
+                       int64_t proc_ms, pp_alert_t *out)
 {
     int n = 0;
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
@@ -1188,14 +1301,14 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
         if (day_of(at) == until_day && at == window_tick_of(st)) {
-            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, st, &window_tick);
+            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, clk, st, &window_tick);
             if (other == 0 || other > until_ms)
                 break;
         }
         if (at < st->clock_ms)
             at = st->clock_ms; /* already past: evaluate now */
         int64_t before = st->next_deadline_ms;
-        n += tick_pol(pol, st, at, proc_ms, out + n, &cy);
+        n += tick_pol(pol, clk, st, at, proc_ms, out + n, &cy);
         if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
             break; /* a deadline that does not move would loop forever: a bug, stop */
     }
@@ -1207,7 +1320,10 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
  * firing windowed rules are re-judged (0 if none). */
 static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick)
 {
-    return next_deadline_pol(policy_of(ps, st), st, window_tick);
+    const pp_policy_t *pol = policy_of(ps, st);
+    pp_bizclock_t clk[2];
+    clocks_of(ps, pol, st, clk);
+    return next_deadline_pol(pol, clk, st, window_tick);
 }
 
 /* The oldest message awaiting the partner (ms), 0 = none (as gather() finds it). */
@@ -1222,17 +1338,27 @@ static int64_t oldest_wait_partner(const pp_partner_t *st)
     return oldest;
 }
 
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], const pp_partner_t *st,
+                                 int64_t *window_tick)
 {
     int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
-    return next_deadline_from(pol, st, oldest_wait_partner(st), base, first_open_due(st), window_tick);
+    facts_t f; /* only the clocks: what the deadlines need */
+    f.clk[0] = clk[0];
+    f.clk[1] = clk[1];
+    f.bday[0] = pp_biz_day_ms(&clk[PP_SIDE_PARTNER]);
+    f.bday[1] = pp_biz_day_ms(&clk[PP_SIDE_US]);
+    return next_deadline_from(pol, &f, st, oldest_wait_partner(st), base, first_open_due(st), window_tick);
 }
 
 /* The day boundary at which firing window-based rules are re-judged as their
- * windows slide, 0 if none of them is firing. */
+ * windows slide, and open absence episodes at least daily so that the
+ * partner's health keeps moving while it stays silent (DESIGN §6); 0 if
+ * none of them is firing. */
 static int64_t window_tick_of(const pp_partner_t *st)
 {
-    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
+    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE,  PP_R_ONE_SIDED,
+                                         PP_R_HEALTH_DROP,   PP_R_REPLY_OVERDUE, PP_R_GOING_DARK,
+                                         PP_R_NO_PIPELINE_90D};
     for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
         if (st->rules[windowed[i]].started_at_ms)
             return ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
@@ -1259,14 +1385,19 @@ static uint32_t first_open_due(const pp_partner_t *st)
 /* oldest: the oldest message awaiting the partner (ms, 0 = none); base: the
  * recency base (last inbound, else signed, else first event); first_due:
  * first_open_due(st). */
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t base,
-                                  uint32_t first_due, int64_t *window_tick)
+static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, const pp_partner_t *st, int64_t oldest,
+                                  int64_t base, uint32_t first_due, int64_t *window_tick)
 {
     int64_t best = 0;
     if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
-        consider(&best, oldest + pol->reply_overdue_ms);
-    if (pol->enabled[PP_R_GOING_DARK] && !st->rules[PP_R_GOING_DARK].started_at_ms && base && !st->exited)
-        consider(&best, base + pol->going_dark_ms);
+        consider(&best, reply_overdue_at(pol, f, oldest));
+    const pp_rule_state_t *dark = &st->rules[PP_R_GOING_DARK];
+    if (pol->enabled[PP_R_GOING_DARK] && base && !st->exited) {
+        if (!dark->started_at_ms) /* trips */
+            consider(&best, going_dark_at(pol, f, base, pol->going_dark_days));
+        else if (dark->severity < PP_SEV_CRITICAL) /* turns CRITICAL */
+            consider(&best, going_dark_at(pol, f, base, pol->going_dark_inactive_days));
+    }
     if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
         st->signed_at_ms && !st->first_qualified_ms && !st->exited)
         consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
@@ -1304,9 +1435,9 @@ void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap)
 }
 
 /* The measures in order of the points they cost, at least half a point each. */
-static int top_factors(const pp_policyset_t *ps, const pp_partner_t *st, int order[PP_M_COUNT], double cost[PP_M_COUNT])
+static int top_factors_pol(const pp_policy_t *pol, const pp_partner_t *st, int order[PP_M_COUNT],
+                           double cost[PP_M_COUNT])
 {
-    const pp_policy_t *pol = policy_of(ps, st);
     double wsum = 0;
     for (int m = 0; m < PP_M_COUNT; m++)
         if (st->measure_score[m] >= 0)
@@ -1328,15 +1459,58 @@ static int top_factors(const pp_policyset_t *ps, const pp_partner_t *st, int ord
     return k;
 }
 
-/* One factor, compact (fits a Redis listpack value: at most 64 bytes):
- * "response 185.5 h -10.8 pts [p0002-slow-e171]". */
-static void factor_text(const pp_partner_t *st, int m, double cost, char *buf, size_t cap)
+/* The measure an open rule is about (the one it costs points on), -1 for
+ * the health rules, which are about the whole score. */
+static const int8_t rule_measure[PP_R_COUNT] = {
+    [PP_R_SLOW_RESPONSE] = PP_M_RESPONSE,   [PP_R_UNANSWERED_FOLLOWUPS] = PP_M_RESPONSE,
+    [PP_R_REPLY_OVERDUE] = PP_M_RESPONSE,   [PP_R_GOING_DARK] = PP_M_RECENCY,
+    [PP_R_OVERPROMISE] = PP_M_DELIVERY,     [PP_R_ONE_SIDED] = PP_M_RECIPROCITY,
+    [PP_R_NO_PIPELINE_90D] = PP_M_PIPELINE, [PP_R_HEALTH_RED] = -1,
+    [PP_R_HEALTH_DROP] = -1,                [PP_R_LOW_ACV_CHANNEL] = PP_M_REVENUE};
+
+/* The explanation's order (DESIGN §6): the measures of open rules first
+ * (named by the rule: "going_dark 34 d -25 pts"), then the other measures by
+ * the points they cost. order[i] is a measure, rule_of[i] the open rule
+ * it is shown as (-1: shown as the measure). */
+static int explain_order(const pp_policyset_t *ps, const pp_partner_t *st, int order[PP_M_COUNT],
+                         double cost[PP_M_COUNT], int rule_of[PP_M_COUNT])
 {
-    static const char *const units[PP_M_COUNT] = {"", "", "", " regs", " h", "", "", " d"};
+    int by_cost[PP_M_COUNT];
+    int nc = top_factors_pol(policy_of(ps, st), st, by_cost, cost);
+    bool used[PP_M_COUNT] = {false};
+    int k = 0;
+    for (int r = 0; r < PP_R_COUNT; r++) {
+        int m = rule_measure[r];
+        if (m < 0 || used[m] || !st->rules[r].started_at_ms || st->measure_score[m] < 0)
+            continue;
+        bool costs = false;
+        for (int i = 0; i < nc; i++)
+            costs |= by_cost[i] == m;
+        if (!costs)
+            cost[m] = 0; /* open, but the measure costs less than half a point */
+        used[m] = true;
+        order[k] = m;
+        rule_of[k++] = r;
+    }
+    for (int i = 0; i < nc; i++)
+        if (!used[by_cost[i]]) {
+            order[k] = by_cost[i];
+            rule_of[k++] = -1;
+        }
+    return k;
+}
+
+/* One factor, compact (fits a Redis listpack value: at most 64 bytes):
+ * "response 4.5 d -10.8 pts [p0002-slow-e171]", or for an open rule
+ * "going_dark 34.0 d -25.0 pts [p0003-dark-e80]". Response and recency are
+ * in business days (docs/scoring.md). */
+static void factor_text(const pp_partner_t *st, int m, int rule, double cost, char *buf, size_t cap)
+{
+    static const char *const units[PP_M_COUNT] = {"", "", "", " regs", " d", "", "", " d"};
     double v = st->measure_value[m];
     bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
     msg_t t = {buf, cap, 0};
-    m_str(&t, pp_measure_name((pp_measure_t)m));
+    m_str(&t, rule >= 0 ? pp_rule_name((pp_rule_t)rule) : pp_measure_name((pp_measure_t)m));
     m_put(&t, " ", 1);
     m_num(&t, pct ? v * 100 : v, pct ? 0 : 1);
     if (pct)
@@ -1356,13 +1530,13 @@ static void factor_text(const pp_partner_t *st, int m, double cost, char *buf, s
 
 size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i, char *buf, size_t cap)
 {
-    int order[PP_M_COUNT];
+    int order[PP_M_COUNT], rule_of[PP_M_COUNT];
     double cost[PP_M_COUNT];
-    int k = top_factors(ps, st, order, cost);
+    int k = explain_order(ps, st, order, cost, rule_of);
     buf[0] = '\0';
     if (i < 0 || i >= k)
         return 0;
-    factor_text(st, order[i], cost[order[i]], buf, cap);
+    factor_text(st, order[i], rule_of[i], cost[order[i]], buf, cap);
     return strlen(buf);
 }
 
@@ -1503,7 +1677,9 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     const pp_policy_t *pol = policy_of(ps, st);
     fields_t f = {out, cap, 0};
     facts_t x;
-    gather(pol, (pp_partner_t *)st, st->clock_ms, true, &x, NULL); /* with_short: reads only */
+    pp_bizclock_t clk[2];
+    clocks_of(ps, pol, st, clk);
+    gather(pol, clk, (pp_partner_t *)st, st->clock_ms, true, &x, NULL); /* with_short: reads only */
     char buf[PP_FIELD_VALUE_MAX];
 
     /* health and its explanation */
@@ -1514,13 +1690,13 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fs(&f, "flags", buf);
     /* why: the top three factors, one field each (<= 64 bytes keeps the hash compact) */
     static const char *const why_names[3] = {"why_1", "why_2", "why_3"};
-    int order[PP_M_COUNT];
+    int order[PP_M_COUNT], rule_of[PP_M_COUNT];
     double cost[PP_M_COUNT];
-    int k = top_factors(ps, st, order, cost); /* once, not once per factor */
+    int k = explain_order(ps, st, order, cost, rule_of); /* once, not once per factor */
     for (int i = 0; i < 3; i++) {
         buf[0] = '\0';
         if (i < k)
-            factor_text(st, order[i], cost[order[i]], buf, sizeof buf);
+            factor_text(st, order[i], rule_of[i], cost[order[i]], buf, sizeof buf);
         fs(&f, why_names[i], buf);
     }
     fd(&f, "score_financial", or_nan(st->component[PP_C_FINANCIAL]), 1);
@@ -1543,6 +1719,10 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fs(&f, "display_name", st->display_name);
     fi(&f, "signed_at_ms", st->signed_at_ms);
     fi(&f, "exited", st->exited);
+    /* business time (DESIGN §4): the calendars and zone the time figures below are counted in */
+    fs(&f, "calendar", clk[PP_SIDE_PARTNER].cal ? clk[PP_SIDE_PARTNER].cal->name : "");
+    fs(&f, "timezone", clk[PP_SIDE_PARTNER].zone ? clk[PP_SIDE_PARTNER].zone->name : "UTC");
+    fs(&f, "our_calendar", clk[PP_SIDE_US].cal ? clk[PP_SIDE_US].cal->name : "");
 
     /* pipeline and revenue (seed 003 scorecard) */
     fi(&f, "deals_sourced", st->deals_sourced);
@@ -1569,21 +1749,24 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fi(&f, "referrals_to_partner", st->referrals_to_partner);
 
     /* responsiveness, both directions (seed 000 §6.2) */
-    pct_t pl = percentiles(st->resp_partner, st->clock_ms, pol->long_window_days);
-    pct_t ul = percentiles(st->resp_us, st->clock_ms, pol->long_window_days);
-    fd(&f, "partner_response_p50_h_short", x.partner.p50_h, 1);
-    fd(&f, "partner_response_p90_h_short", x.partner.p90_h, 1);
-    fd(&f, "partner_response_p50_h_long", pl.p50_h, 1);
-    fd(&f, "partner_response_p90_h_long", pl.p90_h, 1);
+    /* in business hours (_bh) of the side that owes, open waits counted at their age */
+    pct_t pl = percentiles(st, PP_SIDE_PARTNER, &clk[PP_SIDE_PARTNER], st->clock_ms, pol->long_window_days);
+    pct_t ul = percentiles(st, PP_SIDE_US, &clk[PP_SIDE_US], st->clock_ms, pol->long_window_days);
+    fd(&f, "partner_response_p50_bh_short", x.partner.p50_s / 3600.0, 1);
+    fd(&f, "partner_response_p90_bh_short", x.partner.p90_s / 3600.0, 1);
+    fd(&f, "partner_response_p50_bh_long", pl.p50_s / 3600.0, 1);
+    fd(&f, "partner_response_p90_bh_long", pl.p90_s / 3600.0, 1);
     fi(&f, "partner_responses_short", x.partner.n);
-    fd(&f, "our_response_p50_h_short", x.us.p50_h, 1);
-    fd(&f, "our_response_p90_h_short", x.us.p90_h, 1);
-    fd(&f, "our_response_p50_h_long", ul.p50_h, 1);
-    fd(&f, "our_response_p90_h_long", ul.p90_h, 1);
+    fd(&f, "our_response_p50_bh_short", x.us.p50_s / 3600.0, 1);
+    fd(&f, "our_response_p90_bh_short", x.us.p90_s / 3600.0, 1);
+    fd(&f, "our_response_p50_bh_long", ul.p50_s / 3600.0, 1);
+    fd(&f, "our_response_p90_bh_long", ul.p90_s / 3600.0, 1);
     fi(&f, "threads_awaiting_partner", x.awaiting_partner);
     fi(&f, "threads_awaiting_us", x.awaiting_us);
-    fd(&f, "oldest_wait_partner_h", x.oldest_wait_partner ? (double)(st->clock_ms - x.oldest_wait_partner) / HOUR_MS : NAN, 1);
-    fd(&f, "oldest_wait_us_h", x.oldest_wait_us ? (double)(st->clock_ms - x.oldest_wait_us) / HOUR_MS : NAN, 1);
+    fd(&f, "oldest_wait_partner_bh", x.oldest_wait_partner
+       ? (double)pp_biz_elapsed_ms(&clk[PP_SIDE_PARTNER], x.oldest_wait_partner, st->clock_ms) / HOUR_MS : NAN, 1);
+    fd(&f, "oldest_wait_us_bh", x.oldest_wait_us
+       ? (double)pp_biz_elapsed_ms(&clk[PP_SIDE_US], x.oldest_wait_us, st->clock_ms) / HOUR_MS : NAN, 1);
     fi(&f, "max_unanswered_followups", x.max_followups);
     fi(&f, "followups_total", st->followups_total);
     fi(&f, "automated_ignored", st->automated_ignored);
@@ -1611,5 +1794,6 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fi(&f, "last_inbound_ms", st->last_inbound_ms);
     fi(&f, "last_outbound_ms", st->last_outbound_ms);
     fd(&f, "days_since_inbound", x.recency_base ? (double)(st->clock_ms - x.recency_base) / DAY_MS_D : NAN, 1);
+    fd(&f, "business_days_since_inbound", x.recency_base ? bdays(&x, PP_SIDE_PARTNER, (double)x.quiet_ms) : NAN, 1);
     return f.n < cap ? f.n : cap;
 }

@@ -31,6 +31,8 @@ static const char *const reject_names[PP_REJ_COUNT] = {
     [PP_REJ_STRING] = "string",
     [PP_REJ_KEY_MISMATCH] = "key_mismatch",
     [PP_REJ_WRONG_TOPIC] = "wrong_topic",
+    [PP_REJ_TIMEZONE] = "timezone",
+    [PP_REJ_CALENDAR] = "calendar",
 };
 
 const char *pp_reject_name(pp_reject_t r)
@@ -80,6 +82,20 @@ static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fm
         va_end(ap);
     }
     return r;
+}
+
+/* True when s is NULL, empty, or at most max bytes of ASCII letters, digits
+ * and the characters of `extra`. */
+static bool name_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (n >= max || (!alnum && strchr(extra, c) == NULL))
+            return false;
+    }
+    return true;
 }
 
 /* Copy a bounded string; false if it does not fit in cap-1 bytes. */
@@ -343,6 +359,12 @@ static pp_reject_t decode_engagement(ProtobufCAllocator *al, const uint8_t *buf,
     ev->u.eng.kind = (int)m->kind;
     ev->u.eng.due_at_ms = m->due_at_ms;
     ev->u.eng.automated = m->automated != 0;
+    if ((int)m->expects_reply < PP_REPLY_DEFAULT || (int)m->expects_reply > PP_REPLY_NO) {
+        r = fail(why, why_len, PP_REJ_ENUM, "expects_reply %d is unknown (UNSPECIFIED, YES or NO)",
+                 (int)m->expects_reply);
+        goto out;
+    }
+    ev->u.eng.expects_reply = (int)m->expects_reply;
 out:
     (void)m; /* the arena is released by pp_event_decode */
     return r;
@@ -362,7 +384,7 @@ static pp_reject_t decode_partner(ProtobufCAllocator *al, const uint8_t *buf, si
                                  now_ms, ev, why, why_len);
     if (r != PP_OK)
         goto out;
-    if ((int)m->kind < PP_LC_SIGNED || (int)m->kind > PP_LC_SNOOZE) {
+    if ((int)m->kind < PP_LC_SIGNED || (int)m->kind > PP_LC_PROFILE_CHANGED) {
         r = fail(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
         goto out;
     }
@@ -379,6 +401,18 @@ static pp_reject_t decode_partner(ProtobufCAllocator *al, const uint8_t *buf, si
         !copy_str(ev->u.lc.display_name, sizeof ev->u.lc.display_name, m->display_name)) {
         r = fail(why, why_len, PP_REJ_STRING, "tier, owner and display_name must be at most %d bytes",
                  PP_TEXT_MAX);
+        goto out;
+    }
+    if (!name_ok(m->timezone, PP_EVENT_ZONE_MAX, "/_+-") ||
+        !copy_str(ev->u.lc.timezone, sizeof ev->u.lc.timezone, m->timezone)) {
+        r = fail(why, why_len, PP_REJ_TIMEZONE, "timezone must be an IANA zone name such as Europe/Berlin "
+                 "(at most %d bytes of letters, digits and /_+-)", PP_EVENT_ZONE_MAX);
+        goto out;
+    }
+    if (!name_ok(m->calendar, PP_EVENT_CAL_MAX, "_.-") ||
+        !copy_str(ev->u.lc.calendar, sizeof ev->u.lc.calendar, m->calendar)) {
+        r = fail(why, why_len, PP_REJ_CALENDAR, "calendar must name a [calendar:NAME] section "
+                 "(at most %d bytes of letters, digits and _.-)", PP_EVENT_CAL_MAX);
         goto out;
     }
     if ((int)m->kind == PP_LC_SNOOZE) {

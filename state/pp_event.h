@@ -39,7 +39,12 @@ enum pp_kind {
     PP_KIND_MESSAGE = 1, PP_KIND_MEETING, PP_KIND_COMMITMENT_MADE, PP_KIND_COMMITMENT_DELIVERED,
     PP_KIND_COMMITMENT_MISSED, PP_KIND_CO_MARKETING, PP_KIND_TRAINING, PP_KIND_REQUEST
 };
-enum pp_lifecycle { PP_LC_SIGNED = 1, PP_LC_TIER_CHANGED, PP_LC_TYPE_CHANGED, PP_LC_OWNER_CHANGED, PP_LC_EXITED, PP_LC_SNOOZE };
+enum pp_lifecycle { PP_LC_SIGNED = 1, PP_LC_TIER_CHANGED, PP_LC_TYPE_CHANGED, PP_LC_OWNER_CHANGED, PP_LC_EXITED, PP_LC_SNOOZE,
+                   PP_LC_PROFILE_CHANGED };
+/* EngagementEvent.expects_reply (DESIGN §4). */
+enum pp_reply { PP_REPLY_DEFAULT = 0, PP_REPLY_YES = 1, PP_REPLY_NO = 2 };
+#define PP_EVENT_ZONE_MAX 47 /* bytes of an IANA zone name (the longest is 32) */
+#define PP_EVENT_CAL_MAX 23  /* bytes of a calendar name */
 enum pp_ptype { PP_PTYPE_NONE = 0, PP_PTYPE_REFERRAL = 1, PP_PTYPE_RESELLER, PP_PTYPE_TECHNOLOGY, PP_PTYPE_CO_SELL };
 
 /* Why a message was rejected. Names (pp_reject_name) are a public contract:
@@ -56,6 +61,8 @@ typedef enum pp_reject {
     PP_REJ_STRING,           /* another string field empty where required, or too long */
     PP_REJ_KEY_MISMATCH,     /* Kafka key differs from partner_id */
     PP_REJ_WRONG_TOPIC,      /* carries another event type's fields */
+    PP_REJ_TIMEZONE,         /* timezone is not an IANA zone name the daemon knows */
+    PP_REJ_CALENDAR,         /* calendar names no configured [calendar:NAME] */
     PP_REJ_COUNT
 } pp_reject_t;
 
@@ -95,6 +102,7 @@ typedef struct pp_event {
             int kind;                 /* enum pp_kind */
             int64_t due_at_ms;
             bool automated;
+            int expects_reply;        /* enum pp_reply */
         } eng;
         struct {
             int kind;                 /* enum pp_lifecycle */
@@ -104,6 +112,8 @@ typedef struct pp_event {
             char display_name[PP_TEXT_MAX + 1];
             int snooze_rule;          /* SNOOZE: enum pp_rule */
             int64_t snooze_until_ms;  /* SNOOZE: 0 = until the alert clears */
+            char timezone[PP_EVENT_ZONE_MAX + 1]; /* IANA zone, "" = not given */
+            char calendar[PP_EVENT_CAL_MAX + 1];  /* calendar name, "" = not given */
         } lc;
     } u;
 } pp_event_t;

@@ -350,6 +350,16 @@ static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id,
     }
 }
 
+/* Inbound activity at the event's time (DESIGN §4): a non-automated
+ * engagement from the partner, a referral it sends us, a deal it brings.
+ * Silence (going_dark, the recency measure) is measured from the latest. */
+static void note_inbound(pp_partner_t *st, const pp_event_t *ev, size_t idn)
+{
+    if (ev->occurred_at_ms > st->last_inbound_ms)
+        st->last_inbound_ms = ev->occurred_at_ms;
+    set_evidence(st, PP_M_RECENCY, ev->event_id, idn);
+}
+
 /* The apply_* functions get the event's day (pp_day_of(ev->occurred_at_ms))
  * and the length of its id from pp_partner_apply_own, which computes both once. */
 static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
@@ -365,6 +375,8 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_
             st->deals_influenced++;
         COUNT8(day, registered);
         set_evidence(st, PP_M_ACTIVITY, ev->event_id, idn);
+        if (ev->u.deal.attribution == PP_ATTR_SOURCED)
+            note_inbound(st, ev, idn); /* the partner brought it: the partner is active */
     } else if (!stage_open(d->stage)) {
         return; /* closed deals stay closed: a late or repeated event changes nothing */
     } else {
@@ -417,6 +429,7 @@ static void apply_referral(pp_partner_t *st, const pp_event_t *ev, int32_t dn, s
         COUNT8(day, registered);
         COUNT8(day, theirs);
         set_evidence(st, PP_M_ACTIVITY, ev->event_id, idn);
+        note_inbound(st, ev, idn); /* a referral partner working through a portal is not dark */
     } else {
         st->referrals_to_partner++;
         COUNT8(day, ours);
@@ -516,17 +529,50 @@ static void push_sample(pp_sample_t *ring, uint8_t *next, uint32_t at, uint32_t 
     *next = (uint8_t)((*next + 1) % PP_SAMPLES_MAX);
 }
 
-/* A non-automated MESSAGE or REQUEST on a thread (seed 000 §6.2). */
-static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t idn)
+/* Whether a message asks the other side for an answer (DESIGN §4): its
+ * expects_reply when given; an INBOUND REQUEST always asks; otherwise it
+ * asks when it opens an exchange (answers is false: no open question of the
+ * other side on the thread). */
+static bool message_asks(const pp_event_t *ev, bool answers)
+{
+    if (ev->u.eng.expects_reply == PP_REPLY_YES)
+        return true;
+    if (ev->u.eng.kind == PP_KIND_REQUEST && ev->u.eng.direction == PP_DIR_INBOUND)
+        return true;
+    if (ev->u.eng.expects_reply == PP_REPLY_NO)
+        return false;
+    return !answers;
+}
+
+/* A non-automated MESSAGE or REQUEST on a thread (seed 000 §6.2, DESIGN §4).
+ * A thread slot is held only while a question is open on it:
+ *   - the other side's question open: this answers it (one response time
+ *     for the sender, in the sender's business time) and concludes the
+ *     exchange; the thread is free again unless the answer itself asks;
+ *   - the sender's own question open: a follow-up (the wait keeps its start);
+ *   - nothing open (a new thread, or the last exchange concluded): the
+ *     message opens a wait on the other side if it asks. */
+static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t idn, const pp_bizclock_t *clk)
 {
     bool inbound = ev->u.eng.direction == PP_DIR_INBOUND;
     uint8_t waiting_for_sender = inbound ? PP_WAIT_PARTNER : PP_WAIT_US;
     uint8_t waiting_for_other = inbound ? PP_WAIT_US : PP_WAIT_PARTNER;
     uint32_t now = pp_secs(ev->occurred_at_ms);
     pp_thread_t *t = thread_find(st, ev->u.eng.thread);
-    if (t != NULL && t->awaiting == waiting_for_sender) {
-        /* the sender answers: one response time for the sender's side */
-        uint32_t wait = now > t->since ? now - t->since : 0;
+    if (t != NULL && t->awaiting == waiting_for_other) {
+        /* the sender writes again while the other side owes an answer: a follow-up */
+        if (t->followups < UINT8_MAX)
+            t->followups++;
+        if (!inbound)
+            st->followups_total++;
+        return;
+    }
+    bool answers = t != NULL && t->awaiting == waiting_for_sender;
+    if (answers) {
+        /* the sender answers: one response time for the sender's side, in
+         * the business time of the side that owed it */
+        const pp_bizclock_t *owed = inbound ? &clk[PP_SIDE_PARTNER] : &clk[PP_SIDE_US];
+        uint32_t wait = pp_biz_elapsed_s(owed, t->since, now);
         if (inbound) {
             push_sample(st->resp_partner, &st->resp_partner_next, now, wait);
             st->rp_until = 0; /* the cached median is stale */
@@ -534,21 +580,16 @@ static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t 
         } else {
             push_sample(st->resp_us, &st->resp_us_next, now, wait);
         }
-        t->awaiting = waiting_for_other;
-        t->since = now;
-        t->followups = 0;
-    } else if (t != NULL && t->awaiting == waiting_for_other) {
-        /* the sender writes again while the other side owes an answer: a follow-up */
-        if (t->followups < UINT8_MAX)
-            t->followups++;
-        if (!inbound)
-            st->followups_total++;
-    } else {
-        t = t ? t : thread_claim(st, ev->u.eng.thread);
-        t->awaiting = waiting_for_other;
-        t->since = now;
-        t->followups = 0;
     }
+    if (!message_asks(ev, answers)) {
+        if (t != NULL)
+            memset(t, 0, sizeof *t); /* concluded: nothing open on this thread */
+        return;
+    }
+    t = t ? t : thread_claim(st, ev->u.eng.thread);
+    t->awaiting = waiting_for_other;
+    t->since = now;
+    t->followups = 0;
 }
 
 /* ---- commitments (seed 000 §6.3) ---- */
@@ -671,7 +712,8 @@ int pp_partner_expire_commitments_next(pp_partner_t *st, int64_t now_ms, int64_t
     return n;
 }
 
-static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
+static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn,
+                             const pp_bizclock_t *clk)
 {
     bool inbound = ev->u.eng.direction == PP_DIR_INBOUND;
     int kind = ev->u.eng.kind;
@@ -686,11 +728,10 @@ static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn,
             st->automated_ignored++;
         return;
     }
-    int64_t *last = inbound ? &st->last_inbound_ms : &st->last_outbound_ms;
-    if (ev->occurred_at_ms > *last)
-        *last = ev->occurred_at_ms;
     if (inbound)
-        set_evidence(st, PP_M_RECENCY, ev->event_id, idn);
+        note_inbound(st, ev, idn);
+    else if (ev->occurred_at_ms > st->last_outbound_ms)
+        st->last_outbound_ms = ev->occurred_at_ms;
     bucket_t day = bucket_at(st, dn);
     if (inbound)
         COUNT16(day, in);
@@ -700,7 +741,7 @@ static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn,
     case PP_KIND_MESSAGE:
     case PP_KIND_REQUEST:
         if (ev->u.eng.thread)
-            apply_thread_message(st, ev, idn);
+            apply_thread_message(st, ev, idn, clk);
         if (kind == PP_KIND_REQUEST) {
             /* the partner asking work of us is our contribution (seed 000 §6.5) */
             if (inbound)
@@ -754,6 +795,10 @@ static void apply_lifecycle(pp_partner_t *st, const pp_event_t *ev)
         copy_text(st->owner, sizeof st->owner, ev->u.lc.owner);
     if (ev->u.lc.display_name[0])
         copy_text(st->display_name, sizeof st->display_name, ev->u.lc.display_name);
+    if (ev->u.lc.timezone[0]) /* the daemon has checked that it knows the zone */
+        st->zone_hash = pp_name_hash32(ev->u.lc.timezone);
+    if (ev->u.lc.calendar[0]) /* ...and the calendar */
+        st->calendar_hash = pp_name_hash32(ev->u.lc.calendar);
     if (ev->u.lc.kind == PP_LC_SIGNED) {
         st->signed_at_ms = ev->occurred_at_ms;
         st->exited = 0;
@@ -763,16 +808,19 @@ static void apply_lifecycle(pp_partner_t *st, const pp_event_t *ev)
 }
 
 int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
-                     int64_t now_ms)
+                     int64_t now_ms, const pp_bizclock_t clk[2])
 {
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
-    return pp_partner_apply_own(st, ev, partition, offset, now_ms);
+    return pp_partner_apply_own(st, ev, partition, offset, now_ms, clk);
 }
 
 int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
-                         int64_t now_ms)
+                         int64_t now_ms, const pp_bizclock_t clk[2])
 {
+    static const pp_bizclock_t real_time[2] = {{NULL, NULL}, {NULL, NULL}};
+    if (clk == NULL)
+        clk = real_time;
     int32_t d = pp_day_of(ev->occurred_at_ms);
     size_t idn = strlen(ev->event_id); /* once: the evidence and last_event_id take it */
     lsum_before(st, d);
@@ -784,7 +832,7 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
         apply_referral(st, ev, d, idn);
         break;
     case PP_TOPIC_ENGAGEMENTS:
-        apply_engagement(st, ev, d, idn);
+        apply_engagement(st, ev, d, idn, clk);
         break;
     case PP_TOPIC_LIFECYCLE:
         apply_lifecycle(st, ev);
@@ -921,12 +969,19 @@ static bool blob_sane(const pp_partner_t *t)
 
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
 {
-    if (len < BLOB_HEADER || len > pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0 ||
-        get_u32(buf + 4) != PP_STATE_VERSION || get_u32(buf + 8) != sizeof *st)
+    /* Version 6 is version 7 without the fields at the end (zone_hash,
+     * calendar_hash): it reads with them zero. */
+    const size_t v6_size = offsetof(pp_partner_t, zone_hash);
+    if (len < BLOB_HEADER || len > pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0)
+        return -EINVAL;
+    uint32_t version = get_u32(buf + 4);
+    size_t n = version == PP_STATE_VERSION ? sizeof *st : version == 6 ? v6_size : 0;
+    if (n == 0 || get_u32(buf + 8) != n)
         return -EINVAL;
     pp_partner_t tmp;
+    memset(&tmp, 0, sizeof tmp);
     uint8_t *out = (uint8_t *)&tmp;
-    size_t o = 0, n = sizeof tmp;
+    size_t o = 0;
     for (size_t i = BLOB_HEADER; i < len;) {
         if (buf[i] != 0) {
             if (o >= n)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pp_bizclock.h"
 #include "pp_event.h"
 #include "pp_policy.h"
 
@@ -25,7 +26,7 @@
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
 #define PP_SAMPLES_MAX 16        /* response-time samples kept per direction */
 #define PP_EVIDENCE_MAX 36       /* bytes of an event_id kept as evidence (a UUID fits) */
-#define PP_STATE_VERSION 6       /* bump when pp_partner_t's layout changes */
+#define PP_STATE_VERSION 7       /* bump when pp_partner_t's layout changes */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -74,16 +75,17 @@ typedef struct pp_window_sum {
 /* A response: when it happened and how long the other side waited. */
 typedef struct pp_sample {
     uint32_t at;             /* pp_secs of the reply */
-    uint32_t wait;           /* seconds waited */
+    uint32_t wait;           /* business seconds waited, in the calendar of the side that owed */
 } pp_sample_t;
 
 enum pp_waiting { PP_WAIT_NONE = 0, PP_WAIT_PARTNER = 1, PP_WAIT_US = 2 };
 
-/* A conversation thread with a message awaiting an answer. */
+/* A conversation thread with a question open on it (DESIGN §4): a slot is
+ * taken when a message asks and freed when the exchange concludes. */
 typedef struct pp_thread {
     uint64_t id;             /* hash of thread_id; 0 = free */
-    uint32_t since;          /* pp_secs of the first unanswered message */
-    uint8_t awaiting;        /* enum pp_waiting */
+    uint32_t since;          /* pp_secs of the question (follow-ups keep it) */
+    uint8_t awaiting;        /* enum pp_waiting: the side that owes the answer */
     uint8_t followups;       /* further messages from the waiting side's counterpart */
 } pp_thread_t;
 
@@ -198,6 +200,10 @@ typedef struct pp_partner {
     uint32_t rp_from;                     /* pp_secs (see rp_days) */
     int64_t next_deadline_ms;             /* next timer (pp_engine_next_deadline), 0 = none */
     int64_t snooze_until_ms[PP_R_COUNT];        /* snoozed until (event time); -1 = until clear; 0 = no */
+
+    /* Fields added in version 7 (a version-6 blob reads with them zero). */
+    uint32_t zone_hash;                   /* pp_name_hash32 of the profile's timezone, 0 = not set */
+    uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */
 } pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */
@@ -213,16 +219,18 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
 
 /*
  * Apply one validated event that arrived at (partition, offset) of its topic.
- * now_ms is processing time (stored as updated_at_ms).
+ * now_ms is processing time (stored as updated_at_ms). clk: the business
+ * clocks of both sides, indexed by enum pp_side (response times are counted
+ * in the clock of the side that owed the answer); NULL = real time for both.
  * Returns 0, or -EINVAL if ev belongs to another partner.
  */
 int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
-                     int64_t now_ms);
+                     int64_t now_ms, const pp_bizclock_t clk[2]);
 
 /* pp_partner_apply for a caller that has already checked that ev belongs to
  * st (strcmp(st->id, ev->partner_id) == 0): pp_engine_apply. */
 int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
-                         int64_t now_ms);
+                         int64_t now_ms, const pp_bizclock_t clk[2]);
 
 #define PP_DAY_MS 86400000LL
 

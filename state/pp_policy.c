@@ -60,7 +60,7 @@ int pp_ptype_from_name(const char *name)
 
 /* ---- keys ---- */
 
-typedef enum { K_DOUBLE, K_INT, K_BOOL, K_BAND } kind_t;
+typedef enum { K_DOUBLE, K_INT, K_BOOL, K_BAND, K_NAME } kind_t;
 
 typedef struct key {
     const char *name;
@@ -73,6 +73,7 @@ typedef struct key {
 #define I(n, f, lo, hi) {n, K_INT, offsetof(pp_policy_t, f), lo, hi}
 #define B(n, f) {n, K_BOOL, offsetof(pp_policy_t, f), 0, 1}
 #define BAND(n, m) {n, K_BAND, offsetof(pp_policy_t, band) + (m) * sizeof(pp_band_t), 0, 0}
+#define NAME(n, f) {n, K_NAME, offsetof(pp_policy_t, f), 0, 0}
 
 static const key_t_ keys[] = {
     D("weight_financial", weight[PP_C_FINANCIAL], 0, 1000),
@@ -108,8 +109,8 @@ static const key_t_ keys[] = {
     B("health_drop_enabled", enabled[PP_R_HEALTH_DROP]),
     B("low_acv_channel_enabled", enabled[PP_R_LOW_ACV_CHANNEL]),
     D("clear_ratio", clear_ratio, 0.01, 1),
-    D("slow_response_hours", slow_response_hours, 0, 1e6),
-    D("slow_response_critical_hours", slow_response_critical_hours, 0, 1e6),
+    D("slow_response_days", slow_response_days, 0, 3650),
+    D("slow_response_critical_days", slow_response_critical_days, 0, 3650),
     I("slow_response_min_samples", slow_response_min_samples, 1, 1000),
     I("followups_threshold", followups_threshold, 1, 250),
     D("reply_overdue_days", reply_overdue_days, 1e-5, 3650),
@@ -126,6 +127,16 @@ static const key_t_ keys[] = {
     I("health_drop_days", health_drop_days, 1, 30),
     D("low_acv_major", low_acv_major, 0, 1e12),
     I("low_acv_min_won", low_acv_min_won, 1, 10000),
+    NAME("calendar", calendar),
+    NAME("our_calendar", our_calendar),
+};
+
+/* Keys of earlier releases whose meaning changed: a sentence, not "unknown key". */
+static const struct {
+    const char *old, *now;
+} renamed[] = {
+    {"slow_response_hours", "slow_response_days (business days of the partner's calendar)"},
+    {"slow_response_critical_hours", "slow_response_critical_days (business days of the partner's calendar)"},
 };
 
 /* What the engine's days_ms() gave: rounded half away from zero (llround). */
@@ -138,9 +149,6 @@ void pp_policy_derive(pp_policy_t *p)
 {
     p->short_window_ms = days_to_ms(p->short_window_days);
     p->long_window_ms = days_to_ms(p->long_window_days);
-    p->reply_overdue_ms = days_to_ms(p->reply_overdue_days);
-    p->going_dark_ms = days_to_ms(p->going_dark_days);
-    p->going_dark_inactive_ms = days_to_ms(p->going_dark_inactive_days);
     p->no_pipeline_ms = days_to_ms(p->no_pipeline_days);
     p->commitment_grace_ms = (int64_t)(p->commitment_grace_hours * 3600000.0); /* truncated, as before */
     p->weight_sum = 0;
@@ -197,6 +205,13 @@ static int set_key(pp_policy_t *p, const char *name, const char *value, char *er
         char *field = (char *)p + k->off;
         char *end;
         switch (k->kind) {
+        case K_NAME:
+            if (value[0] == '\0' || strlen(value) > (PP_CALENDAR_NAME_MAX - 1)) {
+                snprintf(err, err_len, "%s must name a calendar (1-%d bytes)", name, (PP_CALENDAR_NAME_MAX - 1));
+                return -1;
+            }
+            snprintf(field, PP_CALENDAR_NAME_MAX, "%s", value); /* checked against the calendars at resolve */
+            return 0;
         case K_BAND:
             return parse_band(value, (pp_band_t *)(void *)field, err, err_len);
         case K_BOOL:
@@ -228,6 +243,11 @@ static int set_key(pp_policy_t *p, const char *name, const char *value, char *er
         }
         }
     }
+    for (size_t i = 0; i < sizeof renamed / sizeof renamed[0]; i++)
+        if (strcmp(renamed[i].old, name) == 0) {
+            snprintf(err, err_len, "%s was replaced by %s (see docs/configuration.md)", name, renamed[i].now);
+            return -1;
+        }
     snprintf(err, err_len, "unknown score/rule key '%s' (see docs/configuration.md)", name);
     return -1;
 }
@@ -251,10 +271,11 @@ static void policy_default(pp_policy_t *p)
     must_set(p, "band_win_rate", "0:0,0.15:30,0.25:60,0.4:90,0.5:100");
     must_set(p, "band_pipeline", "0:0,25000:50,100000:80,250000:100");
     must_set(p, "band_activity", "0:0,1:40,3:70,6:100");
-    must_set(p, "band_response", "4:100,24:85,72:50,168:15,336:0");
+    /* response and recency in business days of the partner's calendar (DESIGN §4) */
+    must_set(p, "band_response", "0.5:100,1:85,3:50,7:15,14:0");
     must_set(p, "band_delivery", "0.25:0,0.5:40,0.75:70,0.9:90,1:100");
     must_set(p, "band_reciprocity", "0.1:0,0.25:40,0.4:80,0.5:100");
-    must_set(p, "band_recency", "3:100,7:90,14:65,21:40,45:15,60:0");
+    must_set(p, "band_recency", "2:100,5:90,10:65,15:40,30:15,40:0");
     p->green_min = 70;
     p->red_below = 40;
     p->rag_hysteresis = 3;
@@ -268,13 +289,16 @@ static void policy_default(pp_policy_t *p)
     for (int r = 0; r < PP_R_COUNT; r++)
         p->enabled[r] = true;
     p->clear_ratio = 0.8;
-    p->slow_response_hours = 72;
-    p->slow_response_critical_hours = 168;
+    /* DESIGN §6 (seed 000 §6.2), in business days of the side that owes */
+    p->slow_response_days = 3;
+    p->slow_response_critical_days = 7;
     p->slow_response_min_samples = 3;
     p->followups_threshold = 2;
     p->reply_overdue_days = 5;
-    p->going_dark_days = 21;
-    p->going_dark_inactive_days = 60;
+    p->going_dark_days = 15;
+    p->going_dark_inactive_days = 40;
+    snprintf(p->calendar, sizeof p->calendar, "business");
+    snprintf(p->our_calendar, sizeof p->our_calendar, "business");
     p->overpromise_missed = 2;
     p->overpromise_ratio = 0.5;
     p->overpromise_min_due = 4;
@@ -294,6 +318,11 @@ void pp_policyset_default(pp_policyset_t *ps)
     char err[256];
     memset(ps, 0, sizeof *ps);
     policy_default(&ps->global);
+    pp_calendar_business(&ps->calendars[0]);
+    pp_calendar_always(&ps->calendars[1]);
+    ps->n_calendars = 2;
+    for (int i = 0; i < ps->n_calendars; i++)
+        ps->cal_hash[i] = pp_name_hash32(ps->calendars[i].name);
     /* seed 004: integration partners pay off over 6-18 months, not in pipeline */
     pp_policyset_override_type(ps, "TECHNOLOGY", "no_pipeline_90d_enabled", "false", err, sizeof err);
     pp_policyset_override_type(ps, "TECHNOLOGY", "weight_financial", "15", err, sizeof err);
@@ -390,6 +419,31 @@ static int check(const pp_policy_t *p, char *err, size_t err_len)
         snprintf(err, err_len, "red_below must not exceed green_min");
         return -1;
     }
+    if (p->going_dark_inactive_days < p->going_dark_days) {
+        snprintf(err, err_len, "going_dark_inactive_days must not be below going_dark_days");
+        return -1;
+    }
+    return 0;
+}
+
+/* Index of the calendar called name, -1 if none. */
+static int calendar_index(const pp_policyset_t *ps, const char *name)
+{
+    for (int i = 0; i < ps->n_calendars; i++)
+        if (strcmp(ps->calendars[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int check_calendars(const pp_policyset_t *ps, const pp_policy_t *p, char *err, size_t err_len)
+{
+    const char *names[2] = {p->calendar, p->our_calendar};
+    for (int k = 0; k < 2; k++)
+        if (calendar_index(ps, names[k]) < 0) {
+            snprintf(err, err_len, "%s = %s names no calendar (add a [calendar:%s] section, or use business or always)",
+                     k ? "our_calendar" : "calendar", names[k], names[k]);
+            return -1;
+        }
     return 0;
 }
 
@@ -409,7 +463,7 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
                     if (hit && set_key(p, o->key, o->value, err, err_len) != 0)
                         return -1;
                 }
-            if (check(p, err, err_len) != 0) {
+            if (check(p, err, err_len) != 0 || check_calendars(ps, p, err, err_len) != 0) {
                 size_t n = strlen(err);
                 snprintf(err + n, err_len - n, " (for type %s, tier %s)", t ? pp_ptype_name(t) : "any",
                          s ? ps->tiers[s - 1] : "any");
@@ -424,8 +478,17 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *f = (const char *)&ps->global + keys[i].off;
         size_t n = keys[i].kind == K_BAND ? sizeof(pp_band_t) : keys[i].kind == K_INT ? sizeof(int)
-                   : keys[i].kind == K_BOOL ? sizeof(bool) : sizeof(double);
+                   : keys[i].kind == K_BOOL ? sizeof(bool) : keys[i].kind == K_NAME ? strlen(f) : sizeof(double);
         h = fnv(h, f, n);
+    }
+    for (int i = 0; i < ps->n_calendars; i++) { /* the calendars, field by field (no padding) */
+        const pp_calendar_t *c = &ps->calendars[i];
+        h = fnv(h, c->name, strlen(c->name));
+        h = fnv(h, c->timezone, strlen(c->timezone));
+        h = fnv(h, &c->workdays, sizeof c->workdays);
+        h = fnv(h, &c->open_s, sizeof c->open_s);
+        h = fnv(h, &c->close_s, sizeof c->close_s);
+        h = fnv(h, c->holidays, (size_t)c->n_holidays * sizeof c->holidays[0]);
     }
     for (int i = 0; i < ps->n_overrides; i++) {
         const pp_override_t *o = &ps->overrides[i];
@@ -455,4 +518,116 @@ const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const c
         ptype = 0;
     int s = ps->n_tiers > 0 && tier && tier[0] ? tier_slot(ps, tier) : 0;
     return &ps->resolved[ptype][s];
+}
+
+/* ---- calendars and zones (DESIGN §4 "Business time") ---- */
+
+int pp_policyset_calendar(pp_policyset_t *ps, const char *name, const char *key, const char *value, char *err,
+                          size_t err_len)
+{
+    if (name[0] == '\0' || strlen(name) > (PP_CALENDAR_NAME_MAX - 1)) {
+        snprintf(err, err_len, "calendar name must be 1-%d bytes", (PP_CALENDAR_NAME_MAX - 1));
+        return -1;
+    }
+    int i = calendar_index(ps, name);
+    if (i < 0) {
+        if (ps->n_calendars == PP_CALENDARS_MAX) {
+            snprintf(err, err_len, "at most %d calendars (the built-in business and always included)",
+                     PP_CALENDARS_MAX);
+            return -1;
+        }
+        i = ps->n_calendars++;
+        pp_calendar_business(&ps->calendars[i]); /* a new calendar starts as Mon-Fri 09:00-17:00 */
+        snprintf(ps->calendars[i].name, sizeof ps->calendars[i].name, "%s", name);
+        ps->cal_hash[i] = pp_name_hash32(name);
+        ps->cal_zone[i] = NULL;
+    }
+    return pp_calendar_set(&ps->calendars[i], key, value, err, err_len);
+}
+
+const pp_calendar_t *pp_policyset_calendar_by_hash(const pp_policyset_t *ps, uint32_t hash)
+{
+    for (int i = 0; i < ps->n_calendars; i++)
+        if (ps->cal_hash[i] == hash)
+            return &ps->calendars[i];
+    return NULL;
+}
+
+const pp_zone_t *pp_policyset_zone_by_hash(const pp_policyset_t *ps, uint32_t hash)
+{
+    size_t lo = 0, hi = ps->n_zones;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ps->zone_hashes[mid] < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ps->n_zones && ps->zone_hashes[lo] == hash ? &ps->zones[lo] : NULL;
+}
+
+int pp_policyset_zones(pp_policyset_t *ps, const pp_zone_t *zones, const uint32_t *hashes, size_t n, char *err,
+                       size_t err_len)
+{
+    ps->zones = zones;
+    ps->zone_hashes = hashes;
+    ps->n_zones = n;
+    for (int i = 0; i < ps->n_calendars; i++) {
+        const char *tz = ps->calendars[i].timezone;
+        ps->cal_zone[i] = NULL;
+        if (tz[0] == '\0' || strcmp(tz, "UTC") == 0)
+            continue;
+        ps->cal_zone[i] = pp_policyset_zone_by_hash(ps, pp_name_hash32(tz));
+        if (ps->cal_zone[i] == NULL) {
+            snprintf(err, err_len, "calendar %s: unknown time zone \"%s\" (use an IANA name such as Europe/Berlin)",
+                     ps->calendars[i].name, tz);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The calendar called name (checked to exist at resolve) and its index. */
+static int calendar_of(const pp_policyset_t *ps, const char *name)
+{
+    int i = calendar_index(ps, name);
+    return i < 0 ? 0 : i; /* resolve refused unknown names: "business" if it ever happens */
+}
+
+void pp_policyset_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, uint32_t calendar_hash,
+                         uint32_t zone_hash, pp_bizclock_t out[2])
+{
+    int pc = -1;
+    if (calendar_hash != 0)
+        for (int i = 0; i < ps->n_calendars; i++)
+            if (ps->cal_hash[i] == calendar_hash)
+                pc = i;
+    if (pc < 0) /* not named, or no longer configured: the policy's */
+        pc = calendar_of(ps, pol->calendar);
+    const pp_zone_t *pz = zone_hash ? pp_policyset_zone_by_hash(ps, zone_hash) : NULL;
+    out[PP_SIDE_PARTNER].cal = &ps->calendars[pc];
+    out[PP_SIDE_PARTNER].zone = pz ? pz : ps->cal_zone[pc];
+    int oc = calendar_of(ps, pol->our_calendar);
+    out[PP_SIDE_US].cal = &ps->calendars[oc];
+    out[PP_SIDE_US].zone = ps->cal_zone[oc];
+}
+
+pp_reject_t pp_policyset_check_event(const pp_policyset_t *ps, const pp_event_t *ev, char *why, size_t why_len)
+{
+    if (ev->topic != PP_TOPIC_LIFECYCLE)
+        return PP_OK;
+    const char *tz = ev->u.lc.timezone, *cal = ev->u.lc.calendar;
+    if (tz[0]) {
+        const pp_zone_t *z = pp_policyset_zone_by_hash(ps, pp_name_hash32(tz));
+        if (z == NULL || strcmp(z->name, tz) != 0) {
+            snprintf(why, why_len, "unknown time zone \"%s\" (use an IANA name such as Europe/Berlin)", tz);
+            return PP_REJ_TIMEZONE;
+        }
+    }
+    if (cal[0] && calendar_index(ps, cal) < 0) {
+        snprintf(why, why_len, "calendar \"%s\" is not configured (add a [calendar:%s] section, or use business or always)",
+                 cal, cal);
+        return PP_REJ_CALENDAR;
+    }
+    return PP_OK;
 }

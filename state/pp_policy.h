@@ -17,11 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pp_bizclock.h"
+#include "pp_event.h"
+
 #define PP_DAYS_MAX 90      /* longest rolling window the state keeps (days) */
 #define PP_BAND_POINTS 8
 #define PP_TIERS_MAX 8
 #define PP_OVERRIDES_MAX 128
 #define PP_TIER_MAX 31      /* bytes of a tier name kept in state */
+#define PP_CALENDARS_MAX 16 /* configured calendars, the built-ins included */
 
 /* Score components (DESIGN §5, seed 002 scorecard). */
 typedef enum pp_component {
@@ -38,10 +42,10 @@ typedef enum pp_measure {
     PP_M_WIN_RATE,      /* financial: won / closed in the long window */
     PP_M_PIPELINE,      /* strategic: open pipeline, sourced + influenced (major units) */
     PP_M_ACTIVITY,      /* strategic: deal registrations + referrals to us in the long window */
-    PP_M_RESPONSE,      /* operational: partner p50 response hours, short window */
+    PP_M_RESPONSE,      /* operational: partner p50 response, business days, short window (open waits censored) */
     PP_M_DELIVERY,      /* operational: partner commitments delivered / due, long window */
     PP_M_RECIPROCITY,   /* relationship: their share of contributions, long window */
-    PP_M_RECENCY,       /* relationship: days since the last inbound engagement */
+    PP_M_RECENCY,       /* relationship: business days since the last inbound activity */
     PP_M_COUNT
 } pp_measure_t;
 
@@ -85,13 +89,15 @@ typedef struct pp_policy {
     /* rules */
     bool enabled[PP_R_COUNT];
     double clear_ratio;              /* numeric rules clear at threshold * ratio (hysteresis) */
-    double slow_response_hours;      /* partner p50 over the short window above this trips */
-    double slow_response_critical_hours;
+    double slow_response_days;       /* partner p50 over the short window above this (business days) trips */
+    double slow_response_critical_days; /* ...and above this it is CRITICAL */
     int slow_response_min_samples;
     int followups_threshold;         /* unanswered follow-ups on one thread */
-    double reply_overdue_days;       /* oldest message awaiting the partner */
-    double going_dark_days;          /* no inbound engagement for */
-    double going_dark_inactive_days; /* ...critical (inactive partner, seed 003) */
+    double reply_overdue_days;       /* oldest question awaiting the partner (business days) */
+    double going_dark_days;          /* no inbound activity for (business days) */
+    double going_dark_inactive_days; /* ...CRITICAL (inactive partner, seed 003) */
+    char calendar[PP_CALENDAR_NAME_MAX];     /* the partner's calendar unless its profile names one */
+    char our_calendar[PP_CALENDAR_NAME_MAX]; /* our side's calendar ([score] our_calendar) */
     int overpromise_missed;          /* partner commitments missed in the long window */
     double overpromise_ratio;        /* ...or delivered/due below this */
     int overpromise_min_due;         /* ...with at least this many due */
@@ -114,9 +120,6 @@ typedef struct pp_policy {
      * engine's days_ms() gave), (int64_t)(hours * 3600000.0) for the grace. */
     int64_t short_window_ms;
     int64_t long_window_ms;
-    int64_t reply_overdue_ms;
-    int64_t going_dark_ms;
-    int64_t going_dark_inactive_ms;
     int64_t no_pipeline_ms;
     int64_t commitment_grace_ms;
     /* Each component's weight is shared equally by its two measures (2c and
@@ -135,6 +138,19 @@ typedef struct pp_override {
 
 typedef struct pp_policyset {
     pp_policy_t global;
+    /* Business-hours calendars ([calendar:NAME]): "business" and "always"
+     * first, then the configured ones; cal_hash[i] = pp_name_hash32(name),
+     * cal_zone[i] the calendar's own zone (NULL = UTC, or not resolved yet:
+     * pp_policyset_zones resolves them). */
+    pp_calendar_t calendars[PP_CALENDARS_MAX];
+    uint32_t cal_hash[PP_CALENDARS_MAX];
+    const pp_zone_t *cal_zone[PP_CALENDARS_MAX];
+    int n_calendars;
+    /* The time zones partners may name, sorted by pp_name_hash32(name);
+     * owned by the caller (the daemon loads them); NULL = UTC only. */
+    const pp_zone_t *zones;
+    const uint32_t *zone_hashes;     /* zone_hashes[i] = pp_name_hash32(zones[i].name), ascending */
+    size_t n_zones;
     pp_override_t overrides[PP_OVERRIDES_MAX];
     int n_overrides;
     /* resolved: [ptype 0..4][tier slot 0 = none/unknown, 1..n_tiers] */
@@ -166,6 +182,34 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len);
 
 /* Recompute p's derived fields (the *_ms and the measure weights) from its settings. */
 void pp_policy_derive(pp_policy_t *p);
+
+/* Set a key (timezone, workdays, hours, holidays) of calendar `name`,
+ * creating it (at most PP_CALENDARS_MAX, the built-ins included). */
+int pp_policyset_calendar(pp_policyset_t *ps, const char *name, const char *key, const char *value, char *err,
+                          size_t err_len);
+
+/* Hand the policy set the zones partners may name (sorted by hash, the
+ * caller keeps them alive) and resolve each calendar's own zone. Returns 0,
+ * or -1 with err naming a calendar whose timezone is not among them. */
+int pp_policyset_zones(pp_policyset_t *ps, const pp_zone_t *zones, const uint32_t *hashes, size_t n, char *err,
+                       size_t err_len);
+
+/* The calendar named (pp_name_hash32) hash, NULL if none. */
+const pp_calendar_t *pp_policyset_calendar_by_hash(const pp_policyset_t *ps, uint32_t hash);
+/* The zone named (pp_name_hash32) hash, NULL if the set does not hold it. */
+const pp_zone_t *pp_policyset_zone_by_hash(const pp_policyset_t *ps, uint32_t hash);
+
+/* The business clocks of a partner under policy pol: [PP_SIDE_PARTNER] is
+ * its profile's calendar (calendar_hash, else pol->calendar) in its
+ * profile's zone (zone_hash, else the calendar's own zone, else UTC);
+ * [PP_SIDE_US] is pol->our_calendar in that calendar's zone. */
+void pp_policyset_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, uint32_t calendar_hash,
+                         uint32_t zone_hash, pp_bizclock_t out[2]);
+
+/* Check what only the policy set can: a PartnerEvent's timezone must be a
+ * zone of the set and its calendar a configured one. Returns PP_OK, or
+ * PP_REJ_TIMEZONE / PP_REJ_CALENDAR with a sentence in why. */
+pp_reject_t pp_policyset_check_event(const pp_policyset_t *ps, const pp_event_t *ev, char *why, size_t why_len);
 
 /* The policy for a partner of this type and tier. Never NULL. */
 const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier);

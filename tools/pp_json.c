@@ -83,6 +83,12 @@ static int set_field(const ProtobufCFieldDescriptor *f, void *member, json_t *v,
             *(int *)member = ev->value;
             return 0;
         }
+        if (json_is_boolean(v) && ed == &partnerpulse__v1__engagement_event__reply_expected__descriptor) {
+            /* expects_reply: true/false read as YES/NO (the JSON a producer would write) */
+            *(int *)member = json_is_true(v) ? PARTNERPULSE__V1__ENGAGEMENT_EVENT__REPLY_EXPECTED__YES
+                                             : PARTNERPULSE__V1__ENGAGEMENT_EVENT__REPLY_EXPECTED__NO;
+            return 0;
+        }
         if (json_is_integer(v)) { /* numeric enums pass through (tests of unknown values) */
             *(int *)member = (int)json_integer_value(v);
             return 0;

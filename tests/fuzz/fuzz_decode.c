@@ -72,7 +72,7 @@ static void check_engagement(const pp_event_t *ev)
 
 static void check_lifecycle(const pp_event_t *ev)
 {
-    PP_FUZZ_CHECK(ev->u.lc.kind >= PP_LC_SIGNED && ev->u.lc.kind <= PP_LC_SNOOZE);
+    PP_FUZZ_CHECK(ev->u.lc.kind >= PP_LC_SIGNED && ev->u.lc.kind <= PP_LC_PROFILE_CHANGED);
     PP_FUZZ_CHECK(ev->u.lc.partner_type >= PP_PTYPE_NONE && ev->u.lc.partner_type <= PP_PTYPE_CO_SELL);
     PP_FUZZ_CHECK(bounded(ev->u.lc.tier, sizeof ev->u.lc.tier));
     PP_FUZZ_CHECK(strlen(ev->u.lc.tier) <= PP_TIER_MAX); /* what the state keeps */
@@ -174,13 +174,13 @@ static void apply_to_fresh_partner(const pp_event_t *ev)
 {
     static pp_partner_t st; /* ~2 KiB: keep it off the stack */
     pp_partner_init(&st, ev->partner_id);
-    PP_FUZZ_CHECK(pp_partner_apply(&st, ev, 0, 42, PP_FUZZ_NOW_MS) == 0);
+    PP_FUZZ_CHECK(pp_partner_apply(&st, ev, 0, 42, PP_FUZZ_NOW_MS, NULL) == 0);
     PP_FUZZ_CHECK(st.events_applied == 1);
     PP_FUZZ_CHECK(pp_partner_already_applied(&st, PP_FUZZ_TOPIC, 0, 42));
     PP_FUZZ_CHECK(pp_partner_pipeline_minor(&st) >= 0 && pp_partner_revenue_minor(&st) >= 0);
 
     pp_partner_init(&st, ev->partner_id[0] == 'x' ? "y" : "x"); /* another partner */
-    PP_FUZZ_CHECK(pp_partner_apply(&st, ev, 0, 43, PP_FUZZ_NOW_MS) == -EINVAL);
+    PP_FUZZ_CHECK(pp_partner_apply(&st, ev, 0, 43, PP_FUZZ_NOW_MS, NULL) == -EINVAL);
     PP_FUZZ_CHECK(st.events_applied == 0);
 }
 

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* What the daemon does next with a loaded state: apply events to it. */
     for (int t = 0; t < PP_TOPIC_COUNT; t++) {
         pp_event_t ev = sample_event((pp_topic_t)t, st.id);
-        PP_FUZZ_CHECK(pp_partner_apply(&st, &ev, 0, 1000 + t, PP_FUZZ_NOW_MS) == 0);
+        PP_FUZZ_CHECK(pp_partner_apply(&st, &ev, 0, 1000 + t, PP_FUZZ_NOW_MS, NULL) == 0);
         PP_FUZZ_CHECK(pp_partner_already_applied(&st, (pp_topic_t)t, 0, 1000 + t));
     }
     (void)pp_partner_health(&st);

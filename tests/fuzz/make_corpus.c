@@ -553,7 +553,7 @@ static void lifecycle(struct sink *s)
     v.display_name = text129;
     emit_msg(s, tg, "edge-display-name-129", &v.base, NULL);
     v = m;
-    v.kind = (Partnerpulse__V1__PartnerEvent__Kind)(PP_LC_SNOOZE + 1);
+    v.kind = (Partnerpulse__V1__PartnerEvent__Kind)(PP_LC_PROFILE_CHANGED + 1);
     emit_msg(s, tg, "edge-kind-unknown", &v.base, NULL);
     v = m;
     v.partner_type = (Partnerpulse__V1__PartnerEvent__PartnerType)5;
@@ -596,7 +596,7 @@ static void apply_deal(pp_partner_t *st, const char *deal, int stage, int attr, 
     ev.u.deal.attribution = attr;
     ev.u.deal.amount_minor = amount;
     memcpy(ev.u.deal.currency, "USD", 4);
-    if (pp_partner_apply(st, &ev, 0, offset, t) != 0)
+    if (pp_partner_apply(st, &ev, 0, offset, t, NULL) != 0)
         abort();
 }
 
@@ -606,17 +606,17 @@ static void apply_others(pp_partner_t *st, int64_t t)
     ev.u.referral.referral = pp_hash_str("ref-1");
     ev.u.referral.direction = PP_REF_TO_US;
     ev.u.referral.status = PP_REF_SENT;
-    if (pp_partner_apply(st, &ev, 1, 7, t) != 0)
+    if (pp_partner_apply(st, &ev, 1, 7, t, NULL) != 0)
         abort();
     ev = ev_common(PP_TOPIC_ENGAGEMENTS, st->id, "ev-e", t);
     ev.u.eng.thread = pp_hash_str(PP_FUZZ_THREAD_ID);
     ev.u.eng.direction = PP_DIR_INBOUND;
     ev.u.eng.kind = PP_KIND_MESSAGE;
-    if (pp_partner_apply(st, &ev, 2, 9, t) != 0)
+    if (pp_partner_apply(st, &ev, 2, 9, t, NULL) != 0)
         abort();
     ev.u.eng.direction = PP_DIR_OUTBOUND; /* our answer: now the thread awaits the partner */
     ev.occurred_at_ms = t + 60000;
-    if (pp_partner_apply(st, &ev, 2, 10, t) != 0)
+    if (pp_partner_apply(st, &ev, 2, 10, t, NULL) != 0)
         abort();
     ev = ev_common(PP_TOPIC_LIFECYCLE, st->id, "ev-p", t);
     ev.u.lc.kind = PP_LC_SIGNED;
@@ -624,7 +624,7 @@ static void apply_others(pp_partner_t *st, int64_t t)
     snprintf(ev.u.lc.tier, sizeof ev.u.lc.tier, "gold");
     snprintf(ev.u.lc.owner, sizeof ev.u.lc.owner, "Dana Smith");
     snprintf(ev.u.lc.display_name, sizeof ev.u.lc.display_name, "Acme Resellers GmbH");
-    if (pp_partner_apply(st, &ev, 3, 11, t) != 0)
+    if (pp_partner_apply(st, &ev, 3, 11, t, NULL) != 0)
         abort();
 }
 

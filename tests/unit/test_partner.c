@@ -22,7 +22,7 @@ static int64_t next_offset;
 
 static void apply(pp_event_t ev)
 {
-    cr_assert_eq(pp_partner_apply(&st, &ev, 0, next_offset++, T0), 0);
+    cr_assert_eq(pp_partner_apply(&st, &ev, 0, next_offset++, T0, NULL), 0);
 }
 
 Test(partner, open_deal_counts_in_pipeline_by_attribution)
@@ -143,7 +143,7 @@ Test(partner, redelivered_offset_is_recognised_per_topic_and_partition)
 {
     pp_event_t ev = ev_deal("acme", "e1", T0, "d1", PP_STAGE_REGISTERED, PP_ATTR_SOURCED, 1);
     cr_assert_not(pp_partner_already_applied(&st, PP_TOPIC_DEALS, 3, 10));
-    cr_assert_eq(pp_partner_apply(&st, &ev, 3, 10, T0), 0);
+    cr_assert_eq(pp_partner_apply(&st, &ev, 3, 10, T0, NULL), 0);
     cr_assert(pp_partner_already_applied(&st, PP_TOPIC_DEALS, 3, 10));
     cr_assert(pp_partner_already_applied(&st, PP_TOPIC_DEALS, 3, 9));
     cr_assert_not(pp_partner_already_applied(&st, PP_TOPIC_DEALS, 3, 11));
@@ -153,7 +153,7 @@ Test(partner, redelivered_offset_is_recognised_per_topic_and_partition)
 Test(partner, event_of_another_partner_is_refused)
 {
     pp_event_t ev = ev_deal("other", "e1", T0, "d1", PP_STAGE_REGISTERED, PP_ATTR_SOURCED, 1);
-    cr_assert_lt(pp_partner_apply(&st, &ev, 0, 0, T0), 0);
+    cr_assert_lt(pp_partner_apply(&st, &ev, 0, 0, T0, NULL), 0);
     cr_assert_eq(st.events_applied, 0);
 }
 

@@ -1,0 +1,605 @@
+/*
+ * pp_calendar: business time over calendars and zone tables (see pp_calendar.h).
+ *
+ * The arithmetic, in one picture. Let L(t) be the local wall-clock time of
+ * instant t (milliseconds, "local epoch" = 1970-01-01 00:00 local), made
+ * non-decreasing: during the hour a backward DST change repeats, L stands
+ * still at the moment of the change. Let B(l) be the business time from the
+ * local epoch up to local time l:
+ *
+ *   B(l) = (workdays before day(l) - workday holidays before day(l)) * day_ms
+ *          + the part of day(l)'s opening hours before l (if it is open)
+ *
+ * Workdays before a day are whole weeks times the workdays per week plus a
+ * prefix of at most 6 days; workday holidays before a day are one binary
+ * search plus the derived prefix count. Then
+ *
+ *   elapsed(from, to) = B(L(to)) - B(L(from))
+ *   add(from, d)      = the least t with L(t) >= the least l with B(l) >= B(L(from)) + d
+ *
+ * B is continuous, so the second inverts the first exactly wherever L does
+ * not jump (a forward DST change inside business hours; see the header).
+ */
+#include "pp_calendar.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DAY_S 86400
+#define DAY_MS 86400000LL
+#define LIMIT_MS PP_CAL_INSTANT_LIMIT_MS
+#define LIMIT_S (PP_CAL_INSTANT_LIMIT_MS / 1000)
+#define ALL_DAYS 0x7f
+
+static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+/* ---- integer helpers ---- */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return -floor_div(-a, b);
+}
+
+static int64_t clamp64(int64_t x, int64_t lo, int64_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* Write a sentence to err, if there is room for one. */
+static void seterr(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- zones ---- */
+
+void pp_zone_utc(pp_zone_t *zone)
+{
+    memset(zone, 0, sizeof *zone);
+    snprintf(zone->name, sizeof zone->name, "UTC");
+}
+
+static int32_t zone_count(const pp_zone_t *z)
+{
+    if (z->n_transitions < 0)
+        return 0;
+    return z->n_transitions > PP_ZONE_TRANSITIONS_MAX ? PP_ZONE_TRANSITIONS_MAX : z->n_transitions;
+}
+
+/* Change i's instant in ms (clamped so hostile tables cannot overflow). */
+static int64_t zone_at_ms(const pp_zone_t *z, int32_t i)
+{
+    return clamp64(z->at_s[i], -LIMIT_S, LIMIT_S) * 1000;
+}
+
+/* Offset (ms) in effect before change i, i.e. after change i - 1. */
+static int64_t zone_offset_before_ms(const pp_zone_t *z, int32_t i)
+{
+    return (int64_t)(i > 0 ? z->offset_s[i - 1] : z->initial_offset_s) * 1000;
+}
+
+/* The last change at or before unix second s, -1 if none. */
+static int32_t zone_index(const pp_zone_t *z, int64_t s)
+{
+    int32_t lo = 0, hi = zone_count(z); /* answer + 1 in [lo, hi] */
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (z->at_s[mid] <= s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+int32_t pp_zone_offset(const pp_zone_t *zone, int64_t unix_ms)
+{
+    int32_t i = zone_index(zone, floor_div(unix_ms, 1000));
+    return i < 0 ? zone->initial_offset_s : zone->offset_s[i];
+}
+
+/* L(t): local time of instant t, standing still during a repeated hour. */
+static int64_t zone_local(const pp_zone_t *z, int64_t t)
+{
+    int32_t i = zone_index(z, floor_div(t, 1000));
+    if (i < 0)
+        return t + (int64_t)z->initial_offset_s * 1000;
+    int64_t off = (int64_t)z->offset_s[i] * 1000;
+    int64_t before = zone_offset_before_ms(z, i);
+    int64_t l = t + off;
+    if (before > off) { /* clocks went back at change i: local time resumes where it stopped */
+        int64_t stopped = zone_at_ms(z, i) + before;
+        if (l < stopped)
+            l = stopped;
+    }
+    return l;
+}
+
+/* Local time at the start of segment i (the instant of change i). */
+static int64_t zone_segment_local(const pp_zone_t *z, int32_t i)
+{
+    int64_t off = (int64_t)z->offset_s[i] * 1000;
+    int64_t before = zone_offset_before_ms(z, i);
+    return zone_at_ms(z, i) + (before > off ? before : off);
+}
+
+/* The least instant t with zone_local(t) >= l. */
+static int64_t zone_unlocal(const pp_zone_t *z, int64_t l)
+{
+    int32_t n = zone_count(z);
+    int32_t lo = 0, hi = n; /* first segment starting after l, in [lo, hi] */
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (zone_segment_local(z, mid) <= l)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int32_t i = lo - 1; /* the segment holding l, -1 = before the first change */
+    int64_t t;
+    if (i < 0)
+        t = l - (int64_t)z->initial_offset_s * 1000;
+    else if (l <= zone_segment_local(z, i))
+        t = zone_at_ms(z, i);
+    else
+        t = l - (int64_t)z->offset_s[i] * 1000;
+    /* l in the local hour a forward change skipped: the change itself */
+    if (i + 1 < n && t > zone_at_ms(z, i + 1))
+        t = zone_at_ms(z, i + 1);
+    return t;
+}
+
+/* ---- calendars ---- */
+
+static void calendar_init(pp_calendar_t *cal, const char *name, uint8_t workdays, int32_t open_s,
+                          int32_t close_s)
+{
+    memset(cal, 0, sizeof *cal);
+    snprintf(cal->name, sizeof cal->name, "%s", name);
+    cal->workdays = workdays;
+    cal->open_s = open_s;
+    cal->close_s = close_s;
+}
+
+void pp_calendar_business(pp_calendar_t *cal)
+{
+    calendar_init(cal, "business", 0x1f, 9 * 3600, 17 * 3600);
+}
+
+void pp_calendar_always(pp_calendar_t *cal)
+{
+    calendar_init(cal, "always", ALL_DAYS, 0, DAY_S);
+}
+
+static int n_holidays(const pp_calendar_t *cal)
+{
+    return cal->n_holidays > PP_HOLIDAYS_MAX ? PP_HOLIDAYS_MAX : cal->n_holidays;
+}
+
+/* Day of the week of a local day number, 0 = Monday (1970-01-01 was a Thursday). */
+static int weekday(int64_t day)
+{
+    return (int)(day - floor_div(day + 3, 7) * 7 + 3);
+}
+
+static bool is_workday(uint8_t workdays, int64_t day)
+{
+    return (workdays >> weekday(day)) & 1;
+}
+
+void pp_calendar_derive(pp_calendar_t *cal)
+{
+    int n = n_holidays(cal), kept = 0;
+    for (int i = 1; i < n; i++) { /* insertion sort: at most 64 */
+        int32_t x = cal->holidays[i];
+        int j = i;
+        while (j > 0 && cal->holidays[j - 1] > x) {
+            cal->holidays[j] = cal->holidays[j - 1];
+            j--;
+        }
+        cal->holidays[j] = x;
+    }
+    for (int i = 0; i < n; i++)
+        if (kept == 0 || cal->holidays[i] != cal->holidays[kept - 1])
+            cal->holidays[kept++] = cal->holidays[i];
+    memset(cal->holidays + kept, 0, sizeof(int32_t) * (size_t)(PP_HOLIDAYS_MAX - kept));
+    cal->n_holidays = (uint8_t)kept;
+    cal->workday_holidays_before[0] = 0;
+    for (int i = 0; i < kept; i++)
+        cal->workday_holidays_before[i + 1] =
+            (uint8_t)(cal->workday_holidays_before[i] + is_workday(cal->workdays, cal->holidays[i]));
+}
+
+int64_t pp_calendar_day_ms(const pp_calendar_t *cal)
+{
+    return ((int64_t)cal->close_s - cal->open_s) * 1000;
+}
+
+/* Business time exists at all: some workday, sane hours. */
+static bool has_hours(const pp_calendar_t *cal)
+{
+    return (cal->workdays & ALL_DAYS) != 0 && cal->open_s >= 0 && cal->open_s < cal->close_s &&
+           cal->close_s <= DAY_S;
+}
+
+/* Open every hour of every day: business time is real time. */
+static bool is_24x7(const pp_calendar_t *cal)
+{
+    return (cal->workdays & ALL_DAYS) == ALL_DAYS && cal->open_s == 0 && cal->close_s == DAY_S &&
+           cal->n_holidays == 0;
+}
+
+/* Index of the first holiday >= day. */
+static int holiday_lower_bound(const pp_calendar_t *cal, int64_t day)
+{
+    int lo = 0, hi = n_holidays(cal);
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (cal->holidays[mid] < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Workdays among the days [day(0) .. day) (negative before 1970): whole
+ * weeks by arithmetic, then the at most 6 days left, which start on a
+ * Thursday like day 0. */
+static int64_t workdays_before(uint8_t workdays, int64_t day)
+{
+    int64_t weeks = floor_div(day, 7);
+    int rest = (int)(day - weeks * 7), n = 0;
+    for (int i = 0; i < rest; i++)
+        n += (workdays >> ((i + 3) % 7)) & 1;
+    return weeks * __builtin_popcount(workdays & ALL_DAYS) + n;
+}
+
+/* Business days among [day(0) .. day): workdays minus workday holidays. */
+static int64_t business_days_before(const pp_calendar_t *cal, int64_t day)
+{
+    return workdays_before(cal->workdays, day) -
+           cal->workday_holidays_before[holiday_lower_bound(cal, day)];
+}
+
+/* B(l): business ms from local 1970-01-01 00:00 to local time l. */
+static int64_t business_before(const pp_calendar_t *cal, int64_t l)
+{
+    int64_t day = floor_div(l, DAY_MS), in_day = l - day * DAY_MS;
+    int64_t open = (int64_t)cal->open_s * 1000, len = pp_calendar_day_ms(cal);
+    int i = holiday_lower_bound(cal, day);
+    int64_t b = (workdays_before(cal->workdays, day) - cal->workday_holidays_before[i]) * len;
+    bool holiday = i < n_holidays(cal) && cal->holidays[i] == day;
+    if (is_workday(cal->workdays, day) && !holiday)
+        b += clamp64(in_day - open, 0, len);
+    return b;
+}
+
+/* The least day e with workdays_before(e) >= n. */
+static int64_t workdays_until(uint8_t workdays, int64_t n)
+{
+    int per_week = __builtin_popcount(workdays & ALL_DAYS);
+    int64_t weeks = floor_div(n - 1, per_week);
+    int64_t left = n - weeks * per_week; /* 1..per_week */
+    int rest = 0, seen = 0;
+    while (seen < left) /* at most 7 steps */
+        seen += (workdays >> ((rest++ + 3) % 7)) & 1;
+    return weeks * 7 + rest;
+}
+
+/* The least local time l with B(l) >= v. */
+static int64_t business_until(const pp_calendar_t *cal, int64_t v)
+{
+    int64_t len = pp_calendar_day_ms(cal);
+    int64_t n = ceil_div(v, len); /* business days begun by then, the last partly */
+    /* least e with business_days_before(e) >= n: holidays push it at most
+     * their number of workdays past the holiday-free answer */
+    int64_t lo = workdays_until(cal->workdays, n);
+    int64_t hi = workdays_until(cal->workdays, n + cal->workday_holidays_before[n_holidays(cal)]);
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (business_days_before(cal, mid) >= n)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    /* day lo - 1 is the n-th business day; v falls in its opening hours */
+    return (lo - 1) * DAY_MS + (int64_t)cal->open_s * 1000 + (v - (n - 1) * len);
+}
+
+int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
+                               int64_t to_ms)
+{
+    from_ms = clamp64(from_ms, -LIMIT_MS, LIMIT_MS);
+    to_ms = clamp64(to_ms, -LIMIT_MS, LIMIT_MS);
+    if (to_ms <= from_ms || !has_hours(cal))
+        return 0;
+    if (is_24x7(cal))
+        return to_ms - from_ms;
+    int64_t b = business_before(cal, zone_local(zone, to_ms)) -
+                business_before(cal, zone_local(zone, from_ms));
+    return b > 0 ? b : 0;
+}
+
+int64_t pp_calendar_add_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
+                           int64_t business_ms)
+{
+    from_ms = clamp64(from_ms, -LIMIT_MS, LIMIT_MS);
+    if (business_ms <= 0)
+        return from_ms;
+    if (!has_hours(cal) || business_ms > 2 * LIMIT_MS)
+        return INT64_MAX;
+    int64_t t;
+    if (is_24x7(cal)) {
+        t = from_ms + business_ms;
+    } else {
+        int64_t v = business_before(cal, zone_local(zone, from_ms)) + business_ms;
+        t = zone_unlocal(zone, business_until(cal, v));
+        if (t < from_ms) /* only with an unsorted zone table */
+            t = from_ms;
+    }
+    return t > LIMIT_MS ? INT64_MAX : t;
+}
+
+/* ---- parsers ---- */
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* A day name at *p (3 letters, not followed by a letter): its index 0..6,
+ * *p moved past it; -1 if there is none. */
+static int read_day(const char **p)
+{
+    const char *s = *p;
+    if (!is_alpha(s[0]) || !is_alpha(s[1]) || !is_alpha(s[2]) || is_alpha(s[3]))
+        return -1;
+    for (int d = 0; d < 7; d++)
+        if (lower(s[0]) == day_names[d][0] && lower(s[1]) == day_names[d][1] &&
+            lower(s[2]) == day_names[d][2]) {
+            *p = s + 3;
+            return d;
+        }
+    return -1;
+}
+
+/* Length of the word at p (up to a separator), for error sentences. */
+static int word_len(const char *p)
+{
+    int n = 0;
+    while (p[n] != '\0' && p[n] != ',' && p[n] != '-' && !is_space(p[n]) && n < 32)
+        n++;
+    return n;
+}
+
+int pp_calendar_parse_workdays(const char *s, uint8_t *out, char *err, size_t err_len)
+{
+    static const char hint[] = "use Mon, Tue, Wed, Thu, Fri, Sat, Sun: e.g. Mon-Fri or Mon,Tue,Thu";
+    const char *p = s;
+    unsigned mask = 0;
+    for (;;) {
+        while (is_space(*p) || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        int first = read_day(&p);
+        if (first < 0) {
+            seterr(err, err_len, "workdays \"%.64s\": \"%.*s\" is not a day (%s)", s,
+                   word_len(p) ? word_len(p) : 1, p, hint);
+            return -1;
+        }
+        int last = first;
+        while (is_space(*p))
+            p++;
+        if (*p == '-') {
+            p++;
+            while (is_space(*p))
+                p++;
+            last = read_day(&p);
+            if (last < 0) {
+                seterr(err, err_len, "workdays \"%.64s\": a range needs a day after \"-\" (%s)", s, hint);
+                return -1;
+            }
+        }
+        for (int d = first;; d = (d + 1) % 7) { /* ranges wrap: Sun-Thu */
+            mask |= 1u << d;
+            if (d == last)
+                break;
+        }
+        if (*p != '\0' && *p != ',' && !is_space(*p)) {
+            seterr(err, err_len, "workdays \"%.64s\": unexpected \"%.*s\" (%s)", s, word_len(p) ? word_len(p) : 1,
+                   p, hint);
+            return -1;
+        }
+    }
+    if (mask == 0) {
+        seterr(err, err_len, "workdays is empty: name the days the calendar is open (%s)", hint);
+        return -1;
+    }
+    *out = (uint8_t)mask;
+    return 0;
+}
+
+/* "H:MM" or "HH:MM" at *p, as seconds after midnight (may be 24:00 = 86400,
+ * checked by the caller); -1 if malformed or not a time of day. */
+static int32_t read_time(const char **p)
+{
+    const char *s = *p;
+    int h = 0, i = 0;
+    while (i < 2 && is_digit(s[i]))
+        h = h * 10 + (s[i++] - '0');
+    if (i == 0 || s[i] != ':' || !is_digit(s[i + 1]) || !is_digit(s[i + 2]) || is_digit(s[i + 3]))
+        return -1;
+    int m = (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+    if (h > 24 || m > 59 || (h == 24 && m != 0))
+        return -1;
+    *p = s + i + 3;
+    return (int32_t)(h * 3600 + m * 60);
+}
+
+int pp_calendar_parse_hours(const char *s, int32_t *open_s, int32_t *close_s, char *err, size_t err_len)
+{
+    const char *p = s;
+    while (is_space(*p))
+        p++;
+    int32_t open = read_time(&p);
+    while (is_space(*p))
+        p++;
+    int32_t close = -1;
+    if (open >= 0 && *p == '-') {
+        p++;
+        while (is_space(*p))
+            p++;
+        close = read_time(&p);
+        while (is_space(*p))
+            p++;
+    }
+    if (open < 0 || close < 0 || *p != '\0') {
+        seterr(err, err_len,
+               "hours \"%.64s\" are not HH:MM-HH:MM local time from 00:00 to 24:00 "
+               "(e.g. 09:00-17:00, or 00:00-24:00 for the whole day)", s);
+        return -1;
+    }
+    if (open >= close) {
+        seterr(err, err_len,
+               "hours \"%.64s\": opening must come before closing (hours past midnight are not supported)", s);
+        return -1;
+    }
+    *open_s = open;
+    *close_s = close;
+    return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = floor_div(y, 400);
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int64_t y, int64_t m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return (m == 2 && leap) ? 29 : days[m - 1];
+}
+
+static int64_t digits(const char *s, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+int pp_calendar_parse_holidays(const char *s, pp_calendar_t *cal, char *err, size_t err_len)
+{
+    int32_t days[PP_HOLIDAYS_MAX];
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        while (is_space(*p) || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        int len = 0;
+        while (p[len] != '\0' && p[len] != ',' && !is_space(p[len]))
+            len++;
+        bool shape = len == 10 && p[4] == '-' && p[7] == '-';
+        for (int i = 0; shape && i < 10; i++)
+            shape = (i == 4 || i == 7) || is_digit(p[i]);
+        if (!shape) {
+            seterr(err, err_len, "holidays: \"%.*s\" is not a date YYYY-MM-DD (e.g. 2026-12-24, 2026-12-25)",
+                   len > 32 ? 32 : len, p);
+            return -1;
+        }
+        int64_t y = digits(p, 4), m = digits(p + 5, 2), d = digits(p + 8, 2);
+        if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) {
+            seterr(err, err_len, "holidays: %.10s is not a date of the calendar (years 1970-9999)", p);
+            return -1;
+        }
+        int32_t day = (int32_t)days_from_civil(y, m, d);
+        int at = 0; /* keep days[] sorted and unique as it fills */
+        while (at < n && days[at] < day)
+            at++;
+        if (at == n || days[at] != day) {
+            if (n == PP_HOLIDAYS_MAX) {
+                seterr(err, err_len, "holidays: more than %d dates (a calendar holds at most %d distinct holidays)",
+                       PP_HOLIDAYS_MAX, PP_HOLIDAYS_MAX);
+                return -1;
+            }
+            memmove(days + at + 1, days + at, sizeof(int32_t) * (size_t)(n - at));
+            days[at] = day;
+            n++;
+        }
+        p += len;
+    }
+    memset(cal->holidays, 0, sizeof cal->holidays);
+    memcpy(cal->holidays, days, sizeof(int32_t) * (size_t)n);
+    cal->n_holidays = (uint8_t)n;
+    pp_calendar_derive(cal);
+    return 0;
+}
+
+int pp_calendar_set(pp_calendar_t *cal, const char *key, const char *value, char *err, size_t err_len)
+{
+    if (strcmp(key, "timezone") == 0) {
+        size_t len = strlen(value);
+        if (len >= sizeof cal->timezone) {
+            seterr(err, err_len, "timezone \"%.64s\" is too long (IANA names here are at most %d bytes)", value,
+                   PP_ZONE_NAME_MAX - 1);
+            return -1;
+        }
+        memcpy(cal->timezone, value, len + 1);
+        return 0;
+    }
+    if (strcmp(key, "workdays") == 0) {
+        uint8_t workdays;
+        if (pp_calendar_parse_workdays(value, &workdays, err, err_len) != 0)
+            return -1;
+        cal->workdays = workdays;
+        pp_calendar_derive(cal); /* which holidays fall on workdays changed */
+        return 0;
+    }
+    if (strcmp(key, "hours") == 0)
+        return pp_calendar_parse_hours(value, &cal->open_s, &cal->close_s, err, err_len);
+    if (strcmp(key, "holidays") == 0)
+        return pp_calendar_parse_holidays(value, cal, err, err_len);
+    seterr(err, err_len, "unknown calendar key \"%.48s\" (timezone, workdays, hours or holidays)", key);
+    return -1;
+}
