@@ -19,7 +19,7 @@ log "produced $n events for 60 partners"
 run_replay() { # NAME ALERTS_TOPIC extra-config...
     local name=$1 topic=$2
     shift 2
-    write_config "$WORK/$name.ini" "clock = replay" "timer_interval_ms = 200" "$@"
+    write_config "$WORK/$name.ini" "clock = replay" "timer_interval_ms = 200" "$@" "${HISTORY_ALERTS[@]}"
     sed -i "s/^group.id = .*/group.id = $RUN_ID-$name/; s/^prefix = .*/prefix = $REDIS_PREFIX$name:/; s/^alerts = .*/alerts = $topic/" "$WORK/$name.ini"
     start_daemon "$WORK/$name.ini" "daemon-$name"
     local pid=$DAEMON_PID
