@@ -64,13 +64,15 @@ PRIMARY = {
 HEALTHY_TYPES = {"healthy", "lastword", "tokyo", "portal"}
 SECONDARY = {"health_red", "health_drop"}
 # consequences of the archetype the doctrine counts too: a partner who goes
-# dark while we keep contributing becomes one-sided (seed 000 section 6.4)
+# dark while we keep contributing becomes one-sided (seed 000 section 6.4);
+# so does a silent one, when the 90-day window keeps only the tail of its
+# active weeks (its last requests of us count as our contributions)
 # An ignorer keeps more questions open than the engine tracks (PP_THREADS_MAX,
 # 12): evicting a thread that awaits us turns our answer on it into a new
 # question and our next question into a follow-up, so unanswered_followups
 # can trip although no thread has more than one nudge (reported; p0021 of
 # test_trust's stream).
-ALSO_ALLOWED = {"dark": {"one_sided"}, "ignorer": {"unanswered_followups"}}
+ALSO_ALLOWED = {"dark": {"one_sided"}, "silent": {"one_sided"}, "ignorer": {"unanswered_followups"}}
 CRITICAL_BY_END = {"silent": {"going_dark"}}
 # profile fields the partner hash must show at the end (the zone and calendar
 # its business time is counted in)

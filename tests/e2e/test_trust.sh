@@ -16,8 +16,11 @@
 TEST_NAME=trust
 source "$(dirname "$0")/lib.sh"
 
-PARTNERS=44 # partner i has archetype i % 11: four of each
-"$PP" gen --partners "$PARTNERS" --seed 2027 --days 120 --out "$WORK/events.jsonl"
+# partner i has archetype i % 11: four of each; PP_TRUST_PARTNERS and
+# PP_TRUST_SEED widen the run by hand (more partners, other streams)
+PARTNERS=${PP_TRUST_PARTNERS:-44}
+SEED=${PP_TRUST_SEED:-2027}
+"$PP" gen --partners "$PARTNERS" --seed "$SEED" --days 120 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")
 python3 "$E2E_DIR/expected_totals.py" "$WORK/events.jsonl" >"$WORK/expected.json"
 create_topics
@@ -26,7 +29,7 @@ log "produced $n events for $PARTNERS partners"
 
 write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "${HISTORY_ALERTS[@]}"
 start_daemon "$WORK/pp.ini" daemon
-wait_applied "$n" 90
+wait_applied "$n" $((90 + n / 2000))
 sleep 3 # end of stream: the caught-up timers fire the last deadlines
 stop_daemon "$DAEMON_PID" TERM || fail "daemon exited non-zero"
 "$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}partner.alerts" --from-beginning --json --idle-exit 6 \
