@@ -12,7 +12,10 @@ ALERTS.jsonl holds the Alert messages read back from the alert topic
     health_drop) are consequences the score may or may not reach and are
     allowed for every archetype but the healthy types, which must raise
     nothing at all; a few archetypes may also raise a consequence the
-    doctrine counts too (ALSO_ALLOWED);
+    doctrine counts too (ALSO_ALLOWED). A partner that went red may lack
+    expected rules: no child alert is published while health_red is open
+    (inhibition, DESIGN §7), and a child that trips and clears inside a red
+    episode is never published;
   * lifecycle: per alert_id one FIRING content and at most one RESOLVED
     content (re-publications are identical), never RESOLVED without FIRING,
     one rule and one partner per alert_id. The one exception is going_dark
@@ -24,7 +27,9 @@ With --events (the gen stream that was replayed), also:
   * every partner of the stream is judged, including those that raised
     nothing (an archetype that stayed silent where it should not is caught);
   * archetypes in CRITICAL_BY_END end with that rule FIRING as CRITICAL and
-    not resolved (silent: going_dark);
+    not resolved (silent: going_dark), unless health_red is open at the end
+    (the escalation is inhibited); with --redis-port the rule must be in the
+    partner's `flags` either way;
   * the healthy types raise nothing whose event_time_ms falls within the
     last --recent-days of the stream's event time (its latest occurred_at_ms);
   * with --redis-port: the healthy types hold no flag open at the end (the
@@ -160,16 +165,25 @@ def main():
         stream, end = read_events(a.events)
         partners |= stream
 
+    # health_red episodes: which partners went red, which are red at the end
+    red_open = {}
+    for x in alerts:
+        if x["rule"] == "health_red":
+            red_open[x["partner_id"]] = x["status"] == "FIRING"
+
     per_arch = collections.defaultdict(list)
     for p in sorted(partners):
         per_arch[arch_of(p)].append((p, fired.get(p, set())))
+    inhibited = collections.Counter()
     for arch, expected in PRIMARY.items():
         for p, rules in per_arch.get(arch, []):
             primary = rules - SECONDARY - ALSO_ALLOWED.get(arch, set())
             if arch in HEALTHY_TYPES and rules:
                 errors.append("%s (%s) raised %s" % (p, arch, sorted(rules)))
-            elif primary != expected:
+            elif primary - expected or (expected - primary and p not in red_open):
                 errors.append("%s (%s) raised %s, expected %s" % (p, arch, sorted(primary), sorted(expected)))
+            elif expected - primary:
+                inhibited[arch] += 1  # went red first: the missing ones were inhibited
 
     # false alarms as a partner manager reads them
     for x in alerts:
@@ -187,7 +201,7 @@ def main():
                 for r in rules:
                     ok = any(x["partner_id"] == p and x["rule"] == r and x["status"] == "FIRING" and
                              x["severity"] == "CRITICAL" for x in last.values())
-                    if not ok:
+                    if not ok and not red_open.get(p):
                         errors.append("%s (%s): %s is not open as CRITICAL at the end" % (p, arch, r))
         since = end - int(a.recent_days * DAY_MS)
         for x in alerts:
@@ -204,7 +218,11 @@ def main():
                 if not h:
                     errors.append("%s: no partner hash in Redis" % p)
                     continue
-                if arch_of(p) in HEALTHY_TYPES and h.get("flags", ""):
+                flags = set(filter(None, h.get("flags", "").split(",")))
+                for rule in CRITICAL_BY_END.get(arch_of(p), ()):
+                    if rule not in flags:
+                        errors.append("%s (%s): %s is not open at the end (flags %r)" % (p, arch_of(p), rule, h.get("flags")))
+                if arch_of(p) in HEALTHY_TYPES and flags:
                     errors.append("%s (%s) holds flags open at the end: %s" % (p, arch_of(p), h["flags"]))
                 for field, want in PROFILE.get(arch_of(p), {}).items():
                     if h.get(field) != want:
@@ -225,7 +243,8 @@ def main():
             errors.append("runs differ: %d only in first, %d only in second" % (len(s1 - s2), len(s2 - s1)))
     print("alerts: %d messages, %d episodes, %d partners with alerts" % (len(alerts), len(by_id), len(fired)))
     for arch in PRIMARY:
-        print("  %-12s %s" % (arch, dict(summary.get(arch, {})) or "-"))
+        print("  %-12s %s%s" % (arch, dict(summary.get(arch, {})) or "-",
+                                " (%d red first: rules inhibited)" % inhibited[arch] if inhibited[arch] else ""))
     for e in errors[:40]:
         print("ERROR " + e)
     if len(errors) > 40:
