@@ -1138,8 +1138,9 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
         verdict_t v = judge(pol, st, f, r);
         rs->severity = PP_SEV_CRITICAL;
         rs->value = (float)v.value;
-        bool pub = rs->published || !suppressed(st, r, f->now);
-        rs->published = pub;
+        /* published like any child alert: not while health_red is open or
+         * the rule is snoozed (health_red's message names going_dark then) */
+        bool pub = rs->published && !suppressed(st, r, f->now);
         emit(e, st, r, PP_ALERT_FIRING, &v, going_dark_at(pol, f, f->recency_base, pol->going_dark_inactive_days), pub);
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */
@@ -1351,14 +1352,10 @@ static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk
 }
 
 /* The day boundary at which firing window-based rules are re-judged as their
- * windows slide, and open absence episodes at least daily so that the
- * partner's health keeps moving while it stays silent (DESIGN §6); 0 if
- * none of them is firing. */
+ * windows slide, 0 if none of them is firing. */
 static int64_t window_tick_of(const pp_partner_t *st)
 {
-    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE,  PP_R_ONE_SIDED,
-                                         PP_R_HEALTH_DROP,   PP_R_REPLY_OVERDUE, PP_R_GOING_DARK,
-                                         PP_R_NO_PIPELINE_90D};
+    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
     for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
         if (st->rules[windowed[i]].started_at_ms)
             return ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
@@ -1391,6 +1388,17 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, cons
     int64_t best = 0;
     if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
         consider(&best, reply_overdue_at(pol, f, oldest));
+    /* Re-judged at the next UTC midnight, with no event (DESIGN §6): an
+     * open absence episode, so the partner's health keeps moving while it
+     * stays silent; and questions still open, whose age moves the median
+     * slow_response judges. Unlike the window tick these are never folded
+     * into a later evaluation of the same day: business time and censored
+     * ages move within a day, so the evaluation must happen at its own time
+     * for a replay to raise what live raised. */
+    bool absent = st->rules[PP_R_GOING_DARK].started_at_ms || st->rules[PP_R_REPLY_OVERDUE].started_at_ms ||
+                  st->rules[PP_R_NO_PIPELINE_90D].started_at_ms;
+    if (absent || (pol->enabled[PP_R_SLOW_RESPONSE] && !st->rules[PP_R_SLOW_RESPONSE].started_at_ms && oldest))
+        consider(&best, ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS);
     const pp_rule_state_t *dark = &st->rules[PP_R_GOING_DARK];
     if (pol->enabled[PP_R_GOING_DARK] && base && !st->exited) {
         if (!dark->started_at_ms) /* trips */

@@ -113,7 +113,7 @@ typedef struct pp_field {
     char value[PP_FIELD_VALUE_MAX];   /* formatted value ("" = not available) */
 } pp_field_t;
 
-#define PP_FIELDS_MAX 80
+#define PP_FIELDS_MAX 96
 
 /* Fill out[] with the dashboard-visible fields of the partner hash, in a
  * fixed order. Returns how many were written (at most cap). */

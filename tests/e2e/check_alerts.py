@@ -48,8 +48,7 @@ import sys
 PRIMARY = {
     "healthy": set(),
     "slow": {"slow_response", "unanswered_followups", "reply_overdue"},
-    # a dark partner leaves our questions open: counted at their age, they make it slow too
-    "dark": {"going_dark", "unanswered_followups", "reply_overdue", "slow_response"},
+    "dark": {"going_dark", "unanswered_followups", "reply_overdue"},
     "onesided": {"one_sided"},
     "overpromise": {"overpromise"},
     "nopipeline": {"no_pipeline_90d"},
@@ -57,9 +56,8 @@ PRIMARY = {
     "lastword": set(),
     # answers the next Tokyo business morning: short in its own business time
     "tokyo": set(),
-    # no inbound at all for the last ~10 weeks while we keep asking and chasing;
-    # slow as well, for the same reason as dark
-    "silent": {"going_dark", "unanswered_followups", "reply_overdue", "slow_response"},
+    # no inbound at all for the last ~10 weeks while we keep asking and chasing
+    "silent": {"going_dark", "unanswered_followups", "reply_overdue"},
     # answers 3 of 10 of our questions fast, never the rest, one nudge each:
     # the censored open waits push the median over 3 business days
     "ignorer": {"slow_response", "reply_overdue"},
@@ -71,13 +69,19 @@ SECONDARY = {"health_red", "health_drop"}
 # consequences of the archetype the doctrine counts too: a partner who goes
 # dark while we keep contributing becomes one-sided (seed 000 section 6.4);
 # so does a silent one, when the 90-day window keeps only the tail of its
-# active weeks (its last requests of us count as our contributions)
+# active weeks (its last requests of us count as our contributions). Their
+# open questions, counted at their age in the response median, usually make
+# them slow too (DESIGN section 4: ignoring messages never improves the score).
 # An ignorer keeps more questions open than the engine tracks (PP_THREADS_MAX,
 # 12): evicting a thread that awaits us turns our answer on it into a new
 # question and our next question into a follow-up, so unanswered_followups
 # can trip although no thread has more than one nudge (reported; p0021 of
 # test_trust's stream).
-ALSO_ALLOWED = {"dark": {"one_sided"}, "silent": {"one_sided"}, "ignorer": {"unanswered_followups"}}
+ALSO_ALLOWED = {
+    "dark": {"one_sided", "slow_response"},
+    "silent": {"one_sided", "slow_response"},
+    "ignorer": {"unanswered_followups"},
+}
 CRITICAL_BY_END = {"silent": {"going_dark"}}
 # profile fields the partner hash must show at the end (the zone and calendar
 # its business time is counted in)

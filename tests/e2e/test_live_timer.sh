@@ -11,6 +11,8 @@ write_config "$WORK/pp.ini" "clock = live" "timer_interval_ms = 200"
 cat >>"$WORK/pp.ini" <<'INI'
 [rules]
 reply_overdue_days = 0.00005
+# timer mechanics, not business hours: a business day is 24 h of real time
+calendar = always
 INI
 start_daemon "$WORK/pp.ini" daemon
 now=$(($(date +%s%3N)))
@@ -21,7 +23,7 @@ cat >"$WORK/events.jsonl" <<JSON
 {"type":"engagement","event_id":"$pid-2","partner_id":"$pid","occurred_at_ms":$now,"thread_id":"t1","direction":"OUTBOUND","kind":"MESSAGE","automated":false}
 JSON
 produce "$WORK/events.jsonl"
-deadline=$((now + 4320)) # 0.00005 days
+deadline=$((now + 4320)) # 0.00005 days of the 24x7 calendar
 "$PP" alerts -b "$PP_TEST_KAFKA" -t "${TOPIC_PREFIX}partner.alerts" --from-beginning --json --count 1 --idle-exit 25 \
     >"$WORK/fired.jsonl"
 grep -q '"rule": *"reply_overdue"' "$WORK/fired.jsonl" || fail "no reply_overdue alert within 25 s: $(cat "$WORK/fired.jsonl")"

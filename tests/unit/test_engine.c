@@ -2,6 +2,11 @@
  * pp_engine: each rule trips exactly at its threshold, not just below,
  * clears with hysteresis, never duplicates while open, and timers fire at
  * their deadline with hand-set time. Windows, score and overrides too.
+ *
+ * Response times, reply_overdue and going_dark run in business time (the
+ * default calendar "business": Mon-Fri 09:00-17:00 UTC, a business day is
+ * 8 h): their instants are written bt(business ms since Monday MON0 09:00),
+ * see helpers.h. Windows, commitments and no_pipeline_90d stay in calendar days.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -69,6 +74,15 @@ static int count(pp_rule_t r, int status)
     return n;
 }
 
+/* the first transition of rule r with status s seen, NULL if none */
+static const pp_alert_t *first(pp_rule_t r, int status)
+{
+    for (int i = 0; i < n_seen; i++)
+        if (seen[i].rule == r && seen[i].status == status)
+            return &seen[i];
+    return NULL;
+}
+
 static const pp_alert_t *last(pp_rule_t r)
 {
     for (int i = n_seen - 1; i >= 0; i--)
@@ -87,14 +101,15 @@ static void msg(int64_t t, const char *thread, int dir)
     apply(ev_eng("acme", eid(), t, thread, dir, PP_KIND_MESSAGE, false));
 }
 
-/* ---- reply_overdue: timer at since + 5 d ---- */
+/* ---- reply_overdue: timer at the question + 5 business days ---- */
 
 Test(engine, reply_overdue_fires_from_timer_exactly_at_deadline)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    int64_t deadline = T0 + 5 * DAY_MS;
-    cr_assert_eq(st.next_deadline_ms, deadline);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND); /* Monday 10:00: opens the exchange, asks */
+    int64_t deadline = bt(HOUR_MS + 5 * BDAY_MS); /* the next Monday 10:00 */
+    cr_assert_eq(deadline, MON0 + 7 * DAY_MS + HOUR_MS);
+    cr_assert_leq(st.next_deadline_ms, deadline); /* or the midnight re-judge of slow_response, which comes first */
     tick(deadline - 1000);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 0, "tripped a second early");
     tick(deadline + 3 * HOUR_MS); /* the timer runs late: the episode still starts at the deadline */
@@ -105,26 +120,26 @@ Test(engine, reply_overdue_fires_from_timer_exactly_at_deadline)
 
 Test(engine, reply_overdue_no_duplicate_while_open_and_resolves_on_reply)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    tick(T0 + 6 * DAY_MS);
-    tick(T0 + 7 * DAY_MS);
-    msg(T0 + 7 * DAY_MS, "t1", PP_DIR_OUTBOUND); /* a follow-up, still open */
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    tick(bt(HOUR_MS + 6 * BDAY_MS));
+    tick(bt(HOUR_MS + 7 * BDAY_MS));
+    msg(bt(HOUR_MS + 7 * BDAY_MS), "t1", PP_DIR_OUTBOUND); /* a follow-up, still open */
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
-    msg(T0 + 8 * DAY_MS, "t1", PP_DIR_INBOUND);
+    msg(bt(HOUR_MS + 8 * BDAY_MS), "t1", PP_DIR_INBOUND);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_RESOLVED), 1);
     const pp_alert_t *r = last(PP_R_REPLY_OVERDUE);
     char id[PP_ALERT_ID_LEN + 1];
-    pp_alert_id("acme", PP_R_REPLY_OVERDUE, T0 + 5 * DAY_MS, 1, id);
+    pp_alert_id("acme", PP_R_REPLY_OVERDUE, bt(HOUR_MS + 5 * BDAY_MS), 1, id);
     cr_assert_str_eq(r->alert_id, id, "RESOLVED carries the episode's id");
 }
 
 Test(engine, a_reply_before_the_deadline_prevents_the_alert)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    msg(T0 + 5 * DAY_MS - 1000, "t1", PP_DIR_INBOUND);
-    tick(T0 + 6 * DAY_MS);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    msg(bt(HOUR_MS + 5 * BDAY_MS) - 1000, "t1", PP_DIR_INBOUND);
+    tick(bt(HOUR_MS + 6 * BDAY_MS));
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 0);
 }
 
@@ -132,21 +147,22 @@ Test(engine, replay_catches_a_deadline_between_two_events)
 {
     /* no timer ran: the next event (the late reply) first evaluates the
      * deadline that passed before it, so history gives what live gave */
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    msg(T0 + 9 * DAY_MS, "t1", PP_DIR_INBOUND);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    msg(bt(HOUR_MS + 9 * BDAY_MS), "t1", PP_DIR_INBOUND);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_RESOLVED), 1);
-    cr_assert_eq(seen[0].rule == PP_R_REPLY_OVERDUE ? seen[0].started_at_ms : last(PP_R_REPLY_OVERDUE)->started_at_ms,
-                 T0 + 5 * DAY_MS);
+    cr_assert_eq(first(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING)->started_at_ms, bt(HOUR_MS + 5 * BDAY_MS),
+                 "the episode starts at the deadline, not at the reply");
+    cr_assert_eq(first(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING)->event_time_ms, bt(HOUR_MS + 5 * BDAY_MS));
 }
 
 Test(engine, automated_reply_does_not_close_the_wait)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    apply(ev_eng("acme", eid(), T0 + HOUR_MS, "t1", PP_DIR_INBOUND, PP_KIND_MESSAGE, true));
-    tick(T0 + 5 * DAY_MS);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    apply(ev_eng("acme", eid(), bt(2 * HOUR_MS), "t1", PP_DIR_INBOUND, PP_KIND_MESSAGE, true));
+    tick(bt(HOUR_MS + 5 * BDAY_MS));
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
     cr_assert_eq(st.automated_ignored, 1);
 }
@@ -167,96 +183,132 @@ Test(engine, followups_trip_at_two_not_one)
     cr_assert_eq(count(PP_R_UNANSWERED_FOLLOWUPS, PP_ALERT_RESOLVED), 1);
 }
 
-/* ---- slow_response: p50 over 30 d > 72 h with >= 3 samples ---- */
+/* ---- slow_response: p50 over 30 d > 3 business days with >= 3 samples ---- */
 
-static void exchange(int64_t t, const char *thread, int64_t wait_ms)
+/* We ask on `thread` at business position `at` (bt), the partner answers
+ * `wait` business ms later; returns the position of the answer. Questions
+ * still open count in the percentiles at their age so far, so the figures
+ * below are worked out at each ask and each answer. */
+static int64_t exchange(int64_t at, const char *thread, int64_t wait)
 {
-    msg(t, thread, PP_DIR_OUTBOUND);
-    msg(t + wait_ms, thread, PP_DIR_INBOUND);
+    msg(bt(at), thread, PP_DIR_OUTBOUND);
+    msg(bt(at + wait), thread, PP_DIR_INBOUND);
+    return at + wait;
 }
 
 Test(engine, slow_response_needs_three_samples)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
+    signed_at(MON0, PP_PTYPE_RESELLER);
     ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
-    exchange(T0, "a", 100 * HOUR_MS);
-    exchange(T0 + 5 * DAY_MS, "b", 100 * HOUR_MS);
-    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 0);
-    exchange(T0 + 10 * DAY_MS, "c", 100 * HOUR_MS);
+    int64_t at = exchange(HOUR_MS, "a", 4 * BDAY_MS);
+    at = exchange(at, "b", 4 * BDAY_MS);
+    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 0, "two responses of 4 business days: not enough");
+    exchange(at, "c", 4 * BDAY_MS); /* the third question open counts as the third sample */
     cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 1);
-    cr_assert_float_eq(last(PP_R_SLOW_RESPONSE)->value, 100.0, 0.01);
+    cr_assert_float_eq(last(PP_R_SLOW_RESPONSE)->value, 4.0, 0.001, "business days");
     cr_assert_eq(last(PP_R_SLOW_RESPONSE)->severity, PP_SEV_WARNING);
 }
 
-Test(engine, slow_response_trips_just_above_72h_not_at_it)
+Test(engine, slow_response_trips_just_above_3_business_days_not_at_it)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
+    signed_at(MON0, PP_PTYPE_RESELLER);
     ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
+    const char *th[] = {"a", "b", "c", "d", "e", "f", "g"};
+    int64_t at = HOUR_MS;
     for (int i = 0; i < 3; i++)
-        exchange(T0 + i * 4 * DAY_MS, i == 0 ? "a" : i == 1 ? "b" : "c", 72 * HOUR_MS);
-    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 0, "exactly 72 h is not over 72 h");
-    /* four replies just over 72 h: the median of seven moves just above the threshold */
-    exchange(T0 + 13 * DAY_MS, "d", 72 * HOUR_MS + 2000);
-    exchange(T0 + 17 * DAY_MS, "e", 72 * HOUR_MS + 2000);
-    exchange(T0 + 21 * DAY_MS, "f", 72 * HOUR_MS + 2000);
-    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 0, "p50 of 6 is still 72 h");
-    exchange(T0 + 25 * DAY_MS, "g", 72 * HOUR_MS + 2000);
-    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 1);
+        at = exchange(at, th[i], 3 * BDAY_MS); /* 24 business hours each, one after the other */
+    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 0, "exactly 3 business days is not over 3");
+    /* replies 2 s over 3 business days: the median moves just above the threshold once they are the majority */
+    for (int i = 3; i < 6; i++)
+        at = exchange(at, th[i], 3 * BDAY_MS + 2000);
+    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 0, "p50 of 6 is still 3 business days");
+    exchange(at, th[6], 3 * BDAY_MS + 2000);
+    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 1, "p50 of 7 is 3 business days + 2 s");
+    cr_assert_eq(last(PP_R_SLOW_RESPONSE)->event_time_ms, bt(at + 3 * BDAY_MS + 2000), "at the 7th answer");
 }
 
 Test(engine, slow_response_clears_only_below_hysteresis)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
+    signed_at(MON0, PP_PTYPE_RESELLER);
     ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
-    exchange(T0, "a", 100 * HOUR_MS);
-    exchange(T0 + 5 * DAY_MS, "b", 100 * HOUR_MS);
-    exchange(T0 + 10 * DAY_MS, "c", 100 * HOUR_MS);
+    int64_t at = exchange(HOUR_MS, "a", 4 * BDAY_MS);
+    at = exchange(at, "b", 4 * BDAY_MS);
+    at = exchange(at, "c", 4 * BDAY_MS);
     cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 1);
-    /* p50 falls to 70 h: under 72 but above 72*0.8 = 57.6 -> still firing */
-    exchange(T0 + 15 * DAY_MS, "d", 70 * HOUR_MS);
-    exchange(T0 + 19 * DAY_MS, "e", 70 * HOUR_MS);
-    exchange(T0 + 23 * DAY_MS, "f", 70 * HOUR_MS);
+    /* p50 falls to 2.5 business days: under 3 but above 3 * 0.8 = 2.4 -> still firing */
+    at = exchange(at, "d", 5 * BDAY_MS / 2);
+    at = exchange(at, "e", 5 * BDAY_MS / 2);
+    at = exchange(at, "f", 5 * BDAY_MS / 2);
     cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_RESOLVED), 0, "flapped inside the hysteresis band");
     for (int i = 0; i < 6; i++) {
         char th[8];
         snprintf(th, sizeof th, "g%d", i);
-        exchange(T0 + (27 + i) * DAY_MS, th, 10 * HOUR_MS);
+        at = exchange(at, th, BDAY_MS / 2);
     }
     cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_RESOLVED), 1);
 }
 
-Test(engine, slow_response_critical_above_seven_days)
+Test(engine, slow_response_critical_above_seven_business_days)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
+    signed_at(MON0, PP_PTYPE_RESELLER);
     ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
-    exchange(T0, "a", 8 * DAY_MS);
-    exchange(T0 + 9 * DAY_MS, "b", 8 * DAY_MS);
-    exchange(T0 + 18 * DAY_MS, "c", 8 * DAY_MS);
+    int64_t at = exchange(HOUR_MS, "a", 8 * BDAY_MS);
+    at = exchange(at, "b", 8 * BDAY_MS);
+    exchange(at, "c", 8 * BDAY_MS);
+    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 1);
+    cr_assert_float_eq(last(PP_R_SLOW_RESPONSE)->value, 8.0, 0.001);
     cr_assert_eq(last(PP_R_SLOW_RESPONSE)->severity, PP_SEV_CRITICAL);
 }
 
-/* ---- going_dark: 21 d without inbound ---- */
-
-Test(engine, going_dark_fires_at_21_days_without_inbound)
+Test(engine, slow_response_at_seven_business_days_is_only_a_warning)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_INBOUND);
-    cr_assert_eq(st.next_deadline_ms, T0 + 21 * DAY_MS);
-    apply(ev_deal("acme", eid(), T0 + 20 * DAY_MS, "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 100000));
-    cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 0, "a deal is not inbound engagement, but 20 d < 21 d");
-    tick(T0 + 21 * DAY_MS);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
+    int64_t at = exchange(HOUR_MS, "a", 7 * BDAY_MS);
+    at = exchange(at, "b", 7 * BDAY_MS);
+    exchange(at, "c", 7 * BDAY_MS);
+    cr_assert_eq(count(PP_R_SLOW_RESPONSE, PP_ALERT_FIRING), 1);
+    cr_assert_eq(last(PP_R_SLOW_RESPONSE)->severity, PP_SEV_WARNING, "7 is not above 7");
+}
+
+/* ---- going_dark: 15 business days without inbound activity ---- */
+
+Test(engine, going_dark_fires_at_15_business_days_without_inbound_activity)
+{
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_INBOUND); /* the partner's last activity */
+    int64_t deadline = bt(HOUR_MS + 15 * BDAY_MS);
+    cr_assert_eq(deadline, MON0 + 21 * DAY_MS + HOUR_MS, "15 business days are three weeks here");
+    cr_assert_eq(st.next_deadline_ms, deadline);
+    msg(bt(14 * BDAY_MS), "t1", PP_DIR_OUTBOUND); /* our answer is not their activity */
+    cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 0, "14 business days < 15");
+    tick(deadline - 1000);
+    cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 0, "tripped a second early");
+    tick(deadline);
     cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 1);
-    cr_assert_eq(last(PP_R_GOING_DARK)->started_at_ms, T0 + 21 * DAY_MS);
+    cr_assert_eq(last(PP_R_GOING_DARK)->started_at_ms, deadline);
     cr_assert_eq(last(PP_R_GOING_DARK)->severity, PP_SEV_WARNING);
-    msg(T0 + 30 * DAY_MS, "t2", PP_DIR_INBOUND);
+    msg(MON0 + 30 * DAY_MS, "t2", PP_DIR_INBOUND);
     cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_RESOLVED), 1);
 }
 
-Test(engine, going_dark_is_critical_when_inactive_60_days)
+Test(engine, a_deal_the_partner_sources_is_inbound_activity)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_INBOUND);
-    tick(T0 + 61 * DAY_MS);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_INBOUND);
+    int64_t deal = HOUR_MS + 10 * BDAY_MS;
+    apply(ev_deal("acme", eid(), bt(deal), "d1", PP_STAGE_REGISTERED, PP_ATTR_SOURCED, 100000));
+    tick(bt(HOUR_MS + 15 * BDAY_MS));
+    cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 0, "silence counts from the deal");
+    cr_assert_eq(st.next_deadline_ms, bt(deal + 15 * BDAY_MS));
+}
+
+Test(engine, going_dark_is_critical_when_inactive_40_business_days)
+{
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_INBOUND);
+    tick(bt(HOUR_MS + 41 * BDAY_MS)); /* the first look: already past 40 business days */
+    cr_assert_eq(count(PP_R_GOING_DARK, PP_ALERT_FIRING), 1);
     cr_assert_eq(last(PP_R_GOING_DARK)->severity, PP_SEV_CRITICAL);
 }
 
@@ -459,14 +511,15 @@ Test(engine, no_data_means_neutral_health_and_zero_confidence)
 
 Test(engine, missing_measures_drop_out_and_weights_renormalise)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
+    signed_at(MON0, PP_PTYPE_RESELLER);
     /* only response time has data: health = its band score, confidence = its weight share */
     ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
-    exchange(T0, "a", 24 * HOUR_MS);
-    exchange(T0 + DAY_MS, "b", 24 * HOUR_MS);
-    exchange(T0 + 2 * DAY_MS, "c", 24 * HOUR_MS);
+    int64_t at = exchange(HOUR_MS, "a", BDAY_MS);
+    at = exchange(at, "b", BDAY_MS);
+    exchange(at, "c", BDAY_MS);
+    cr_assert_float_eq(st.measure_value[PP_M_RESPONSE], 1.0, 1e-6, "one business day");
     cr_assert_float_eq(st.measure_score[PP_M_RESPONSE], 85.0, 1e-6);
-    /* recency has data too (inbound seen): 0 days -> 100 */
+    /* recency has data too (inbound seen): 0 business days -> 100 */
     cr_assert(st.measure_score[PP_M_RECENCY] >= 0);
     double w_resp = 25.0 / 2, w_rec = 20.0 / 2;
     double expect = (w_resp * 85.0 + w_rec * st.measure_score[PP_M_RECENCY]) / (w_resp + w_rec);
@@ -480,28 +533,44 @@ Test(engine, rag_has_hysteresis_at_the_red_boundary)
     char err[256];
     cr_assert_eq(pp_policyset_set(&ps, "band_recency", "0:41,1:39,2:41.5,3:43.5", err, sizeof err), 0, "%s", err);
     cr_assert_eq(pp_policyset_resolve(&ps, err, sizeof err), 0, "%s", err);
-    msg(T0, "t0", PP_DIR_INBOUND);
+    msg(MON0, "t0", PP_DIR_INBOUND); /* Monday 09:00; then one business day a day */
     cr_assert_eq(st.rag, PP_RAG_AMBER, "41");
-    tick(T0 + DAY_MS);
+    tick(bt(BDAY_MS));
     cr_assert_eq(st.rag, PP_RAG_RED, "39 < 40");
-    tick(T0 + 2 * DAY_MS);
+    tick(bt(2 * BDAY_MS));
     cr_assert_eq(st.rag, PP_RAG_RED, "41.5: back above 40 but inside the 3-point hysteresis");
-    tick(T0 + 3 * DAY_MS);
+    tick(bt(3 * BDAY_MS));
     cr_assert_eq(st.rag, PP_RAG_AMBER, "43.5 >= 40 + 3");
 }
 
 Test(engine, explanation_names_the_event_behind_the_worst_factor)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
+    signed_at(MON0, PP_PTYPE_RESELLER);
     ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
-    exchange(T0, "a", 200 * HOUR_MS);
-    exchange(T0 + 10 * DAY_MS, "b", 200 * HOUR_MS);
-    exchange(T0 + 20 * DAY_MS, "c", 200 * HOUR_MS);
+    int64_t at = exchange(HOUR_MS, "a", 8 * BDAY_MS);
+    at = exchange(at, "b", 8 * BDAY_MS);
+    exchange(at, "c", 8 * BDAY_MS);
     char why[512];
     pp_engine_explain(&ps, &st, why, sizeof why);
     cr_assert(strstr(why, "response") != NULL, "%s", why);
     cr_assert(strstr(why, st.evidence[PP_M_RESPONSE]) != NULL, "%s", why);
     cr_assert_str_eq(st.evidence[PP_M_RESPONSE], "e7", "the last partner reply moved it");
+}
+
+Test(engine, alert_sentences_take_their_windows_from_the_policy)
+{
+    char err[256];
+    cr_assert_eq(pp_policyset_set(&ps, "short_window_days", "21", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(pp_policyset_resolve(&ps, err, sizeof err), 0, "%s", err);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    ps.resolved[PP_PTYPE_RESELLER][0].enabled[PP_R_REPLY_OVERDUE] = false;
+    int64_t at = exchange(HOUR_MS, "a", 4 * BDAY_MS);
+    at = exchange(at, "b", 4 * BDAY_MS);
+    exchange(at, "c", 4 * BDAY_MS);
+    const pp_alert_t *a = last(PP_R_SLOW_RESPONSE);
+    cr_assert_not_null(a);
+    cr_assert(strstr(a->message, "over the last 21 days") != NULL, "%s", a->message);
+    cr_assert(strstr(a->message, "30 days") == NULL, "%s", a->message);
 }
 
 /* ---- inhibition and snooze ---- */
@@ -528,36 +597,39 @@ Test(engine, children_are_inhibited_while_health_red_is_open)
 
 Test(engine, snooze_until_time_suppresses_then_publishes_if_still_firing)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    pp_event_t sz = ev_lifecycle("acme", eid(), T0, PP_LC_SNOOZE, 0, NULL);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    pp_event_t sz = ev_lifecycle("acme", eid(), MON0, PP_LC_SNOOZE, 0, NULL);
     sz.u.lc.snooze_rule = PP_R_REPLY_OVERDUE;
-    sz.u.lc.snooze_until_ms = T0 + 10 * DAY_MS;
+    sz.u.lc.snooze_until_ms = bt(HOUR_MS + 7 * BDAY_MS);
     apply(sz);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    tick(T0 + 6 * DAY_MS);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    tick(bt(HOUR_MS + 6 * BDAY_MS));
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
-    cr_assert_not(last(PP_R_REPLY_OVERDUE)->publish);
-    advance(T0 + 10 * DAY_MS);
+    const pp_alert_t *held = first(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING);
+    cr_assert_not(held->publish);
+    advance(bt(HOUR_MS + 7 * BDAY_MS));
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 2, "published once the snooze ends");
     cr_assert(last(PP_R_REPLY_OVERDUE)->publish);
-    cr_assert_str_eq(seen[n_seen - 1].alert_id, seen[n_seen - 1].alert_id);
+    cr_assert_str_eq(last(PP_R_REPLY_OVERDUE)->alert_id, held->alert_id, "the same episode");
+    cr_assert_eq(last(PP_R_REPLY_OVERDUE)->started_at_ms, held->started_at_ms);
 }
 
 Test(engine, snooze_until_clear_covers_one_episode)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    tick(T0 + 6 * DAY_MS);
-    pp_event_t sz = ev_lifecycle("acme", eid(), T0 + 6 * DAY_MS, PP_LC_SNOOZE, 0, NULL);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    tick(bt(HOUR_MS + 6 * BDAY_MS));
+    cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
+    pp_event_t sz = ev_lifecycle("acme", eid(), bt(HOUR_MS + 6 * BDAY_MS), PP_LC_SNOOZE, 0, NULL);
     sz.u.lc.snooze_rule = PP_R_REPLY_OVERDUE;
     sz.u.lc.snooze_until_ms = 0;
     apply(sz);
-    msg(T0 + 7 * DAY_MS, "t1", PP_DIR_INBOUND);
+    msg(bt(HOUR_MS + 7 * BDAY_MS), "t1", PP_DIR_INBOUND);
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_RESOLVED), 1);
     /* its FIRING went out before the snooze: channels get the RESOLVED that closes it */
     cr_assert(last(PP_R_REPLY_OVERDUE)->publish);
-    msg(T0 + 8 * DAY_MS, "t2", PP_DIR_OUTBOUND);
-    tick(T0 + 14 * DAY_MS);
+    msg(bt(HOUR_MS + 8 * BDAY_MS), "t2", PP_DIR_OUTBOUND);
+    tick(bt(HOUR_MS + 14 * BDAY_MS));
     const pp_alert_t *a = last(PP_R_REPLY_OVERDUE);
     cr_assert_eq(a->status, PP_ALERT_FIRING, "health_red=%d flags", st.rules[PP_R_HEALTH_RED].started_at_ms != 0);
     cr_assert(a->publish, "the next episode publishes again (health_red open: %d)",
@@ -576,11 +648,11 @@ Test(engine, tier_override_beats_type_override_beats_global)
     cr_assert_float_eq(pp_policyset_for(&ps, PP_PTYPE_REFERRAL, "silver")->reply_overdue_days, 5, 1e-9);
     cr_assert_float_eq(pp_policyset_for(&ps, PP_PTYPE_RESELLER, "silver")->reply_overdue_days, 3, 1e-9);
     cr_assert_float_eq(pp_policyset_for(&ps, PP_PTYPE_RESELLER, "gold")->reply_overdue_days, 2, 1e-9);
-    signed_at(T0, PP_PTYPE_RESELLER); /* tier gold */
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    tick(T0 + 2 * DAY_MS);
+    signed_at(MON0, PP_PTYPE_RESELLER); /* tier gold */
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    tick(bt(HOUR_MS + 2 * BDAY_MS));
     cr_assert_eq(count(PP_R_REPLY_OVERDUE, PP_ALERT_FIRING), 1);
-    cr_assert_eq(last(PP_R_REPLY_OVERDUE)->started_at_ms, T0 + 2 * DAY_MS);
+    cr_assert_eq(last(PP_R_REPLY_OVERDUE)->started_at_ms, bt(HOUR_MS + 2 * BDAY_MS), "2 business days");
 }
 
 Test(engine, bad_keys_and_values_are_refused_with_a_reason)
@@ -589,7 +661,7 @@ Test(engine, bad_keys_and_values_are_refused_with_a_reason)
     cr_assert_neq(pp_policyset_set(&ps, "no_such_key", "1", err, sizeof err), 0);
     cr_assert(strstr(err, "no_such_key") != NULL);
     cr_assert_neq(pp_policyset_set(&ps, "green_min", "150", err, sizeof err), 0);
-    cr_assert_neq(pp_policyset_set(&ps, "band_response", "72:50,24:100", err, sizeof err), 0, "x must ascend");
+    cr_assert_neq(pp_policyset_set(&ps, "band_response", "3:50,1:100", err, sizeof err), 0, "x must ascend");
     cr_assert_neq(pp_policyset_override_type(&ps, "PARTNERISH", "green_min", "50", err, sizeof err), 0);
 }
 
@@ -608,9 +680,10 @@ Test(engine, alert_ids_are_deterministic_per_episode)
 
 Test(engine, alert_packs_as_protobuf)
 {
-    signed_at(T0, PP_PTYPE_RESELLER);
-    msg(T0, "t1", PP_DIR_OUTBOUND);
-    tick(T0 + 6 * DAY_MS);
+    signed_at(MON0, PP_PTYPE_RESELLER);
+    msg(bt(HOUR_MS), "t1", PP_DIR_OUTBOUND);
+    tick(bt(HOUR_MS + 6 * BDAY_MS));
+    cr_assert_not_null(last(PP_R_REPLY_OVERDUE));
     uint8_t buf[2048];
     cr_assert_gt(pp_alert_pack(last(PP_R_REPLY_OVERDUE), ps.version, buf, sizeof buf), 0);
     cr_assert_eq(pp_alert_pack(last(PP_R_REPLY_OVERDUE), ps.version, buf, 10), 0, "too small: 0, no overflow");
@@ -660,9 +733,12 @@ Test(engine, public_fields_are_formatted_like_printf)
 {
     signed_at(T0, PP_PTYPE_RESELLER);
     apply(ev_deal("acme", eid(), T0, "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 123456789));
-    static pp_field_t f[PP_FIELDS_MAX];
-    size_t n = pp_engine_fields(&ps, &st, f, PP_FIELDS_MAX);
-    cr_assert_lt(n, PP_FIELDS_MAX, "the field list fits");
+    /* one slot more than PP_FIELDS_MAX: a field list longer than the
+     * documented maximum shows as n == PP_FIELDS_MAX + 1 (pp_engine_fields
+     * returns at most cap) */
+    static pp_field_t f[PP_FIELDS_MAX + 1];
+    size_t n = pp_engine_fields(&ps, &st, f, PP_FIELDS_MAX + 1);
+    cr_assert_leq(n, PP_FIELDS_MAX, "the field list fits PP_FIELDS_MAX");
     cr_assert_str_eq(field(f, n, "events_applied"), "2");
     cr_assert_str_eq(field(f, n, "pipeline_sourced_minor"), "123456789");
     char want[64];
