@@ -1,7 +1,8 @@
 /* pp_gen.c — `partnerpulse gen`: deterministic synthetic partner event streams.
  *
  * Generates N partners, each with one behavioural archetype (healthy, slow, dark,
- * onesided, overpromise, nopipeline; partner i, 0-based, gets archetype i % 6),
+ * onesided, overpromise, nopipeline, lastword, tokyo, silent, ignorer, portal;
+ * partner i, 0-based, gets archetype i % 11),
  * simulates their deals, referrals, conversations, meetings, contributions,
  * commitments and lifecycle over --days of event time, and prints every event as
  * one compact JSON line, the whole stream sorted by occurred_at_ms (ties: partner
@@ -72,9 +73,27 @@ static const char *const EKIND_NAMES[] = {
     "COMMITMENT_DELIVERED", "COMMITMENT_MISSED", "CO_MARKETING", "TRAINING",
     "REQUEST"};
 
-enum { PK_SIGNED = 1, PK_TIER_CHANGED, PK_TYPE_CHANGED, PK_OWNER_CHANGED, PK_EXITED };
+/* expects_reply: written only when set (true = YES, false = NO); unset = the default rule */
+enum { RE_DEFAULT, RE_YES, RE_NO };
+
+enum {
+    PK_SIGNED = 1,
+    PK_TIER_CHANGED,
+    PK_TYPE_CHANGED,
+    PK_OWNER_CHANGED,
+    PK_EXITED,
+    PK_SNOOZE, /* never generated */
+    PK_PROFILE_CHANGED
+};
 static const char *const PKIND_NAMES[] = {"KIND_UNSPECIFIED", "SIGNED",        "TIER_CHANGED",
-                                          "TYPE_CHANGED",     "OWNER_CHANGED", "EXITED"};
+                                          "TYPE_CHANGED",     "OWNER_CHANGED", "EXITED",
+                                          "SNOOZE",           "PROFILE_CHANGED"};
+
+/* Profile time zones and calendars (index 0: not set, the key is not written). */
+static const char *const ZONES[] = {"", "Asia/Tokyo"};
+enum { ZONE_NONE, ZONE_TOKYO };
+static const char *const CALENDARS[] = {"", "business"};
+enum { CAL_NONE, CAL_BUSINESS };
 
 enum { PT_REFERRAL = 1, PT_RESELLER, PT_TECHNOLOGY, PT_CO_SELL };
 static const char *const PTYPE_NAMES[] = {"PARTNER_TYPE_UNSPECIFIED", "REFERRAL", "RESELLER",
@@ -138,6 +157,8 @@ typedef struct {
     uint8_t aux;      /* engagement: thread prefix ('t' conversation, 'q' request); partner: tier */
     uint8_t automated;
     uint8_t owner; /* partner events: owner index */
+    uint8_t reply; /* engagement: expects_reply RE_*; partner: time zone ZONE_* */
+    uint8_t cal;   /* partner events: calendar CAL_* */
 } Ev;
 
 typedef struct {
@@ -169,7 +190,22 @@ static int evbuf_push(EvBuf *b, const Ev *e) {
 
 /* ---- archetypes ---- */
 
-enum { A_HEALTHY, A_SLOW, A_DARK, A_ONESIDED, A_OVERPROMISE, A_NOPIPELINE, N_ARCH };
+/* The order is the rotation (partner i gets archetype i % N_ARCH): new archetypes are
+ * appended, so that the first partners of a stream keep their archetype. */
+enum {
+    A_HEALTHY,
+    A_SLOW,
+    A_DARK,
+    A_ONESIDED,
+    A_OVERPROMISE,
+    A_NOPIPELINE,
+    A_LASTWORD,
+    A_TOKYO,
+    A_SILENT,
+    A_IGNORER,
+    A_PORTAL,
+    N_ARCH
+};
 
 typedef struct {
     int32_t lo, hi; /* hours between occurrences; hi == 0: never */
@@ -220,6 +256,32 @@ static const Arch ARCHES[N_ARCH] = {
                       3, NEVER, 50, {100, 0, 0}, DG(22, 35), DG(22, 35),
                       DG(12, 18), DG(12, 18), DG(40, 60), DG(40, 60), NEVER, DG(25, 40),
                       DG(25, 40), DG(16, 24), DG(16, 24), 1},
+    /* Healthy, and its conversations end on our reply (thread2). */
+    [A_LASTWORD] = {"lastword", {PT_CO_SELL, PT_RESELLER}, {2, 3}, DG(4, 7), 55, 20, 360, 0,
+                    DG(8, 14), 55, {12, 10, 30}, DG(18, 28), DG(18, 28),
+                    DG(12, 20), DG(12, 20), DG(30, 45), DG(30, 45), DG(45, 70), DG(40, 60),
+                    DG(14, 21), DG(18, 28), DG(18, 30), 0},
+    /* Healthy, in Tokyo business hours (thread2: reply times come from tokyo_hours). */
+    [A_TOKYO] = {"tokyo", {PT_TECHNOLOGY, PT_CO_SELL}, {2, 3}, DG(5, 8), 45, 0, 0, 0,
+                 DG(8, 14), 55, {12, 10, 30}, DG(18, 28), DG(18, 28),
+                 DG(12, 20), DG(12, 20), DG(30, 45), DG(30, 45), DG(45, 70), DG(40, 60),
+                 DG(25, 40), DG(18, 28), DG(18, 30), 0},
+    /* Healthy until the last ~10 weeks, then no inbound at all while we keep writing. */
+    [A_SILENT] = {"silent", {PT_CO_SELL, PT_RESELLER}, {1, 2}, DG(5, 8), 45, 20, 360, 0,
+                  DG(8, 14), 55, {12, 10, 30}, DG(18, 28), DG(18, 28),
+                  DG(12, 20), DG(12, 20), DG(30, 45), DG(30, 45), NEVER, DG(40, 60),
+                  DG(25, 40), DG(18, 28), DG(18, 30), 0},
+    /* Active, but answers only 3 of every 10 of our questions (fast), never the rest. */
+    [A_IGNORER] = {"ignorer", {PT_RESELLER, PT_CO_SELL}, {1, 2}, DG(2, 3), 30, 20, 240, 0,
+                   DG(10, 16), 50, {15, 10, 30}, DG(18, 28), DG(18, 28),
+                   DG(10, 16), DG(10, 16), DG(30, 45), DG(30, 45), NEVER, DG(40, 60),
+                   DG(20, 30), DG(18, 28), DG(18, 30), 0},
+    /* Referral partner working only through a portal: referrals to us every week and
+     * the deals it registers (all SOURCED); no engagement of any kind. */
+    [A_PORTAL] = {"portal", {PT_REFERRAL, PT_REFERRAL}, {0, 1}, NEVER, 0, 0, 0, 0,
+                  DG(14, 21), 100, {10, 10, 30}, DG(6, 8), NEVER,
+                  NEVER, NEVER, NEVER, NEVER, NEVER, NEVER,
+                  NEVER, NEVER, NEVER, 0},
 };
 
 typedef struct {
@@ -237,9 +299,12 @@ typedef struct {
     uint32_t partner;
     int64_t signed_at;
     int64_t end;      /* exclusive end of the event-time span */
-    int64_t dark_at;  /* dark: when the partner goes silent; others: INT64_MAX */
+    int64_t dark_at;  /* dark, silent: when the partner goes silent; others: INT64_MAX */
     int64_t quiet_at; /* min(end, dark_at): end of partner-side activity */
     uint8_t ptype, ptype0, tier, owner;
+    uint8_t zone, cal;  /* profile time zone ZONE_*, calendar CAL_* */
+    uint16_t ign_mask;  /* ignorer: which of the current 10 questions it answers */
+    unsigned ign_pos;   /* ignorer: position in the current block of 10 */
     uint32_t n_thread, n_req, n_deal, n_ref, n_commit, n_partner_commits;
     unsigned misses_left;
     int dark_hanging;
@@ -253,9 +318,9 @@ static int64_t rnd(Gen *g, int64_t lo, int64_t hi) { /* inclusive */
 
 static int chance(Gen *g, unsigned pct) { return rng_below(&g->rng, 100) < pct; }
 
-/* Move t forward into UTC working hours (Mon–Fri 08:00–18:00). Humans act then;
- * automated messages do not go through this. */
-static int64_t biz(Gen *g, int64_t t) {
+/* Move t forward into the UTC hours [open, close) of a Monday to Friday (UTC
+ * weekdays); a time moved to an opening lands up to `jitter` after it. */
+static int64_t in_hours(Gen *g, int64_t t, int64_t open, int64_t close, int64_t jitter) {
     int64_t day = t / DAY_MS, ms = t % DAY_MS;
     for (;;) {
         int64_t dow = (day + 4) % 7; /* 0 = Sunday; 1970-01-01 was a Thursday */
@@ -264,9 +329,9 @@ static int64_t biz(Gen *g, int64_t t) {
             ms = -1;
             continue;
         }
-        if (ms < 8 * HOUR_MS) {
-            ms = 8 * HOUR_MS + rnd(g, 0, 90 * MIN_MS);
-        } else if (ms >= 18 * HOUR_MS) {
+        if (ms < open) {
+            ms = open + rnd(g, 0, jitter);
+        } else if (ms >= close) {
             day++;
             ms = -1;
             continue;
@@ -274,6 +339,16 @@ static int64_t biz(Gen *g, int64_t t) {
         break;
     }
     return day * DAY_MS + ms;
+}
+
+/* Move t forward into UTC working hours (Mon–Fri 08:00–18:00). Humans act then;
+ * automated messages do not go through this. */
+static int64_t biz(Gen *g, int64_t t) { return in_hours(g, t, 8 * HOUR_MS, 18 * HOUR_MS, 90 * MIN_MS); }
+
+/* Tokyo working hours, Mon–Fri 09:00–17:30 JST = 00:00–08:30 UTC of the same weekday
+ * (Japan has no DST); a time moved to a morning lands up to `jitter` after 09:00. */
+static int64_t tokyo_hours(Gen *g, int64_t t, int64_t jitter) {
+    return in_hours(g, t, 0, 8 * HOUR_MS + 30 * MIN_MS, jitter);
 }
 
 static void push(Gen *g, Ev *e) {
@@ -284,6 +359,7 @@ static void push(Gen *g, Ev *e) {
 }
 
 static void emit_deal(Gen *g, int64_t t, uint32_t deal, int stage, int attr, int64_t amount) {
+    if (g->arch == A_SILENT && t >= g->dark_at) return; /* a silent partner's deals stall */
     Ev e = {0};
     e.t = t;
     e.type = T_DEAL;
@@ -305,9 +381,10 @@ static void emit_ref(Gen *g, int64_t t, uint32_t ref, int dir, int status, int64
     push(g, &e);
 }
 
-static void emit_eng(Gen *g, int64_t t, int dir, int kind, char prefix, uint32_t obj, int64_t due,
-                     int automated) {
+static void emit_eng_r(Gen *g, int64_t t, int dir, int kind, char prefix, uint32_t obj, int64_t due,
+                       int automated, int reply) {
     Ev e = {0};
+    e.reply = (uint8_t)reply;
     e.t = t;
     e.type = T_ENGAGEMENT;
     e.dir = (uint8_t)dir;
@@ -319,6 +396,16 @@ static void emit_eng(Gen *g, int64_t t, int dir, int kind, char prefix, uint32_t
     push(g, &e);
 }
 
+static void emit_eng(Gen *g, int64_t t, int dir, int kind, char prefix, uint32_t obj, int64_t due,
+                     int automated) {
+    emit_eng_r(g, t, dir, kind, prefix, obj, due, automated, RE_DEFAULT);
+}
+
+/* A non-automated MESSAGE (or REQUEST) on thread prefix+th with expects_reply `reply`. */
+static void emit_msg(Gen *g, int64_t t, int dir, int kind, char prefix, uint32_t th, int reply) {
+    emit_eng_r(g, t, dir, kind, prefix, th, 0, 0, reply);
+}
+
 static void emit_partner(Gen *g, int64_t t, int kind) {
     Ev e = {0};
     e.t = t;
@@ -327,6 +414,8 @@ static void emit_partner(Gen *g, int64_t t, int kind) {
     e.dir = g->ptype;
     e.aux = g->tier;
     e.owner = g->owner;
+    e.reply = g->zone;
+    e.cal = g->cal;
     push(g, &e);
 }
 
@@ -366,8 +455,9 @@ static void chase_unanswered(Gen *g, char prefix, uint32_t th, int64_t t) {
     }
 }
 
-/* One thread. A responsive partner always has the last word, so no thread is left
- * awaiting the partner except by design (slow in flight, dark). */
+/* One thread of the first six archetypes. A responsive partner always has the last
+ * word, so no thread is left awaiting the partner except by design (slow in flight,
+ * dark). */
 static void conversation(Gen *g, int64_t t, int first_dir, int first_kind, char prefix) {
     uint32_t th = prefix == 'q' ? ++g->n_req : ++g->n_thread;
     unsigned r = (unsigned)rng_below(&g->rng, 100);
@@ -410,9 +500,141 @@ static void conversation(Gen *g, int64_t t, int first_dir, int first_kind, char 
                 }
             }
             t = reply;
-            emit_eng(g, t, D_IN, K_MESSAGE, prefix, th, 0, 0);
+            /* The partner's last word after our answer to its request or question is its
+             * "thanks, that works": a connector marks it as asking nothing on requests and
+             * on every other conversation (no random draw: the stream stays as it was). */
+            int closing = first_dir == D_IN && i == nmsg - 1 && (prefix == 'q' || th % 2 == 0);
+            emit_msg(g, t, D_IN, K_MESSAGE, prefix, th, closing ? RE_NO : RE_DEFAULT);
             dir = D_IN;
         }
+    }
+}
+
+/* ---- conversations of the newer archetypes: exchanges (DESIGN §4) ----
+ *
+ * A thread is a run of exchanges: one side asks, the other answers, and the answer
+ * concludes the exchange. A question can ride on an answer (expects_reply YES); a
+ * closing "thanks, done" after the last answer asks nothing (expects_reply NO), as a
+ * mail connector marks it. Everything else keeps the default rule. */
+
+/* When the partner does at t something it chose to do (opens a thread, asks again). */
+static int64_t partner_time(Gen *g, int64_t t) {
+    return g->arch == A_TOKYO ? tokyo_hours(g, t, 7 * HOUR_MS) : biz(g, t);
+}
+
+/* When we write to the partner at t: to a Tokyo partner in our (UTC) afternoon. */
+static int64_t our_time(Gen *g, int64_t t) {
+    if (g->arch == A_TOKYO) return in_hours(g, t, 12 * HOUR_MS, 17 * HOUR_MS, 4 * HOUR_MS);
+    return biz(g, t);
+}
+
+/* Ignorer: whether it answers our next question. Exactly 3 of every 10, the three
+ * drawn afresh for each block of 10. */
+static int ignorer_answers(Gen *g) {
+    if (g->ign_pos == 0) {
+        g->ign_mask = 0;
+        for (int k = 0; k < 3;) {
+            unsigned b = (unsigned)rng_below(&g->rng, 10);
+            if (!(g->ign_mask >> b & 1u)) {
+                g->ign_mask = (uint16_t)(g->ign_mask | 1u << b);
+                k++;
+            }
+        }
+    }
+    int yes = (int)(g->ign_mask >> g->ign_pos & 1u);
+    g->ign_pos = (g->ign_pos + 1) % 10;
+    return yes;
+}
+
+/* When the partner answers our question asked at t; INT64_MAX: never. */
+static int64_t partner_answer(Gen *g, int64_t t) {
+    switch (g->arch) {
+    case A_TOKYO: /* the next Tokyo business morning (Friday's on Monday) */
+        return tokyo_hours(g, t + rnd(g, 10 * MIN_MS, 60 * MIN_MS), 150 * MIN_MS);
+    case A_IGNORER:
+        if (!ignorer_answers(g)) return INT64_MAX;
+        return biz(g, t + rnd(g, 20 * MIN_MS, 4 * HOUR_MS));
+    default: { /* within a business day; a silent partner not at all once silent */
+        int64_t r = biz(g, t + rnd(g, g->a->reply_lo * MIN_MS, g->a->reply_hi * MIN_MS));
+        return r >= g->quiet_at ? INT64_MAX : r;
+    }
+    }
+}
+
+/* When we answer the partner's question (or request) asked at t; a ticket system
+ * acknowledges some first, automatically. */
+static int64_t our_answer(Gen *g, int64_t t, int kind, char prefix, uint32_t th) {
+    if (chance(g, kind == K_REQUEST ? 40u : 10u))
+        emit_eng(g, t + rnd(g, 20000, 180000), D_OUT, K_MESSAGE, prefix, th, 0, 1);
+    return our_time(g, t + rnd(g, 30 * MIN_MS, 20 * HOUR_MS));
+}
+
+/* Our question asked at t is never answered: the ignorer gets one nudge, a silent
+ * partner is chased 2–3 times. */
+static void unanswered(Gen *g, char prefix, uint32_t th, int64_t t) {
+    if (g->arch == A_IGNORER) {
+        emit_msg(g, our_time(g, t + rnd(g, 3 * DAY_MS, 5 * DAY_MS)), D_OUT, K_MESSAGE, prefix, th,
+                 RE_DEFAULT);
+        return;
+    }
+    chase_unanswered(g, prefix, th, t);
+}
+
+/* After the last answer (at t) of a thread whose last question was asker's: the asker
+ * may say "thanks, done" (asks nothing). lastword: we nearly always have the last
+ * word, the partner never. */
+static void closing(Gen *g, int64_t t, int asker, char prefix, uint32_t th) {
+    if (asker == D_OUT) {
+        if (chance(g, g->arch == A_LASTWORD ? 75u : 35u))
+            emit_msg(g, our_time(g, t + rnd(g, 10 * MIN_MS, 3 * HOUR_MS)), D_OUT, K_MESSAGE, prefix,
+                     th, RE_NO);
+        return;
+    }
+    if (g->arch == A_LASTWORD || !chance(g, 30)) return;
+    t = partner_time(g, t + rnd(g, 10 * MIN_MS, 4 * HOUR_MS));
+    if (t < g->quiet_at) emit_msg(g, t, D_IN, K_MESSAGE, prefix, th, RE_NO);
+}
+
+/* One thread of the newer archetypes: 1–3 exchanges, first_dir asks first. */
+static void thread2(Gen *g, int64_t t, int first_dir, int first_kind, char prefix) {
+    uint32_t th = prefix == 'q' ? ++g->n_req : ++g->n_thread;
+    unsigned r = (unsigned)rng_below(&g->rng, 100);
+    int n = r < 65 ? 1 : r < 92 ? 2 : 3;
+    int asker = first_dir, kind = first_kind;
+    t = asker == D_OUT ? our_time(g, t) : partner_time(g, t);
+    if (asker == D_IN && t >= g->quiet_at) return;
+    emit_msg(g, t, asker, kind, prefix, th, RE_DEFAULT);
+    for (int x = 1;; x++) {
+        int answerer = asker == D_IN ? D_OUT : D_IN;
+        if (answerer == D_OUT) {
+            t = our_answer(g, t, kind, prefix, th);
+        } else {
+            int64_t a = partner_answer(g, t);
+            if (a == INT64_MAX) {
+                unanswered(g, prefix, th, t);
+                return;
+            }
+            t = a;
+        }
+        kind = K_MESSAGE;
+        if (x < n && chance(g, 40)) { /* the answer asks back */
+            emit_msg(g, t, answerer, K_MESSAGE, prefix, th, RE_YES);
+            asker = answerer;
+            continue;
+        }
+        emit_msg(g, t, answerer, K_MESSAGE, prefix, th, RE_DEFAULT);
+        if (x >= n) {
+            closing(g, t, asker, prefix, th);
+            return;
+        }
+        asker = chance(g, 50) ? D_IN : D_OUT; /* a new question on the same thread */
+        if (asker == D_IN) {
+            t = partner_time(g, t + rnd(g, HOUR_MS, 2 * DAY_MS));
+            if (t >= g->quiet_at) return;
+        } else {
+            t = our_time(g, t + rnd(g, HOUR_MS, 2 * DAY_MS));
+        }
+        emit_msg(g, t, asker, K_MESSAGE, prefix, th, RE_DEFAULT);
     }
 }
 
@@ -420,6 +642,7 @@ static void conversation(Gen *g, int64_t t, int first_dir, int first_kind, char 
 
 /* Dark partner: the deal cannot advance; half of them we close LOST later. */
 static int64_t stale_deal(Gen *g, int64_t t, uint32_t id, int attr, int64_t amt) {
+    if (g->arch == A_SILENT) return INT64_MAX; /* nothing moves at all */
     if (!chance(g, 50)) return INT64_MAX;
     t = biz(g, t + rnd(g, 14 * DAY_MS, 40 * DAY_MS));
     emit_deal(g, t, id, ST_LOST, attr, amt);
@@ -534,7 +757,7 @@ static void commitment(Gen *g, int64_t t, int dir) {
     if (deliver >= due) deliver = due - 30 * MIN_MS;
     int64_t missed = due + rnd(g, 2 * HOUR_MS, 48 * HOUR_MS); /* recorded after the due date */
 
-    if (dir == D_IN && g->arch == A_DARK && deliver >= g->dark_at) {
+    if (dir == D_IN && (g->arch == A_DARK || g->arch == A_SILENT) && deliver >= g->dark_at) {
         /* the one commitment left hanging when the partner goes dark: never delivered */
         emit_eng(g, t, dir, K_COMMIT_MADE, 'c', id, due, 0);
         g->dark_hanging = 1;
@@ -583,10 +806,18 @@ static void act(Gen *g, int what, int64_t t) {
     switch (what) {
     case ACT_THREAD: {
         int in = t < g->dark_at && chance(g, g->a->partner_starts);
-        conversation(g, t, in ? D_IN : D_OUT, K_MESSAGE, 't');
+        if (g->arch >= A_LASTWORD)
+            thread2(g, t, in ? D_IN : D_OUT, K_MESSAGE, 't');
+        else
+            conversation(g, t, in ? D_IN : D_OUT, K_MESSAGE, 't');
         break;
     }
-    case ACT_REQUEST: conversation(g, t, D_IN, K_REQUEST, 'q'); break;
+    case ACT_REQUEST:
+        if (g->arch >= A_LASTWORD)
+            thread2(g, t, D_IN, K_REQUEST, 'q');
+        else
+            conversation(g, t, D_IN, K_REQUEST, 'q');
+        break;
     case ACT_MEET_IN: emit_eng(g, t, D_IN, K_MEETING, 0, 0, 0, 0); break;
     case ACT_MEET_OUT: emit_eng(g, t, D_OUT, K_MEETING, 0, 0, 0, 0); break;
     case ACT_COMK_IN: emit_eng(g, t, D_IN, K_CO_MARKETING, 0, 0, 0, 0); break;
@@ -610,7 +841,7 @@ static void process(Gen *g, Gap gap, int what, int64_t to) {
         if (tb >= to) break;
         act(g, what, tb);
         int64_t lo = (int64_t)gap.lo * HOUR_MS, hi = (int64_t)gap.hi * HOUR_MS;
-        if (what == ACT_THREAD && tb >= g->dark_at) { /* fewer new attempts on a dark partner */
+        if (what == ACT_THREAD && g->arch == A_DARK && tb >= g->dark_at) { /* fewer new attempts */
             lo *= 2;
             hi = hi * 5 / 2;
         }
@@ -659,12 +890,24 @@ static void lifecycle(Gen *g) {
     case A_SLOW:
     case A_ONESIDED:
     case A_NOPIPELINE:
+    case A_LASTWORD:
+    case A_IGNORER:
+    case A_PORTAL:
         if (chance(g, 20)) {
             g->owner = other_owner(g);
             emit_partner(g, biz(g, s + rnd(g, 30 * DAY_MS, 100 * DAY_MS)), PK_OWNER_CHANGED);
         }
         break;
+    case A_TOKYO: /* the partner manager records its hours: the same zone, calendar named */
+        g->cal = CAL_BUSINESS;
+        emit_partner(g, biz(g, s + rnd(g, 20 * DAY_MS, 60 * DAY_MS)), PK_PROFILE_CHANGED);
+        if (chance(g, 20)) {
+            g->owner = other_owner(g);
+            emit_partner(g, biz(g, s + rnd(g, 70 * DAY_MS, 100 * DAY_MS)), PK_OWNER_CHANGED);
+        }
+        break;
     case A_DARK:
+    case A_SILENT:
         if (chance(g, 35) && g->dark_at < g->end) { /* we reassign the silent partner */
             g->owner = other_owner(g);
             emit_partner(g, biz(g, g->dark_at + rnd(g, 10 * DAY_MS, 40 * DAY_MS)),
@@ -721,6 +964,11 @@ static void gen_partner(EvBuf *buf, Partner *p, uint32_t idx, uint64_t seed, int
     g.signed_at = biz(&g, start + rnd(&g, 0, stagger));
     if (g.signed_at >= g.end) g.signed_at = start;
     g.dark_at = g.arch == A_DARK ? g.signed_at + (g.end - g.signed_at) / 3 : INT64_MAX;
+    if (g.arch == A_SILENT) { /* the last 66–72 days silent, at least the last two thirds */
+        int64_t q = g.end - rnd(&g, 66 * DAY_MS, 72 * DAY_MS), third = g.signed_at + (g.end - g.signed_at) / 3;
+        g.dark_at = q > third ? q : third;
+    }
+    if (g.arch == A_TOKYO) g.zone = ZONE_TOKYO;
     g.quiet_at = g.dark_at < g.end ? g.dark_at : g.end;
 
     const Arch *a = g.a;
@@ -894,6 +1142,8 @@ static void write_event(Out *o, const Ev *e, const Partner *p) {
             out_i64(o, e->num);
         }
         out_cstr(o, e->automated ? ",\"automated\":true" : ",\"automated\":false");
+        if (e->reply == RE_YES) out_cstr(o, ",\"expects_reply\":true");
+        if (e->reply == RE_NO) out_cstr(o, ",\"expects_reply\":false");
         break;
     case T_PARTNER: {
         char name[128];
@@ -908,6 +1158,14 @@ static void write_event(Out *o, const Ev *e, const Partner *p) {
         put_str(o, OWNERS[e->owner]);
         out_cstr(o, ",\"display_name\":");
         put_str(o, name);
+        if (e->reply != ZONE_NONE) {
+            out_cstr(o, ",\"timezone\":");
+            put_str(o, ZONES[e->reply]);
+        }
+        if (e->cal != CAL_NONE) {
+            out_cstr(o, ",\"calendar\":");
+            put_str(o, CALENDARS[e->cal]);
+        }
         break;
     }
     default: break;
@@ -925,8 +1183,9 @@ static void usage(FILE *f) {
           "(one event per line, sorted by occurred_at_ms). Same options => same bytes.\n"
           "\n"
           "  --partners N   number of partners, 0..100000 (default 20); partner i\n"
-          "                 (0-based) gets archetype i % 6: healthy, slow, dark,\n"
-          "                 onesided, overpromise, nopipeline (encoded in its id)\n"
+          "                 (0-based) gets archetype i % 11: healthy, slow, dark,\n"
+          "                 onesided, overpromise, nopipeline, lastword, tokyo,\n"
+          "                 silent, ignorer, portal (encoded in its id)\n"
           "  --seed S       PRNG seed, unsigned 64-bit (default 1)\n"
           "  --start-ms T   start of event time, Unix ms (default 1767225600000 =\n"
           "                 2026-01-01T00:00:00Z)\n"

@@ -26,9 +26,13 @@ Semantics (events in file order; per-partner Kafka order equals file order):
                             events_applied)
   referrals_to_us/_to_partner  ReferralEvents with status SENT, per direction
   engagements_inbound/_outbound  EngagementEvents per direction (all kinds, automated too)
-  last_inbound_ms/_outbound_ms   max occurred_at_ms of non-automated EngagementEvents per
-                                 direction, 0 if none; inbound also takes referrals TO_US
-                                 (SENT) and new SOURCED deals (inbound activity, DESIGN section 4)
+  last_inbound_ms           max occurred_at_ms of the partner's inbound activity (DESIGN §4):
+                            non-automated INBOUND EngagementEvents, ReferralEvents TO_US with
+                            status SENT, and the first event of each deal_id whose attribution
+                            is SOURCED; 0 if none
+  last_outbound_ms          max occurred_at_ms of non-automated OUTBOUND EngagementEvents, 0 if none
+  New optional keys (expects_reply, timezone, calendar, PROFILE_CHANGED) change none of these:
+  a lifecycle event of any kind counts in events_applied only.
 """
 
 import json
@@ -137,7 +141,8 @@ def compute(lines):
     return out
 
 
-def _inbound(tot, t):
+def _inbound(tot, ev):
+    t = _int(ev, "occurred_at_ms")
     if t > tot["last_inbound_ms"]:
         tot["last_inbound_ms"] = t
 
@@ -155,7 +160,7 @@ def _apply(p, etype, ev):
             deal = p["deals"][deal_id] = {"latest": None}
             if attribution == "SOURCED":
                 tot["deals_sourced"] += 1
-                _inbound(tot, _int(ev, "occurred_at_ms"))  # a deal the partner brings is activity
+                _inbound(tot, ev)  # the partner brought it: inbound activity
             elif attribution == "INFLUENCED":
                 tot["deals_influenced"] += 1
         elif deal["latest"]["stage"] in CLOSED_STAGES:
@@ -174,7 +179,7 @@ def _apply(p, etype, ev):
             direction = _enum(ev, "referral", "direction")
             if direction == "TO_US":
                 tot["referrals_to_us"] += 1
-                _inbound(tot, _int(ev, "occurred_at_ms"))  # a referral to us is activity
+                _inbound(tot, ev)  # a referral partner working through a portal is not dark
             elif direction == "TO_PARTNER":
                 tot["referrals_to_partner"] += 1
     elif etype == "engagement":
@@ -183,8 +188,8 @@ def _apply(p, etype, ev):
         automated = ev.get("automated", False) is True
         if direction == "INBOUND":
             tot["engagements_inbound"] += 1
-            if not automated and t > tot["last_inbound_ms"]:
-                tot["last_inbound_ms"] = t
+            if not automated:
+                _inbound(tot, ev)
         elif direction == "OUTBOUND":
             tot["engagements_outbound"] += 1
             if not automated and t > tot["last_outbound_ms"]:
@@ -218,6 +223,16 @@ SELF_TEST_INPUT = """
 {"type":"engagement","event_id":"b-1","partner_id":"b","occurred_at_ms":"5000","direction":2,"kind":"MEETING"}
 {"type":"deal","event_id":"b-2","partner_id":"b","occurred_at_ms":5100,"deal_id":"d1","stage":4,"attribution":1,"amount_minor":"123","currency":"USD"}
 {"type":"deal","event_id":"b-3","partner_id":"b","occurred_at_ms":5200,"deal_id":"d1","stage":"WON","attribution":"SOURCED","amount_minor":456,"currency":"USD"}
+{"type":"partner","event_id":"c-1","partner_id":"c","occurred_at_ms":100,"kind":"SIGNED","partner_type":"REFERRAL","tier":"silver","owner":"Ann","display_name":"C","timezone":"Asia/Tokyo"}
+{"type":"engagement","event_id":"c-2","partner_id":"c","occurred_at_ms":200,"thread_id":"t1","direction":"INBOUND","kind":"MESSAGE","automated":false,"expects_reply":true}
+{"type":"engagement","event_id":"c-3","partner_id":"c","occurred_at_ms":300,"thread_id":"t1","direction":"OUTBOUND","kind":"MESSAGE","automated":false,"expects_reply":false}
+{"type":"referral","event_id":"c-4","partner_id":"c","occurred_at_ms":400,"referral_id":"r1","direction":"TO_US","status":"SENT","value_minor":10}
+{"type":"referral","event_id":"c-5","partner_id":"c","occurred_at_ms":900,"referral_id":"r1","direction":"TO_US","status":"ACCEPTED","value_minor":10}
+{"type":"referral","event_id":"c-6","partner_id":"c","occurred_at_ms":950,"referral_id":"r2","direction":"TO_PARTNER","status":"SENT","value_minor":10}
+{"type":"deal","event_id":"c-7","partner_id":"c","occurred_at_ms":500,"deal_id":"d1","stage":"REGISTERED","attribution":"SOURCED","amount_minor":10,"currency":"USD"}
+{"type":"deal","event_id":"c-8","partner_id":"c","occurred_at_ms":990,"deal_id":"d1","stage":"QUALIFIED","attribution":"SOURCED","amount_minor":10,"currency":"USD"}
+{"type":"deal","event_id":"c-9","partner_id":"c","occurred_at_ms":995,"deal_id":"d2","stage":"REGISTERED","attribution":"INFLUENCED","amount_minor":10,"currency":"USD"}
+{"type":"partner","event_id":"c-10","partner_id":"c","occurred_at_ms":999,"kind":"PROFILE_CHANGED","partner_type":"REFERRAL","tier":"silver","owner":"Ann","display_name":"C","timezone":"Asia/Tokyo","calendar":"business"}
 """
 
 SELF_TEST_EXPECTED = {
@@ -252,8 +267,27 @@ SELF_TEST_EXPECTED = {
         "referrals_to_partner": 0,
         "engagements_inbound": 0,
         "engagements_outbound": 1,
-        "last_inbound_ms": 5100,  # the SOURCED deal it brought is inbound activity
+        "last_inbound_ms": 5100,  # the first event of a SOURCED deal is inbound activity
         "last_outbound_ms": 5000,
+    },
+    "c": {
+        "events_applied": 10,
+        "deals_sourced": 1,
+        "deals_influenced": 1,
+        "pipeline_sourced_minor": 10,
+        "pipeline_influenced_minor": 10,
+        "revenue_won_sourced_minor": 0,
+        "revenue_won_influenced_minor": 0,
+        "deals_won": 0,
+        "deals_lost": 0,
+        "referrals_to_us": 1,
+        "referrals_to_partner": 1,
+        "engagements_inbound": 1,
+        "engagements_outbound": 1,
+        # SOURCED deal d1's first event (500); not its QUALIFIED (990), not the ACCEPTED
+        # referral (900), not the INFLUENCED deal (995), not our referral (950)
+        "last_inbound_ms": 500,
+        "last_outbound_ms": 300,
     },
 }
 

@@ -84,6 +84,12 @@ INI
     for line in "$@"; do printf '%s\n' "$line" >>"$f"; done
 }
 
+# HISTORY_ALERTS: config lines (write them last) that publish transitions of
+# any age, [alerts] publish_max_age = 0 (DESIGN §7: history pages no one).
+# Replays of gen streams, whose event time starts on 2026-01-01, read every
+# alert they raise from the topic (test_history.sh checks the holding back).
+HISTORY_ALERTS=("[alerts]" "publish_max_age = 0")
+
 # produce FILE: produce JSON lines to this test's topics
 produce() {
     "$PP" produce -q -b "$PP_TEST_KAFKA" \
@@ -136,7 +142,7 @@ wait_applied() {
 reference_replay() {
     local n=$1 out=$2 saved=$REDIS_PREFIX
     "$PP" topics -b "$PP_TEST_KAFKA" -p "${TOPIC_PREFIX}ref." >/dev/null
-    write_config "$WORK/ref.ini" "clock = replay" "timer_interval_ms = 200" "[alerts]" "publish_max_age = 0"
+    write_config "$WORK/ref.ini" "clock = replay" "timer_interval_ms = 200" "${HISTORY_ALERTS[@]}"
     sed -i "s/^group.id = .*/group.id = $RUN_ID-ref/; s/^prefix = .*/prefix = ${REDIS_PREFIX}ref:/; s/^alerts = .*/alerts = ${TOPIC_PREFIX}ref.partner.alerts/" "$WORK/ref.ini"
     start_daemon "$WORK/ref.ini" daemon-ref
     REDIS_PREFIX="${REDIS_PREFIX}ref:"

@@ -21,7 +21,7 @@ run_replay() { # NAME ALERTS_TOPIC extra-config...
     shift 2
     # the gen history is months old: publish it all (publish_max_age = 0), the
     # archetypes' flags are what is checked here (test_history.sh: holding back)
-    write_config "$WORK/$name.ini" "clock = replay" "timer_interval_ms = 200" "$@" "[alerts]" "publish_max_age = 0"
+    write_config "$WORK/$name.ini" "clock = replay" "timer_interval_ms = 200" "$@" "${HISTORY_ALERTS[@]}"
     sed -i "s/^group.id = .*/group.id = $RUN_ID-$name/; s/^prefix = .*/prefix = $REDIS_PREFIX$name:/; s/^alerts = .*/alerts = $topic/" "$WORK/$name.ini"
     start_daemon "$WORK/$name.ini" "daemon-$name"
     local pid=$DAEMON_PID
