@@ -430,12 +430,14 @@ static kept_t *keep_room(pp_daemon_t *d, size_t n)
 
 /* Keep the alert transitions a[0..n) of one engine call on st (which the
  * caller marks dirty) for the next flush, history held back (DESIGN §7).
- * held_before: pp_history_held_mask(st) taken before that call. */
-static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, unsigned held_before, pp_alert_t *a, int n)
+ * held_before, published_before: pp_history_held_mask(st),
+ * pp_history_published_mask(st) taken before that call. */
+static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, unsigned held_before, unsigned published_before,
+                        pp_alert_t *a, int n)
 {
     if (n <= 0)
         return;
-    pp_history_filter(st, held_before, d->cfg->publish_max_age_ms, a, d->scratch_verdict, n);
+    pp_history_filter(st, held_before, published_before, d->cfg->publish_max_age_ms, a, d->scratch_verdict, n);
     kept_t *k = keep_room(d, (size_t)n);
     for (int i = 0; i < n; i++) {
         uint8_t v = d->scratch_verdict[i];
@@ -862,10 +864,10 @@ static void apply_batch(pp_daemon_t *d)
             d->stats.duplicates++;
         } else {
             before_change(d, st);
-            unsigned held = pp_history_held_mask(st);
+            unsigned held = pp_history_held_mask(st), known = pp_history_published_mask(st);
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
             pp_cache_mark_dirty(d->cache, st);
-            keep_alerts(d, st, held, d->scratch_alerts, na);
+            keep_alerts(d, st, held, known, d->scratch_alerts, na);
             if (d->stats.applied++ == 0)
                 d->stats.first_apply_ms = now;
             if (ev->occurred_at_ms > d->max_event_ms)
@@ -949,14 +951,14 @@ static int sweep(pp_daemon_t *d, int32_t p, int64_t now, bool watermark, int64_t
                 continue;
             }
             memcpy(d->tick_copy, st, sizeof *st);
-            unsigned held = pp_history_held_mask(st);
+            unsigned held = pp_history_held_mask(st), known = pp_history_published_mask(st);
             int na = watermark ? pp_engine_advance(d->cfg->policy, st, now, proc, d->scratch_alerts)
                                : pp_engine_tick(d->cfg->policy, st, now, proc, d->scratch_alerts);
             d->stats.timer_ticks++;
             if (na == 0 && memcmp(d->tick_copy, st, sizeof *st) == 0)
                 continue; /* deferred (a day-boundary re-check the next event covers): nothing to write */
             pp_cache_mark_dirty(d->cache, st); /* rewrites its deadline, which has moved */
-            keep_alerts(d, st, held, d->scratch_alerts, na);
+            keep_alerts(d, st, held, known, d->scratch_alerts, na);
         }
         if (scanned < DUE_BATCH)
             return 0;

@@ -23,10 +23,21 @@ unsigned pp_history_held_mask(const pp_partner_t *st)
     return mask;
 }
 
-int pp_history_filter(pp_partner_t *st, unsigned held_before, int64_t max_age_ms, pp_alert_t *out,
-                      uint8_t *verdict, int n)
+unsigned pp_history_published_mask(const pp_partner_t *st)
 {
-    unsigned held = held_before, seen = 0;
+    unsigned mask = 0;
+    for (int r = 0; r < PP_R_COUNT; r++) {
+        const pp_rule_state_t *rs = &st->rules[r];
+        if (rs->started_at_ms != 0 && rs->published && !rs->held_back)
+            mask |= 1u << r;
+    }
+    return mask;
+}
+
+int pp_history_filter(pp_partner_t *st, unsigned held_before, unsigned published_before, int64_t max_age_ms,
+                      pp_alert_t *out, uint8_t *verdict, int n)
+{
+    unsigned held = held_before, known = published_before, seen = 0;
     int n_held = 0;
     for (int i = 0; i < n; i++) {
         pp_alert_t *a = &out[i];
@@ -39,15 +50,22 @@ int pp_history_filter(pp_partner_t *st, unsigned held_before, int64_t max_age_ms
              * CRITICAL, or the core publishing it once inhibition ends. It
              * stays held, its newer copy replacing the stored one, so that
              * the release publishes the episode once, as it is then. */
-            bool of_held = (held & bit) != 0;
+            bool of_held = (held & bit) != 0, update = (known & bit) != 0;
+            bool old = max_age_ms > 0 && a->emitted_at_ms - a->event_time_ms > max_age_ms;
+            if (update) {
+                if (old)
+                    a->publish = false; /* history: recorded; the episode stays as consumers know it */
+                continue;
+            }
             held &= ~bit;
-            if (a->publish && (of_held || (max_age_ms > 0 && a->emitted_at_ms - a->event_time_ms > max_age_ms))) {
+            if (a->publish && (of_held || old)) {
                 a->publish = false;
                 verdict[i] = PP_HIST_HOLD;
                 held |= bit;
                 n_held++;
             }
         } else {
+            known &= ~bit;
             if (held & bit) {
                 a->publish = false; /* the core thinks its FIRING went out: it did not */
                 verdict[i] = PP_HIST_UNHOLD;

@@ -39,14 +39,24 @@ enum pp_hist_verdict {
  * call on st: the call zeroes the rule state of an episode it resolves. */
 unsigned pp_history_held_mask(const pp_partner_t *st);
 
+/* Bit r set: rule r has an open episode whose FIRING went out to consumers
+ * (published, not held back). Taken before an engine call too: a FIRING of
+ * such a rule (not resolved earlier in the call) updates what consumers
+ * already know (going_dark turning CRITICAL). */
+unsigned pp_history_published_mask(const pp_partner_t *st);
+
 /*
  * Decide, in order, for the n transitions out[] one engine call produced on
- * st (held_before = pp_history_held_mask(st) taken before that call):
+ * st (held_before = pp_history_held_mask(st), published_before =
+ * pp_history_published_mask(st), both taken before that call):
  *   - a FIRING the core would publish whose event time is more than
  *     max_age_ms behind its emitted_at_ms (the wall clock when computed) is
  *     held back: publish cleared, verdict HOLD (max_age_ms 0 = no limit);
  *     so is a FIRING of an episode held back already (an update of it, e.g.
- *     going_dark turning CRITICAL): its copy replaces the stored one;
+ *     going_dark turning CRITICAL): its copy replaces the stored one; an
+ *     old update of an episode consumers know is recorded only (publish
+ *     cleared, verdict AS_IS: its RESOLVED still goes out as its FIRING
+ *     did);
  *   - the RESOLVED of a held-back episode: publish cleared, verdict UNHOLD;
  *   - everything else AS_IS. A RESOLVED whose FIRING was published is
  *     published whatever its age: it closes what consumers opened.
@@ -54,8 +64,8 @@ unsigned pp_history_held_mask(const pp_partner_t *st);
  * open episode (if any) is held back. verdict[] holds n entries.
  * Returns how many transitions were held back (HOLD + UNHOLD).
  */
-int pp_history_filter(pp_partner_t *st, unsigned held_before, int64_t max_age_ms, pp_alert_t *out,
-                      uint8_t *verdict, int n);
+int pp_history_filter(pp_partner_t *st, unsigned held_before, unsigned published_before, int64_t max_age_ms,
+                      pp_alert_t *out, uint8_t *verdict, int n);
 
 /* What pp_history_release did. */
 enum pp_hist_release {

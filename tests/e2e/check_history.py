@@ -93,10 +93,20 @@ def judge(records, max_age, horizon, errors, name):
                     want, new = False, "inhibited"
                 elif prev in (None, "inhibited"):  # new, or the core publishing an inhibited one
                     want, new = (False, "held") if old else (True, "published")
+                elif prev == "held" and not pub and rule == "going_dark":
+                    # an update of the held episode (turned CRITICAL): its
+                    # copy replaces the stored one, released later as one
+                    want, new = False, "held"
+                    count["held update"] += 1
                 elif prev == "held":
                     want, new = True, "released"
                     count["released"] += 1
                     released_at = at
+                elif prev in ("published", "released") and rule == "going_dark":
+                    # an update of an episode consumers know (turned CRITICAL):
+                    # published when recent, recorded only when history
+                    want, new = not old, prev
+                    count["update"] += 1
                 else:
                     errors.append("%s: %s FIRING %s again after %s" % (name, pid, aid, prev))
                     continue

@@ -47,18 +47,18 @@ static const char *eid(void)
  * Returns the number of transitions in out[]. */
 static int apply_at(pp_event_t ev, int64_t proc)
 {
-    unsigned held = pp_history_held_mask(&st);
+    unsigned held = pp_history_held_mask(&st), known = pp_history_published_mask(&st);
     int n = pp_engine_apply(&ps, &st, &ev, 3, offset++, proc, out);
     cr_assert_geq(n, 0);
-    pp_history_filter(&st, held, MAX_AGE, out, verdict, n);
+    pp_history_filter(&st, held, known, MAX_AGE, out, verdict, n);
     return n;
 }
 
 static int advance_at(int64_t until, int64_t proc)
 {
-    unsigned held = pp_history_held_mask(&st);
+    unsigned held = pp_history_held_mask(&st), known = pp_history_published_mask(&st);
     int n = pp_engine_advance(&ps, &st, until, proc, out);
-    pp_history_filter(&st, held, MAX_AGE, out, verdict, n);
+    pp_history_filter(&st, held, known, MAX_AGE, out, verdict, n);
     return n;
 }
 
@@ -120,6 +120,32 @@ Test(history, a_held_episode_turning_critical_stays_held_with_its_newer_copy)
     cr_assert(st.rules[PP_R_GOING_DARK].held_back);
 }
 
+Test(history, an_old_update_of_a_published_episode_is_recorded_and_its_resolved_still_goes_out)
+{
+    /* going_dark published live (recent), then the daemon is down for weeks:
+     * catching up, it reaches the 40th business day long ago: the CRITICAL
+     * update is history (recorded only), the episode stays as consumers
+     * know it, and its RESOLVED is published when the partner is back */
+    apply_at(ev_lifecycle("acme", eid(), T0, PP_LC_SIGNED, PP_PTYPE_RESELLER, NULL), T0);
+    msg(T0, "t1", PP_DIR_INBOUND, T0);
+    int64_t tripped = T0 + 22 * DAY_MS;
+    int n = advance_at(tripped, tripped + HOUR_MS);
+    int i = find(n, PP_R_GOING_DARK, PP_ALERT_FIRING);
+    cr_assert_geq(i, 0);
+    cr_assert(out[i].publish, "recent: published");
+    n = advance_at(T0 + 60 * DAY_MS, LATER);
+    i = find(n, PP_R_GOING_DARK, PP_ALERT_FIRING);
+    cr_assert_geq(i, 0, "the CRITICAL update");
+    cr_assert_eq(out[i].severity, PP_SEV_CRITICAL);
+    cr_assert_not(out[i].publish, "old: recorded only");
+    cr_assert_eq(verdict[i], PP_HIST_AS_IS, "not held: nothing to release later");
+    cr_assert_not(st.rules[PP_R_GOING_DARK].held_back);
+    n = apply_at(ev_eng("acme", eid(), T0 + 61 * DAY_MS, "t2", PP_DIR_INBOUND, PP_KIND_MESSAGE, false), LATER);
+    i = find(n, PP_R_GOING_DARK, PP_ALERT_RESOLVED);
+    cr_assert_geq(i, 0);
+    cr_assert(out[i].publish, "closes what consumers opened");
+}
+
 Test(history, recent_firing_is_published_as_is)
 {
     pp_alert_t f = overdue_fires(T0 + 8 * DAY_MS); /* fired at ~T0+7d, computed a day later */
@@ -164,9 +190,9 @@ Test(history, zero_max_age_holds_nothing)
 {
     apply_at(ev_lifecycle("acme", eid(), T0, PP_LC_SIGNED, PP_PTYPE_RESELLER, NULL), LATER);
     msg(T0, "t1", PP_DIR_OUTBOUND, LATER);
-    unsigned held = pp_history_held_mask(&st);
+    unsigned held = pp_history_held_mask(&st), known = pp_history_published_mask(&st);
     int n = pp_engine_advance(&ps, &st, T0 + 10 * DAY_MS, LATER, out);
-    cr_assert_eq(pp_history_filter(&st, held, 0, out, verdict, n), 0);
+    cr_assert_eq(pp_history_filter(&st, held, known, 0, out, verdict, n), 0);
     int i = find(n, PP_R_REPLY_OVERDUE, PP_ALERT_FIRING);
     cr_assert_geq(i, 0);
     cr_assert(out[i].publish);
