@@ -179,7 +179,7 @@ typedef struct segment {
     int64_t floor_ms; /* after clocks went back at change i, the local time they stopped at; else INT64_MIN */
 } segment_t;
 
-static segment_t zone_segment(const pp_zone_t *z, int32_t i)
+static inline segment_t zone_segment(const pp_zone_t *z, int32_t i)
 {
     segment_t g = {(int64_t)z->initial_offset_s * 1000, INT64_MIN};
     if (i >= 0) {
@@ -211,23 +211,22 @@ static int64_t zone_segment_local(const pp_zone_t *z, int32_t i)
  * segment `seg` (the segment of an instant before the answer, -1 = before
  * the first change). Segments start in ascending local time, so the one
  * holding l is found by walking on from seg: a deadline is most often in
- * the same segment or the next; past two steps, halving the rest. */
+ * the same segment or within a year (two changes); past three, halving
+ * the rest. */
 static int64_t zone_unlocal(const pp_zone_t *z, int64_t l, int32_t seg)
 {
     int32_t n = zone_count(z);
     int32_t k = seg + 1; /* segments before k start at or before l */
-    if (k < n && zone_segment_local(z, k) <= l) {
-        k++;
-        if (k < n && zone_segment_local(z, k) <= l) {
-            int32_t len = n - ++k; /* the count is in [k, k + len] */
-            while (len > 0) {
-                int32_t half = (len + 1) / 2;
-                if (zone_segment_local(z, k + half - 1) <= l) {
-                    k += half;
-                    len -= half;
-                } else {
-                    len = half - 1;
-                }
+    if (k < n && zone_segment_local(z, k) <= l && ++k < n && zone_segment_local(z, k) <= l && ++k < n &&
+        zone_segment_local(z, k) <= l) {
+        int32_t len = n - ++k; /* the count is in [k, k + len] */
+        while (len > 0) {
+            int32_t half = (len + 1) / 2;
+            if (zone_segment_local(z, k + half - 1) <= l) {
+                k += half;
+                len -= half;
+            } else {
+                len = half - 1;
             }
         }
     }
