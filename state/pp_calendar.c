@@ -11,14 +11,18 @@
  *          + the part of day(l)'s opening hours before l (if it is open)
  *
  * Workdays before a day are whole weeks times the workdays per week plus a
- * prefix of at most 6 days; workday holidays before a day are one binary
- * search plus the derived prefix count. Then
+ * prefix of at most 6 days, both from a derived table of the week;
+ * workday holidays before a day are one binary search plus the derived
+ * prefix count. Then
  *
  *   elapsed(from, to) = B(L(to)) - B(L(from))
  *   add(from, d)      = the least t with L(t) >= the least l with B(l) >= B(L(from)) + d
  *
  * B is continuous, so the second inverts the first exactly wherever L does
  * not jump (a forward DST change inside business hours; see the header).
+ * The least l is whole weeks by one division and the day of the week by a
+ * derived table, so neither direction walks days; the zone is searched once
+ * per call (the other instant walks on from there).
  */
 #include "pp_calendar.h"
 
@@ -120,13 +124,14 @@ static int32_t zone_search(const pp_zone_t *z, uint32_t n, int64_t s)
     }
     return (int32_t)(i + (z->at_s[i] <= s));
 }
+#undef ZONE_STEP
 
 /* The last change at or before unix second s, -1 if none. Profiled: a
  * binary search was a third of elapsed on a 260-change zone. Most zones
  * change at a steady pace (twice a year) or have stopped changing, so: past
  * the last change or before the first, at once; between, a guess in
- * proportion to the time, checked, and stepped once or twice; a search when
- * the guess is farther off. The same answer as a binary search, at_s being
+ * proportion to the time, checked, and stepped up to three times; a search
+ * when the guess is farther off. The same answer as a binary search, at_s being
  * sorted. */
 static int32_t zone_index(const pp_zone_t *z, int64_t s)
 {
@@ -209,10 +214,11 @@ static int64_t zone_segment_local(const pp_zone_t *z, int32_t i)
 
 /* The least instant t with L(t) >= l, for l later than the local start of
  * segment `seg` (the segment of an instant before the answer, -1 = before
- * the first change). Segments start in ascending local time, so the one
- * holding l is found by walking on from seg: a deadline is most often in
- * the same segment or within a year (two changes); past three, halving
- * the rest. */
+ * the first change). Segments start in ascending local time (in every ICU
+ * zone: only changes closer together than their offset difference would
+ * break it), so the one holding l is found by walking on from seg: a
+ * deadline is most often in the same segment or within a year (two
+ * changes); past three, halving the rest. */
 static int64_t zone_unlocal(const pp_zone_t *z, int64_t l, int32_t seg)
 {
     int32_t n = zone_count(z);

@@ -113,9 +113,9 @@ void pp_calendar_derive(pp_calendar_t *cal);
  * time (see the file comment for DST). 0 when to_ms <= from_ms. Monotonic in
  * to_ms. A 24x7 calendar with no holidays returns to_ms - from_ms exactly,
  * whatever the zone. A calendar with no workdays (or no opening hours)
- * returns 0. O(log holidays + log transitions): one search of the zone when
- * no change falls between the two instants, none in a zone without changes
- * (UTC), none of the holidays when there are none.
+ * returns 0. O(log holidays + log transitions): one search of the zone
+ * (to_ms walks on from from_ms's change when at most two lie between),
+ * none in a zone without changes (UTC); no holiday search without holidays.
  */
 int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
                                int64_t to_ms);
@@ -133,8 +133,8 @@ int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, 
  * inside business hours: then it is the instant of the change, where elapsed
  * first exceeds d. O(log transitions + k log holidays), k at most 1 + the
  * workday holidays between from_ms and the deadline; one search of the zone
- * when the deadline is within two changes of from_ms, none in a zone without
- * changes (UTC).
+ * when the deadline is within three changes of from_ms, none in a zone
+ * without changes (UTC).
  */
 int64_t pp_calendar_add_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
                            int64_t business_ms);
