@@ -11,14 +11,18 @@
  *          + the part of day(l)'s opening hours before l (if it is open)
  *
  * Workdays before a day are whole weeks times the workdays per week plus a
- * prefix of at most 6 days; workday holidays before a day are one binary
- * search plus the derived prefix count. Then
+ * prefix of at most 6 days, both from a derived table of the week;
+ * workday holidays before a day are one binary search plus the derived
+ * prefix count. Then
  *
  *   elapsed(from, to) = B(L(to)) - B(L(from))
  *   add(from, d)      = the least t with L(t) >= the least l with B(l) >= B(L(from)) + d
  *
  * B is continuous, so the second inverts the first exactly wherever L does
  * not jump (a forward DST change inside business hours; see the header).
+ * The least l is whole weeks by one division and the day of the week by a
+ * derived table, so neither direction walks days; the zone is searched once
+ * per call (the other instant walks on from there).
  */
 #include "pp_calendar.h"
 
@@ -41,11 +45,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return -floor_div(-a, b);
 }
 
 static int64_t clamp64(int64_t x, int64_t lo, int64_t hi)
@@ -93,18 +92,83 @@ static int64_t zone_offset_before_ms(const pp_zone_t *z, int32_t i)
     return (int64_t)(i > 0 ? z->offset_s[i - 1] : z->initial_offset_s) * 1000;
 }
 
-/* The last change at or before unix second s, -1 if none. */
+/* Unix second of unix_ms, rounded down, for |unix_ms| <= LIMIT_MS: biased
+ * to be non-negative, so the division is an unsigned one by a constant (a
+ * multiply) with no sign fix-up. */
+static int64_t second_of(int64_t unix_ms)
+{
+    return (int64_t)((uint64_t)(unix_ms + LIMIT_MS) / 1000u) - LIMIT_S;
+}
+
+/* One halving step of zone_search: the count moves up by h if it can. */
+#define ZONE_STEP(h) (i += z->at_s[i + (h) - 1] <= s ? (h) : 0)
+
+/* The number of changes at or before unix second s, 1 <= n <= 320, by
+ * branch-free halving over a power of two, unrolled (n < 2^9): the same
+ * answer as any binary search, at_s being sorted. */
+static int32_t zone_search(const pp_zone_t *z, uint32_t n, int64_t s)
+{
+    int log2 = 31 - __builtin_clz(n);
+    uint32_t step = 1u << log2; /* the largest power of two <= n */
+    uint32_t i = z->at_s[step - 1] <= s ? n - step : 0; /* the count is in [i, i + step] */
+    switch (log2) { /* halve step down to 1, keeping the count in [i, i + step] */
+    case 8: ZONE_STEP(128); /* fall through */
+    case 7: ZONE_STEP(64); /* fall through */
+    case 6: ZONE_STEP(32); /* fall through */
+    case 5: ZONE_STEP(16); /* fall through */
+    case 4: ZONE_STEP(8); /* fall through */
+    case 3: ZONE_STEP(4); /* fall through */
+    case 2: ZONE_STEP(2); /* fall through */
+    case 1: ZONE_STEP(1); /* fall through */
+    default: break;
+    }
+    return (int32_t)(i + (z->at_s[i] <= s));
+}
+#undef ZONE_STEP
+
+/* The last change at or before unix second s, -1 if none. Profiled: a
+ * binary search was a third of elapsed on a 260-change zone. Most zones
+ * change at a steady pace (twice a year) or have stopped changing, so: past
+ * the last change or before the first, at once; between, a guess in
+ * proportion to the time, checked, and stepped up to three times; a search
+ * when the guess is farther off. The same answer as a binary search, at_s being
+ * sorted. */
 static int32_t zone_index(const pp_zone_t *z, int64_t s)
 {
-    int32_t lo = 0, hi = zone_count(z); /* answer + 1 in [lo, hi] */
-    while (lo < hi) {
-        int32_t mid = lo + (hi - lo) / 2;
-        if (z->at_s[mid] <= s)
-            lo = mid + 1;
-        else
-            hi = mid;
+    int32_t n = zone_count(z), last = n - 1;
+    if (n == 0 || s < z->at_s[0])
+        return -1;
+    if (s >= z->at_s[last])
+        return last;
+    /* at_s[0] <= s < at_s[last]: the answer is in [0, last - 1] */
+    double x = ((double)s - (double)z->at_s[0]) / ((double)z->at_s[last] - (double)z->at_s[0]) * last;
+    int32_t i = x >= 0 && x < last ? (int32_t)x : 0; /* (int32_t) of a NaN would be undefined */
+    for (int step = 0; step < 3; step++) {
+        if (z->at_s[i] > s) {
+            if (i == 0)
+                break;
+            i--;
+        } else if (z->at_s[i + 1] <= s) {
+            if (i + 1 == last)
+                break;
+            i++;
+        } else {
+            return i;
+        }
     }
-    return lo - 1;
+    return zone_search(z, (uint32_t)n, s) - 1;
+}
+
+/* zone_index(s) when change k (< n) is known to be at or before s: walk on
+ * from k, as a later instant of a span is most often before the next change
+ * or the one after; farther, search. */
+static int32_t zone_index_from(const pp_zone_t *z, int32_t k, int64_t s)
+{
+    int32_t n = zone_count(z);
+    for (int step = 0; step < 2; step++, k++)
+        if (k + 1 >= n || z->at_s[k + 1] > s)
+            return k;
+    return zone_index(z, s);
 }
 
 int32_t pp_zone_offset(const pp_zone_t *zone, int64_t unix_ms)
@@ -113,21 +177,31 @@ int32_t pp_zone_offset(const pp_zone_t *zone, int64_t unix_ms)
     return i < 0 ? zone->initial_offset_s : zone->offset_s[i];
 }
 
-/* L(t): local time of instant t, standing still during a repeated hour. */
-static int64_t zone_local(const pp_zone_t *z, int64_t t)
+/* What L needs of segment i (-1 = before the first change): there
+ * L(t) = max(t + off_ms, floor_ms). */
+typedef struct segment {
+    int64_t off_ms;   /* the offset in effect */
+    int64_t floor_ms; /* after clocks went back at change i, the local time they stopped at; else INT64_MIN */
+} segment_t;
+
+static inline segment_t zone_segment(const pp_zone_t *z, int32_t i)
 {
-    int32_t i = zone_index(z, floor_div(t, 1000));
-    if (i < 0)
-        return t + (int64_t)z->initial_offset_s * 1000;
-    int64_t off = (int64_t)z->offset_s[i] * 1000;
-    int64_t before = zone_offset_before_ms(z, i);
-    int64_t l = t + off;
-    if (before > off) { /* clocks went back at change i: local time resumes where it stopped */
-        int64_t stopped = zone_at_ms(z, i) + before;
-        if (l < stopped)
-            l = stopped;
+    segment_t g = {(int64_t)z->initial_offset_s * 1000, INT64_MIN};
+    if (i >= 0) {
+        int64_t before = zone_offset_before_ms(z, i);
+        g.off_ms = (int64_t)z->offset_s[i] * 1000;
+        if (before > g.off_ms) /* local time resumes where it stopped */
+            g.floor_ms = zone_at_ms(z, i) + before;
     }
-    return l;
+    return g;
+}
+
+/* L(t) for an instant t of segment g: local time, standing still during a
+ * repeated hour. */
+static int64_t segment_local(segment_t g, int64_t t)
+{
+    int64_t l = t + g.off_ms;
+    return l < g.floor_ms ? g.floor_ms : l;
 }
 
 /* Local time at the start of segment i (the instant of change i). */
@@ -138,19 +212,31 @@ static int64_t zone_segment_local(const pp_zone_t *z, int32_t i)
     return zone_at_ms(z, i) + (before > off ? before : off);
 }
 
-/* The least instant t with zone_local(t) >= l. */
-static int64_t zone_unlocal(const pp_zone_t *z, int64_t l)
+/* The least instant t with L(t) >= l, for l later than the local start of
+ * segment `seg` (the segment of an instant before the answer, -1 = before
+ * the first change). Segments start in ascending local time (in every ICU
+ * zone: only changes closer together than their offset difference would
+ * break it), so the one holding l is found by walking on from seg: a
+ * deadline is most often in the same segment or within a year (two
+ * changes); past three, halving the rest. */
+static int64_t zone_unlocal(const pp_zone_t *z, int64_t l, int32_t seg)
 {
     int32_t n = zone_count(z);
-    int32_t lo = 0, hi = n; /* first segment starting after l, in [lo, hi] */
-    while (lo < hi) {
-        int32_t mid = lo + (hi - lo) / 2;
-        if (zone_segment_local(z, mid) <= l)
-            lo = mid + 1;
-        else
-            hi = mid;
+    int32_t k = seg + 1; /* segments before k start at or before l */
+    if (k < n && zone_segment_local(z, k) <= l && ++k < n && zone_segment_local(z, k) <= l && ++k < n &&
+        zone_segment_local(z, k) <= l) {
+        int32_t len = n - ++k; /* the count is in [k, k + len] */
+        while (len > 0) {
+            int32_t half = (len + 1) / 2;
+            if (zone_segment_local(z, k + half - 1) <= l) {
+                k += half;
+                len -= half;
+            } else {
+                len = half - 1;
+            }
+        }
     }
-    int32_t i = lo - 1; /* the segment holding l, -1 = before the first change */
+    int32_t i = k - 1; /* the segment holding l, -1 = before the first change */
     int64_t t;
     if (i < 0)
         t = l - (int64_t)z->initial_offset_s * 1000;
@@ -174,6 +260,7 @@ static void calendar_init(pp_calendar_t *cal, const char *name, uint8_t workdays
     cal->workdays = workdays;
     cal->open_s = open_s;
     cal->close_s = close_s;
+    pp_calendar_derive(cal);
 }
 
 void pp_calendar_business(pp_calendar_t *cal)
@@ -223,6 +310,16 @@ void pp_calendar_derive(pp_calendar_t *cal)
     for (int i = 0; i < kept; i++)
         cal->workday_holidays_before[i + 1] =
             (uint8_t)(cal->workday_holidays_before[i] + is_workday(cal->workdays, cal->holidays[i]));
+    /* the week from Thursday: day i of it is weekday (i + 3) % 7 */
+    cal->derived_workdays = cal->workdays;
+    memset(cal->week_nth_workday_end, 0, sizeof cal->week_nth_workday_end);
+    cal->week_workdays_before[0] = 0;
+    for (int i = 0; i < 7; i++) {
+        int open = (cal->workdays >> ((i + 3) % 7)) & 1;
+        cal->week_workdays_before[i + 1] = (uint8_t)(cal->week_workdays_before[i] + open);
+        if (open)
+            cal->week_nth_workday_end[cal->week_workdays_before[i + 1]] = (uint8_t)(i + 1);
+    }
 }
 
 int64_t pp_calendar_day_ms(const pp_calendar_t *cal)
@@ -244,6 +341,30 @@ static bool is_24x7(const pp_calendar_t *cal)
            cal->n_holidays == 0;
 }
 
+/* Workdays written without pp_calendar_derive() leave the week tables
+ * stale: elapsed and add then work on a derived copy (out of line, so the
+ * common path carries no copy), and count right whatever the caller forgot. */
+static bool is_derived(const pp_calendar_t *cal)
+{
+    return cal->derived_workdays == cal->workdays;
+}
+
+static __attribute__((noinline, cold)) int64_t elapsed_underived(const pp_calendar_t *cal, const pp_zone_t *zone,
+                                                                 int64_t from_ms, int64_t to_ms)
+{
+    pp_calendar_t fresh = *cal;
+    pp_calendar_derive(&fresh);
+    return pp_calendar_elapsed_ms(&fresh, zone, from_ms, to_ms);
+}
+
+static __attribute__((noinline, cold)) int64_t add_underived(const pp_calendar_t *cal, const pp_zone_t *zone,
+                                                             int64_t from_ms, int64_t business_ms)
+{
+    pp_calendar_t fresh = *cal;
+    pp_calendar_derive(&fresh);
+    return pp_calendar_add_ms(&fresh, zone, from_ms, business_ms);
+}
+
 /* Index of the first holiday >= day. */
 static int holiday_lower_bound(const pp_calendar_t *cal, int64_t day)
 {
@@ -258,68 +379,102 @@ static int holiday_lower_bound(const pp_calendar_t *cal, int64_t day)
     return lo;
 }
 
-/* Workdays among the days [day(0) .. day) (negative before 1970): whole
- * weeks by arithmetic, then the at most 6 days left, which start on a
- * Thursday like day 0. */
-static int64_t workdays_before(uint8_t workdays, int64_t day)
-{
-    int64_t weeks = floor_div(day, 7);
-    int rest = (int)(day - weeks * 7), n = 0;
-    for (int i = 0; i < rest; i++)
-        n += (workdays >> ((i + 3) % 7)) & 1;
-    return weeks * __builtin_popcount(workdays & ALL_DAYS) + n;
-}
+/*
+ * Weeks here start on a Thursday, so week w is days 7w .. 7w + 6 and local
+ * time l falls in week floor(l / WEEK_MS). Every local time met lies within
+ * LIMIT_MS plus the largest offset (2^31 s) of the epoch, so l + WEEK_BIAS
+ * weeks is positive: the divisions by a week and by a day are unsigned ones
+ * by constants (multiplies), with no sign fix-up. Profiled: with the popcount
+ * and the day walk they were this file's largest cost.
+ */
+#define WEEK_MS (7 * DAY_MS)
+#define WEEK_BIAS (1LL << 25) /* weeks: 2.0e16 ms, over LIMIT_MS + 2^31 s */
+/* Deadlines past week WEEK_CUTOFF are past any instant (4.0e16 ms, over
+ * LIMIT_MS + 2^31 s): never. Keeps the arithmetic far from overflow. */
+#define WEEK_CUTOFF (1LL << 26)
 
-/* Business days among [day(0) .. day): workdays minus workday holidays. */
-static int64_t business_days_before(const pp_calendar_t *cal, int64_t day)
+/* Workday holidays before day (OUT: the count) and whether day is one. Out
+ * of line: most calendars have no holidays. */
+static __attribute__((noinline)) int64_t holidays_before(const pp_calendar_t *cal, int64_t day, bool *ret_on)
 {
-    return workdays_before(cal->workdays, day) -
-           cal->workday_holidays_before[holiday_lower_bound(cal, day)];
-}
-
-/* B(l): business ms from local 1970-01-01 00:00 to local time l. */
-static int64_t business_before(const pp_calendar_t *cal, int64_t l)
-{
-    int64_t day = floor_div(l, DAY_MS), in_day = l - day * DAY_MS;
-    int64_t open = (int64_t)cal->open_s * 1000, len = pp_calendar_day_ms(cal);
     int i = holiday_lower_bound(cal, day);
-    int64_t b = (workdays_before(cal->workdays, day) - cal->workday_holidays_before[i]) * len;
-    bool holiday = i < n_holidays(cal) && cal->holidays[i] == day;
-    if (is_workday(cal->workdays, day) && !holiday)
-        b += clamp64(in_day - open, 0, len);
+    *ret_on = i < n_holidays(cal) && cal->holidays[i] == day;
+    return cal->workday_holidays_before[i];
+}
+
+/* B(l): business ms from local 1970-01-01 00:00 to local time l:
+ * (workdays before l's day - workday holidays before it) * day length, plus
+ * the part of l's day's opening hours before l if that day is open.
+ * OUT *ret_holidays (if not NULL): those workday holidays. */
+static inline int64_t business_before(const pp_calendar_t *cal, int64_t l, int64_t *ret_holidays)
+{
+    uint64_t biased = (uint64_t)(l + WEEK_BIAS * WEEK_MS);
+    int64_t week = (int64_t)(biased / (uint64_t)WEEK_MS) - WEEK_BIAS;
+    uint32_t in_week = (uint32_t)(biased % (uint64_t)WEEK_MS);
+    uint32_t d = in_week / (uint32_t)DAY_MS; /* day of the week, 0 = Thursday */
+    int64_t in_day = (int64_t)(in_week - d * (uint32_t)DAY_MS);
+    const uint8_t *before = cal->week_workdays_before;
+    int64_t days = week * before[7] + before[d];
+    bool open = before[d + 1] != before[d];
+    int64_t holidays = 0;
+    if (cal->n_holidays > 0) {
+        bool holiday;
+        holidays = holidays_before(cal, week * 7 + d, &holiday);
+        days -= holidays;
+        open = open && !holiday;
+    }
+    if (ret_holidays != NULL)
+        *ret_holidays = holidays;
+    int64_t len = pp_calendar_day_ms(cal);
+    int64_t b = days * len;
+    if (open)
+        b += clamp64(in_day - (int64_t)cal->open_s * 1000, 0, len);
     return b;
 }
 
-/* The least day e with workdays_before(e) >= n. */
-static int64_t workdays_until(uint8_t workdays, int64_t n)
+/* The least local time l with B'(l) >= v, where B' is B without holidays;
+ * OUT *ret_end: the day after l's (l is in the opening hours of day
+ * *ret_end - 1, its closing time included). Returns false, writing nothing,
+ * when l lies past week WEEK_CUTOFF. Whole weeks by one division; the day
+ * in the week by the table of the k-th workday. */
+static bool workdays_until(const pp_calendar_t *cal, int64_t v, int64_t len, int64_t *ret_l, int64_t *ret_end)
 {
-    int per_week = __builtin_popcount(workdays & ALL_DAYS);
-    int64_t weeks = floor_div(n - 1, per_week);
-    int64_t left = n - weeks * per_week; /* 1..per_week */
-    int rest = 0, seen = 0;
-    while (seen < left) /* at most 7 steps */
-        seen += (workdays >> ((rest++ + 3) % 7)) & 1;
-    return weeks * 7 + rest;
+    int64_t week_ms = cal->week_workdays_before[7] * len;
+    int64_t week = floor_div(v - 1, week_ms);
+    if (week > WEEK_CUTOFF)
+        return false;
+    int64_t q = v - week * week_ms; /* 1..week_ms: at most 7 days, fits 32 bits */
+    uint32_t k = (uint32_t)(q - 1) / (uint32_t)len + 1; /* its k-th business day begun */
+    int64_t end = week * 7 + cal->week_nth_workday_end[k];
+    *ret_l = (end - 1) * DAY_MS + (int64_t)cal->open_s * 1000 + (q - (int64_t)(k - 1) * len);
+    *ret_end = end;
+    return true;
 }
 
-/* The least local time l with B(l) >= v. */
-static int64_t business_until(const pp_calendar_t *cal, int64_t v)
+/* The least local time l with B(l) >= v (OUT *ret_l), given h0 <= the
+ * workday holidays before l's day (those before an earlier day will do).
+ * Returns false when l lies past week WEEK_CUTOFF. With holidays, the n-th
+ * business day is the (n + h)-th workday, h the workday holidays before it;
+ * iterating h <- the holidays before the (n + h)-th workday from h0 settles
+ * on that h (the iterates never pass it, and a fixed point is the answer):
+ * one step per stretch of holidays in the way, most often one step. */
+static bool business_until(const pp_calendar_t *cal, int64_t v, int64_t h0, int64_t *ret_l)
 {
-    int64_t len = pp_calendar_day_ms(cal);
-    int64_t n = ceil_div(v, len); /* business days begun by then, the last partly */
-    /* least e with business_days_before(e) >= n: holidays push it at most
-     * their number of workdays past the holiday-free answer */
-    int64_t lo = workdays_until(cal->workdays, n);
-    int64_t hi = workdays_until(cal->workdays, n + cal->workday_holidays_before[n_holidays(cal)]);
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (business_days_before(cal, mid) >= n)
-            hi = mid;
-        else
-            lo = mid + 1;
+    int64_t len = pp_calendar_day_ms(cal), h = h0, l, end;
+    if (!workdays_until(cal, v + h * len, len, &l, &end))
+        return false;
+    if (n_holidays(cal) > 0) {
+        for (int step = 0; step <= PP_HOLIDAYS_MAX; step++) { /* bounded, even for a hand-broken calendar */
+            int64_t next = cal->workday_holidays_before[holiday_lower_bound(cal, end)];
+            if (next == h)
+                break;
+            h = next;
+            if (!workdays_until(cal, v + h * len, len, &l, &end))
+                return false;
+        }
     }
-    /* day lo - 1 is the n-th business day; v falls in its opening hours */
-    return (lo - 1) * DAY_MS + (int64_t)cal->open_s * 1000 + (v - (n - 1) * len);
+    *ret_l = l;
+    return true;
 }
 
 int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
@@ -331,8 +486,24 @@ int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, 
         return 0;
     if (is_24x7(cal))
         return to_ms - from_ms;
-    int64_t b = business_before(cal, zone_local(zone, to_ms)) -
-                business_before(cal, zone_local(zone, from_ms));
+    if (!is_derived(cal))
+        return elapsed_underived(cal, zone, from_ms, to_ms);
+    int64_t l_from, l_to;
+    int32_t n = zone_count(zone);
+    if (n == 0) { /* UTC or a fixed offset */
+        int64_t off = (int64_t)zone->initial_offset_s * 1000;
+        l_from = from_ms + off;
+        l_to = to_ms + off;
+    } else { /* one search: to is most often before the next change */
+        int32_t i = zone_index(zone, second_of(from_ms));
+        int64_t s_to = second_of(to_ms);
+        segment_t g = zone_segment(zone, i);
+        l_from = segment_local(g, from_ms);
+        if (i + 1 < n && zone->at_s[i + 1] <= s_to)
+            g = zone_segment(zone, zone_index_from(zone, i + 1, s_to));
+        l_to = segment_local(g, to_ms);
+    }
+    int64_t b = business_before(cal, l_to, NULL) - business_before(cal, l_from, NULL);
     return b > 0 ? b : 0;
 }
 
@@ -348,8 +519,14 @@ int64_t pp_calendar_add_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int6
     if (is_24x7(cal)) {
         t = from_ms + business_ms;
     } else {
-        int64_t v = business_before(cal, zone_local(zone, from_ms)) + business_ms;
-        t = zone_unlocal(zone, business_until(cal, v));
+        if (!is_derived(cal))
+            return add_underived(cal, zone, from_ms, business_ms);
+        int32_t seg = zone_count(zone) == 0 ? -1 : zone_index(zone, second_of(from_ms));
+        int64_t h, l;
+        int64_t v = business_before(cal, segment_local(zone_segment(zone, seg), from_ms), &h) + business_ms;
+        if (!business_until(cal, v, h, &l))
+            return INT64_MAX;
+        t = zone_unlocal(zone, l, seg);
         if (t < from_ms) /* only with an unsorted zone table */
             t = from_ms;
     }

@@ -74,10 +74,20 @@ typedef struct pp_calendar {
     int32_t close_s;                      /* closing time, open_s < close_s <= 86400 */
     int32_t holidays[PP_HOLIDAYS_MAX];    /* local dates closed all day, as days since
                                              1970-01-01, ascending, unique */
-    /* Derived by pp_calendar_derive() (pp_calendar_set() keeps it up to date):
-     * how many of holidays[0 .. i-1] fall on a workday, for i = 0..n_holidays.
-     * Holidays on days the calendar is closed anyway remove nothing. */
-    uint8_t workday_holidays_before[PP_HOLIDAYS_MAX + 1];
+    /* Derived by pp_calendar_derive() (pp_calendar_set() and the built-in
+     * constructors keep them up to date), so that counting business days is
+     * table lookups: */
+    uint8_t workday_holidays_before[PP_HOLIDAYS_MAX + 1]; /* how many of holidays[0 .. i-1] fall on a
+                                             workday, i = 0..n_holidays (a holiday on a day the
+                                             calendar is closed anyway removes nothing) */
+    uint8_t week_workdays_before[8];      /* workdays among the first i days of a week that starts
+                                             on a Thursday (as day 0, 1970-01-01, does), i = 0..7;
+                                             [7] is the workdays per week */
+    uint8_t week_nth_workday_end[8];      /* for k = 1..week_workdays_before[7]: the least i with
+                                             week_workdays_before[i] >= k (1 + the k-th workday's
+                                             place in that week); 0 elsewhere */
+    uint8_t derived_workdays;             /* workdays as of the last derive: when it differs, the
+                                             week tables are stale and elapsed/add derive a copy */
 } pp_calendar_t;
 
 /* Make *zone UTC: name "UTC", offset 0, no changes. */
@@ -92,8 +102,10 @@ void pp_calendar_business(pp_calendar_t *cal);
 void pp_calendar_always(pp_calendar_t *cal);
 
 /* Normalise after direct writes to the fields: sort and deduplicate the
- * holidays (n_holidays is clamped to PP_HOLIDAYS_MAX) and recompute
- * workday_holidays_before. */
+ * holidays (n_holidays is clamped to PP_HOLIDAYS_MAX) and recompute the
+ * derived fields. Elapsed and add count with them; they notice workdays
+ * written since (derived_workdays) and then derive a copy for the call, but
+ * holidays written directly count only once derived. */
 void pp_calendar_derive(pp_calendar_t *cal);
 
 /*
@@ -101,7 +113,9 @@ void pp_calendar_derive(pp_calendar_t *cal);
  * time (see the file comment for DST). 0 when to_ms <= from_ms. Monotonic in
  * to_ms. A 24x7 calendar with no holidays returns to_ms - from_ms exactly,
  * whatever the zone. A calendar with no workdays (or no opening hours)
- * returns 0. O(log holidays + log transitions).
+ * returns 0. O(log holidays + log transitions): one search of the zone
+ * (to_ms walks on from from_ms's change when at most two lie between),
+ * none in a zone without changes (UTC); no holiday search without holidays.
  */
 int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
                                int64_t to_ms);
@@ -117,7 +131,10 @@ int64_t pp_calendar_elapsed_ms(const pp_calendar_t *cal, const pp_zone_t *zone, 
  * elapsed(from, add(from, d) - 1) == d - 1, across holidays and DST changes,
  * except when the deadline falls in local hours a forward DST change skips
  * inside business hours: then it is the instant of the change, where elapsed
- * first exceeds d. O(log holidays + log transitions).
+ * first exceeds d. O(log transitions + k log holidays), k at most 1 + the
+ * workday holidays between from_ms and the deadline; one search of the zone
+ * when the deadline is within three changes of from_ms, none in a zone
+ * without changes (UTC).
  */
 int64_t pp_calendar_add_ms(const pp_calendar_t *cal, const pp_zone_t *zone, int64_t from_ms,
                            int64_t business_ms);

@@ -451,6 +451,122 @@ Test(calendar, add_is_least_instant_when_dst_falls_in_business_hours)
     cr_assert_gt(exact_misses, 0); /* the case was exercised */
 }
 
+/* ---- zones with many changes, long spans ---- */
+
+/* A zone of EST/EDT with n changes at 07:00Z on Sundays (02:00 EST, 03:00
+ * EDT: never in business hours), the gaps irregular (1 to 60 weeks, a dense
+ * stretch among them), so a lookup cannot rely on a steady pace. */
+#define SUNDAY_1970_01_04_MS (3 * DAY_MS)
+static void many_changes_zone(pp_zone_t *z, int n, uint64_t seed)
+{
+    pp_rand_t rng;
+    rng_seed(&rng, seed);
+    memset(z, 0, sizeof *z);
+    strcpy(z->name, "Test/Irregular");
+    z->initial_offset_s = EST * 3600;
+    int64_t week = 0;
+    for (int i = 0; i < n; i++) {
+        week += (i > 40 && i < 90) ? 1 : 1 + (int64_t)(pp_rand_next(&rng) % 60);
+        z->at_s[i] = (SUNDAY_1970_01_04_MS + week * 7 * DAY_MS + 7 * HOUR_MS) / 1000;
+        z->offset_s[i] = (i % 2 ? EST : EDT) * 3600;
+    }
+    z->n_transitions = n;
+}
+
+static pp_zone_t fixed_zone(int32_t offset_s)
+{
+    pp_zone_t z;
+    memset(&z, 0, sizeof z);
+    strcpy(z.name, "Test/Fixed");
+    z.initial_offset_s = offset_s;
+    return z;
+}
+
+Test(calendar, zone_offsets_with_many_irregular_changes_match_a_linear_scan)
+{
+    static pp_zone_t z;
+    many_changes_zone(&z, PP_ZONE_TRANSITIONS_MAX, 5);
+    for (int i = 0; i < z.n_transitions; i++) {
+        int64_t t = z.at_s[i] * 1000;
+        cr_assert_eq(pp_zone_offset(&z, t), z.offset_s[i], "change %d", i);
+        cr_assert_eq(pp_zone_offset(&z, t - 1), i ? z.offset_s[i - 1] : z.initial_offset_s, "before change %d", i);
+    }
+    pp_rand_t rng;
+    rng_seed(&rng, 6);
+    int64_t span = z.at_s[z.n_transitions - 1] * 1000 + 400 * DAY_MS;
+    for (int k = 0; k < 20000; k++) {
+        int64_t t = (int64_t)(pp_rand_next(&rng) % (uint64_t)span) - 200 * DAY_MS;
+        cr_assert_eq(pp_zone_offset(&z, t), ref_offset_s(&z, t), "at %lld", (long long)t);
+    }
+}
+
+Test(calendar, elapsed_across_many_changes_is_the_sum_of_its_fixed_offset_pieces, .timeout = 60)
+{
+    /* Every change falls on a Sunday, outside business hours, so business
+     * time across one is the sum of the two sides, each counted at its own
+     * fixed offset; and add() inverts elapsed() exactly over years. */
+    static pp_zone_t z;
+    many_changes_zone(&z, 300, 7);
+    set(&business, "holidays", "1990-12-25 2000-01-03 2000-01-04 2026-12-25");
+    pp_rand_t rng;
+    rng_seed(&rng, 8);
+    int64_t first = z.at_s[0] * 1000, last = z.at_s[z.n_transitions - 1] * 1000;
+    for (int k = 0; k < 5000; k++) {
+        int64_t a = first - 100 * DAY_MS + (int64_t)(pp_rand_next(&rng) % (uint64_t)(last - first + 200 * DAY_MS));
+        int64_t b = a + (int64_t)(pp_rand_next(&rng) % (uint64_t)((k % 2 ? 60 : 5 * 365) * DAY_MS));
+        int64_t want = 0, piece = a;
+        int32_t off = z.initial_offset_s;
+        for (int i = 0; i < z.n_transitions && piece < b; i++) {
+            int64_t change = z.at_s[i] * 1000;
+            if (change > piece) {
+                pp_zone_t fz = fixed_zone(off);
+                int64_t end = change < b ? change : b;
+                want += pp_calendar_elapsed_ms(&business, &fz, piece, end);
+                piece = end;
+            }
+            off = z.offset_s[i];
+        }
+        pp_zone_t fz = fixed_zone(off);
+        want += pp_calendar_elapsed_ms(&business, &fz, piece, b);
+        cr_assert_eq(pp_calendar_elapsed_ms(&business, &z, a, b), want, "elapsed(%lld, %lld)", (long long)a,
+                     (long long)b);
+        int64_t d = 1 + (int64_t)(pp_rand_next(&rng) % (uint64_t)((k % 2 ? 20 : 3 * 250) * 8 * HOUR_MS));
+        int64_t t = pp_calendar_add_ms(&business, &z, a, d);
+        cr_assert_eq(pp_calendar_elapsed_ms(&business, &z, a, t), d, "add(%lld, %lld)", (long long)a, (long long)d);
+        cr_assert_eq(pp_calendar_elapsed_ms(&business, &z, a, t - 1), d - 1);
+    }
+}
+
+/* ---- derived fields ---- */
+
+Test(calendar, derive_tabulates_the_week_from_thursday)
+{
+    /* Mon-Fri: the week from Thursday is Thu Fri Sat Sun Mon Tue Wed */
+    const uint8_t before[8] = {0, 1, 2, 2, 2, 3, 4, 5}, nth[8] = {0, 1, 2, 5, 6, 7, 0, 0};
+    cr_assert_eq(memcmp(business.week_workdays_before, before, 8), 0);
+    cr_assert_eq(memcmp(business.week_nth_workday_end, nth, 8), 0);
+    set(&business, "workdays", "Sun");
+    const uint8_t sun_before[8] = {0, 0, 0, 0, 1, 1, 1, 1}, sun_nth[8] = {0, 4, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(memcmp(business.week_workdays_before, sun_before, 8), 0);
+    cr_assert_eq(memcmp(business.week_nth_workday_end, sun_nth, 8), 0);
+    cr_assert_eq(always.week_workdays_before[7], 7);
+}
+
+Test(calendar, workdays_written_without_derive_still_count_as_written)
+{
+    /* the contract asks for pp_calendar_derive() after direct writes; a
+     * caller that forgets it still gets the counts of what it wrote */
+    pp_calendar_t direct = business, derived = business;
+    direct.workdays = 0x4f; /* Sun-Thu, not derived */
+    derived.workdays = 0x4f;
+    pp_calendar_derive(&derived);
+    int64_t thu = at(2026, 1, 15, 12, 0, EST), sun = at(2026, 1, 18, 12, 0, EST);
+    cr_assert_eq(pp_calendar_elapsed_ms(&direct, &new_york, thu, sun), 8 * HOUR_MS);
+    cr_assert_eq(pp_calendar_elapsed_ms(&direct, &new_york, thu, sun),
+                 pp_calendar_elapsed_ms(&derived, &new_york, thu, sun));
+    cr_assert_eq(pp_calendar_add_ms(&direct, &new_york, thu, 9 * HOUR_MS), at(2026, 1, 18, 13, 0, EST));
+}
+
 /* ---- parsers ---- */
 
 Test(calendar, workdays_accept_ranges_lists_and_wrapping)
