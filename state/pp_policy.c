@@ -435,6 +435,8 @@ static int calendar_index(const pp_policyset_t *ps, const char *name)
     return -1;
 }
 
+static int calendar_of(const pp_policyset_t *ps, const char *name);
+
 static int check_calendars(const pp_policyset_t *ps, const pp_policy_t *p, char *err, size_t err_len)
 {
     const char *names[2] = {p->calendar, p->our_calendar};
@@ -470,9 +472,13 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
                 return -1;
             }
             pp_policy_derive(p);
+            p->calendar_idx = calendar_of(ps, p->calendar);
+            p->our_calendar_idx = calendar_of(ps, p->our_calendar);
         }
     }
     pp_policy_derive(&ps->global); /* not what the engine reads, but never stale either */
+    ps->global.calendar_idx = calendar_of(ps, ps->global.calendar);
+    ps->global.our_calendar_idx = calendar_of(ps, ps->global.our_calendar);
     /* version: a hash of everything that shapes a decision */
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -603,11 +609,11 @@ void pp_policyset_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, uint3
             if (ps->cal_hash[i] == calendar_hash)
                 pc = i;
     if (pc < 0) /* not named, or no longer configured: the policy's */
-        pc = calendar_of(ps, pol->calendar);
+        pc = pol->calendar_idx;
     const pp_zone_t *pz = zone_hash ? pp_policyset_zone_by_hash(ps, zone_hash) : NULL;
     out[PP_SIDE_PARTNER].cal = &ps->calendars[pc];
     out[PP_SIDE_PARTNER].zone = pz ? pz : ps->cal_zone[pc];
-    int oc = calendar_of(ps, pol->our_calendar);
+    int oc = pol->our_calendar_idx;
     out[PP_SIDE_US].cal = &ps->calendars[oc];
     out[PP_SIDE_US].zone = ps->cal_zone[oc];
 }

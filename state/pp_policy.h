@@ -127,6 +127,10 @@ typedef struct pp_policy {
      * sum, added in measure order. */
     double measure_weight[PP_M_COUNT];
     double weight_sum;
+    /* calendar and our_calendar as indexes into the set's calendars[],
+     * filled by pp_policyset_resolve (every event resolves its clocks) */
+    int calendar_idx;
+    int our_calendar_idx;
 } pp_policy_t;
 
 typedef struct pp_override {
