@@ -85,6 +85,7 @@ static inline bool derived_ok(const pp_policy_t *pol)
     return pol->short_window_ms == days_ms(pol->short_window_days) &&
            pol->long_window_ms == days_ms(pol->long_window_days) &&
            pol->no_pipeline_ms == days_ms(pol->no_pipeline_days) &&
+           pol->health_drop_min_ms == (int64_t)llround(pol->health_drop_min_hours * HOUR_MS) &&
            pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * HOUR_MS) &&
            pol->measure_weight[PP_M_COUNT - 1] == pol->weight[(PP_M_COUNT - 1) / 2] * 0.5;
 }
@@ -538,7 +539,9 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
             break;
         double best = recent_max_health(st, f->day, pol->health_drop_days);
         double drop = best >= 0 ? best - st->health : 0;
-        c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
+        /* ...and it has lasted health_drop_min_hours (drop_pending) */
+        c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points &&
+               st->health_drop_since && f->now >= pp_ms(st->health_drop_since) + pol->health_drop_min_ms;
         c.off = drop < pol->health_drop_points * pol->clear_ratio;
         break;
     }
@@ -618,6 +621,8 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
         double best = recent_max_health(st, f->day, pol->health_drop_days);
         v->value = best >= 0 ? best - st->health : 0;
         v->threshold = pol->health_drop_points;
+        if (st->health_drop_since) /* it trips when its minimum duration is over */
+            v->trip_at = pp_ms(st->health_drop_since) + pol->health_drop_min_ms;
         break;
     }
     case PP_R_LOW_ACV_CHANNEL:
@@ -1160,6 +1165,22 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
     }
 }
 
+/* health_drop must last health_drop_min_hours before it trips (DESIGN §7,
+ * minimum duration): st->health_drop_since records since when its condition
+ * holds, cleared when it stops holding or the rule trips. */
+static void drop_pending(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
+{
+    bool holds = false;
+    if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence >= pol->min_confidence) {
+        double best = recent_max_health(st, f->day, pol->health_drop_days);
+        holds = best >= 0 && best - st->health >= pol->health_drop_points;
+    }
+    if (!holds)
+        st->health_drop_since = 0;
+    else if (st->health_drop_since == 0)
+        st->health_drop_since = pp_secs(f->now) ? pp_secs(f->now) : 1;
+}
+
 /* first_due: when the caller has just looked at every commitment (a timer,
  * pp_partner_expire_commitments_next), the first due second of those still
  * open (0 = none), which no rule changes; NULL: look here.
@@ -1181,6 +1202,7 @@ static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partn
     lifecycle(pol, st, &f, &e, PP_R_OVERPROMISE);
     lifecycle(pol, st, &f, &e, PP_R_ONE_SIDED);
     lifecycle(pol, st, &f, &e, PP_R_NO_PIPELINE_90D);
+    drop_pending(pol, st, &f);
     lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
     lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
@@ -1421,6 +1443,8 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, cons
         consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
     if (first_due)
         consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
+    if (st->health_drop_since && !st->rules[PP_R_HEALTH_DROP].started_at_ms && pol->enabled[PP_R_HEALTH_DROP])
+        consider(&best, pp_ms(st->health_drop_since) + pol->health_drop_min_ms); /* its minimum duration ends */
     int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
     for (int r = 0; r < PP_R_COUNT; r++)
         any |= st->snooze_until_ms[r];

@@ -207,6 +207,8 @@ typedef struct pp_partner {
     /* Fields added in version 7 (a version-6 blob reads with them zero). */
     uint32_t zone_hash;                   /* pp_name_hash32 of the profile's timezone, 0 = not set */
     uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */
+    uint32_t health_drop_since;           /* pp_secs since health_drop's condition holds, not yet
+                                             tripped (its minimum duration); 0 = not pending */
 } pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */

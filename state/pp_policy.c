@@ -125,6 +125,7 @@ static const key_t_ keys[] = {
     D("no_pipeline_days", no_pipeline_days, 1e-5, 3650),
     D("health_drop_points", health_drop_points, 1, 100),
     I("health_drop_days", health_drop_days, 1, 30),
+    D("health_drop_min_hours", health_drop_min_hours, 0, 720),
     D("low_acv_major", low_acv_major, 0, 1e12),
     I("low_acv_min_won", low_acv_min_won, 1, 10000),
     NAME("calendar", calendar),
@@ -150,6 +151,7 @@ void pp_policy_derive(pp_policy_t *p)
     p->short_window_ms = days_to_ms(p->short_window_days);
     p->long_window_ms = days_to_ms(p->long_window_days);
     p->no_pipeline_ms = days_to_ms(p->no_pipeline_days);
+    p->health_drop_min_ms = (int64_t)llround(p->health_drop_min_hours * 3600000.0);
     p->commitment_grace_ms = (int64_t)(p->commitment_grace_hours * 3600000.0); /* truncated, as before */
     p->weight_sum = 0;
     for (int m = 0; m < PP_M_COUNT; m++) {
@@ -308,6 +310,10 @@ static void policy_default(pp_policy_t *p)
     p->no_pipeline_days = 90;
     p->health_drop_points = 15;
     p->health_drop_days = 7;
+    /* a drop must last three days: health_drop is a trend (seed 002); a
+     * deal lost the day before the next is registered, or a weekend with an
+     * empty pipeline, is no drop a partner manager needs to hear of */
+    p->health_drop_min_hours = 72;
     p->low_acv_major = 20000;
     p->low_acv_min_won = 3;
     pp_policy_derive(p);

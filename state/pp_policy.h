@@ -107,6 +107,7 @@ typedef struct pp_policy {
     double no_pipeline_days;         /* days after SIGNED without a qualified opportunity */
     double health_drop_points;       /* drop within health_drop_days that trips */
     int health_drop_days;
+    double health_drop_min_hours;    /* ...and lasting at least this long (minimum duration, DESIGN §7) */
     double low_acv_major;            /* average won deal below this (major units) */
     int low_acv_min_won;             /* ...over at least this many won deals */
 
@@ -121,6 +122,7 @@ typedef struct pp_policy {
     int64_t short_window_ms;
     int64_t long_window_ms;
     int64_t no_pipeline_ms;
+    int64_t health_drop_min_ms;
     int64_t commitment_grace_ms;
     /* Each component's weight is shared equally by its two measures (2c and
      * 2c + 1): measure_weight[m] = weight[m / 2] * 0.5, and weight_sum their
