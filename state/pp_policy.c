@@ -457,6 +457,15 @@ static int check_calendars(const pp_policyset_t *ps, const pp_policy_t *p, char 
 
 int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
 {
+    /* partners name their calendar by its hash (4 bytes of state): two
+     * names must not share one */
+    for (int i = 0; i < ps->n_calendars; i++)
+        for (int j = 0; j < i; j++)
+            if (ps->cal_hash[i] == ps->cal_hash[j]) {
+                snprintf(err, err_len, "calendars %s and %s share a name hash: rename one",
+                         ps->calendars[j].name, ps->calendars[i].name);
+                return -1;
+            }
     if (check(&ps->global, err, err_len) != 0)
         return -1;
     for (int t = 0; t <= PP_PTYPE_CO_SELL; t++) {
