@@ -211,3 +211,49 @@ Test(event, reject_names_are_stable)
     for (int r = 0; r < PP_REJ_COUNT; r++)
         cr_assert_not_null(pp_reject_name((pp_reject_t)r));
 }
+
+Test(event, expects_reply_decodes_and_unknown_values_are_rejected)
+{
+    Partnerpulse__V1__EngagementEvent m = PARTNERPULSE__V1__ENGAGEMENT_EVENT__INIT;
+    m.event_id = "e1";
+    m.partner_id = "acme-1";
+    m.occurred_at_ms = NOW - 1000;
+    m.thread_id = "t1";
+    m.direction = PARTNERPULSE__V1__ENGAGEMENT_EVENT__DIRECTION__OUTBOUND;
+    m.kind = PARTNERPULSE__V1__ENGAGEMENT_EVENT__KIND__MESSAGE;
+    m.expects_reply = PARTNERPULSE__V1__ENGAGEMENT_EVENT__REPLY_EXPECTED__NO;
+    pp_event_t ev;
+    char why[256];
+    size_t n = partnerpulse__v1__engagement_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_ENGAGEMENTS, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_OK, "%s", why);
+    cr_assert_eq(ev.u.eng.expects_reply, PP_REPLY_NO);
+    m.expects_reply = (Partnerpulse__V1__EngagementEvent__ReplyExpected)7;
+    n = partnerpulse__v1__engagement_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_ENGAGEMENTS, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_REJ_ENUM);
+    cr_assert(strstr(why, "expects_reply") != NULL, "%s", why);
+}
+
+Test(event, profile_timezone_and_calendar_are_names_or_rejected)
+{
+    Partnerpulse__V1__PartnerEvent m = PARTNERPULSE__V1__PARTNER_EVENT__INIT;
+    m.event_id = "e1";
+    m.partner_id = "acme-1";
+    m.occurred_at_ms = NOW - 1000;
+    m.kind = PARTNERPULSE__V1__PARTNER_EVENT__KIND__PROFILE_CHANGED;
+    m.timezone = "America/Argentina/Buenos_Aires";
+    m.calendar = "jp";
+    pp_event_t ev;
+    char why[256];
+    size_t n = partnerpulse__v1__partner_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_LIFECYCLE, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_OK, "%s", why);
+    cr_assert_str_eq(ev.u.lc.timezone, "America/Argentina/Buenos_Aires");
+    cr_assert_str_eq(ev.u.lc.calendar, "jp");
+    cr_assert_eq(ev.u.lc.kind, PP_LC_PROFILE_CHANGED);
+    m.timezone = "Europe/Berlin; DROP";
+    n = partnerpulse__v1__partner_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_LIFECYCLE, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_REJ_TIMEZONE);
+    m.timezone = "";
+    m.calendar = "a calendar name far too long for it";
+    n = partnerpulse__v1__partner_event__pack(&m, buf);
+    cr_assert_eq(pp_event_decode(PP_TOPIC_LIFECYCLE, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_REJ_CALENDAR);
+}
