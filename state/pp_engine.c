@@ -14,10 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "partnerpulse.pb-c.h"
-
 #if defined(__SSE2__)
-#include <emmintrin.h> /* recent_max_health, put_hex128 */
+#include <emmintrin.h> /* recent_max_health */
 #endif
 
 #define HOUR_MS 3600000.0
@@ -27,12 +25,6 @@ const char *pp_rag_name(int rag)
 {
     static const char *const n[] = {"", "green", "amber", "red"};
     return rag >= 0 && rag <= PP_RAG_RED ? n[rag] : "";
-}
-
-const char *pp_severity_name(int sev)
-{
-    static const char *const n[] = {"", "INFO", "WARNING", "CRITICAL"};
-    return sev >= 0 && sev <= PP_SEV_CRITICAL ? n[sev] : "";
 }
 
 #define PP_INLINE static inline __attribute__((always_inline))
@@ -645,94 +637,6 @@ static size_t put_u64(char *out, uint64_t u)
     return n;
 }
 
-/* (uint8_t)(c + 0x5b) for every byte c: the second lane's byte in one load
- * instead of an add and a zero-extension (an alert id hashes ~50 bytes). */
-#define PP_P5B(c) (uint8_t)((c) + 0x5b)
-#define PP_P5B4(c) PP_P5B(c), PP_P5B((c) + 1), PP_P5B((c) + 2), PP_P5B((c) + 3)
-#define PP_P5B16(c) PP_P5B4(c), PP_P5B4((c) + 4), PP_P5B4((c) + 8), PP_P5B4((c) + 12)
-#define PP_P5B64(c) PP_P5B16(c), PP_P5B16((c) + 16), PP_P5B16((c) + 32), PP_P5B16((c) + 48)
-static const uint8_t plus_5b[256] = {PP_P5B64(0), PP_P5B64(64), PP_P5B64(128), PP_P5B64(192)};
-#undef PP_P5B64
-#undef PP_P5B16
-#undef PP_P5B4
-#undef PP_P5B
-
-/* The two lanes over n bytes (four at a time: the loop's own cost is a
- * good part of a byte's). */
-static inline void fnv2_bytes(uint64_t *h1, uint64_t *h2, const char *p, size_t n)
-{
-    uint64_t a = *h1, b = *h2;
-#pragma GCC unroll 4
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)p[i];
-        a = (a ^ c) * 1099511628211ULL;
-        b = (b ^ plus_5b[c]) * 0x100000001b3ULL;
-        b ^= b >> 29;
-    }
-    *h1 = a;
-    *h2 = b;
-}
-
-#if !defined(__SSE2__)
-/* "00" "01" ... "ff": a byte's two hex digits in one lookup. */
-#define PP_HEX16(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9" d "a" d "b" d "c" d "d" d "e" d "f"
-static const char hex_pairs[513] = PP_HEX16("0") PP_HEX16("1") PP_HEX16("2") PP_HEX16("3") PP_HEX16("4")
-    PP_HEX16("5") PP_HEX16("6") PP_HEX16("7") PP_HEX16("8") PP_HEX16("9") PP_HEX16("a") PP_HEX16("b")
-    PP_HEX16("c") PP_HEX16("d") PP_HEX16("e") PP_HEX16("f");
-#undef PP_HEX16
-#endif
-
-/* The two hashes' 16 hex digits each, most significant first, into out[0..31]. */
-static inline void put_hex128(char *out, uint64_t h1, uint64_t h2)
-{
-#if defined(__SSE2__)
-    /* All 32 digits at once: the 16 bytes in output order (each hash big
-     * endian), their high and low nibbles interleaved, and each nibble n
-     * made '0' + n, plus 'a' - '0' - 10 where n > 9. */
-    __m128i x = _mm_set_epi64x((long long)__builtin_bswap64(h2), (long long)__builtin_bswap64(h1));
-    const __m128i nib = _mm_set1_epi8(0x0f);
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), nib);
-    __m128i lo = _mm_and_si128(x, nib);
-    __m128i d0 = _mm_unpacklo_epi8(hi, lo); /* bytes 0..7: digits 0..15 */
-    __m128i d1 = _mm_unpackhi_epi8(hi, lo); /* bytes 8..15: digits 16..31 */
-    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9), gap = _mm_set1_epi8('a' - '0' - 10);
-    d0 = _mm_add_epi8(_mm_add_epi8(d0, zero), _mm_and_si128(_mm_cmpgt_epi8(d0, nine), gap));
-    d1 = _mm_add_epi8(_mm_add_epi8(d1, zero), _mm_and_si128(_mm_cmpgt_epi8(d1, nine), gap));
-    _mm_storeu_si128((__m128i *)(void *)out, d0);
-    _mm_storeu_si128((__m128i *)(void *)(out + 16), d1);
-#else
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        memcpy(out + 2 * i, hex_pairs + 2 * ((h1 >> (56 - 8 * i)) & 0xff), 2);
-        memcpy(out + 16 + 2 * i, hex_pairs + 2 * ((h2 >> (56 - 8 * i)) & 0xff), 2);
-    }
-#endif
-}
-
-void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
-                 char out[PP_ALERT_ID_LEN + 1])
-{
-    /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start\0episode"
-     * (what snprintf("%s%c%" PRId64 "%c%u") wrote, without its NUL) */
-    uint64_t h1 = 1469598103934665603ULL, h2 = 0x84222325cbf29ce4ULL;
-    const char *name = pp_rule_name(rule); /* a short literal (all under 40 bytes) */
-    fnv2_bytes(&h1, &h2, partner_id, strlen(partner_id) + 1); /* with their NULs */
-    fnv2_bytes(&h1, &h2, name, strlen(name) + 1);
-    /* "start\0episode", written from its end */
-    char num[48];
-    char *p = dec_digits(num + sizeof num, episode);
-    *--p = '\0';
-    if (started_at_ms < 0) {
-        p = dec_digits(p, (uint64_t)0 - (uint64_t)started_at_ms);
-        *--p = '-';
-    } else {
-        p = dec_digits(p, (uint64_t)started_at_ms);
-    }
-    fnv2_bytes(&h1, &h2, p, (size_t)(num + sizeof num - p));
-    put_hex128(out, h1, h2);
-    out[PP_ALERT_ID_LEN] = '\0';
-}
-
 /* ---- alert sentences without formatted output (one per transition) ---- */
 
 /* A message being written: snprintf's semantics (truncates, always terminated). */
@@ -800,14 +704,9 @@ static void m_end(msg_t *m)
         m->buf[m->n < m->cap ? m->n : m->cap - 1] = '\0';
 }
 
-static const char *who(const pp_partner_t *st)
-{
-    return st->display_name[0] ? st->display_name : st->id;
-}
-
 static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v, char *buf, size_t cap)
 {
-    const char *p = who(st);
+    const char *p = pp_alert_who(st);
     msg_t m = {buf, cap, 0};
 #define S(x) m_put(&m, x, sizeof(x) - 1)
     switch (r) {
@@ -1378,40 +1277,6 @@ void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *b
     }
     if (n == 0)
         snprintf(buf, cap, "%s", st->confidence > 0 ? "no factor costs more than half a point" : "not enough data yet");
-}
-
-size_t pp_alert_pack(const pp_alert_t *a, const char *config_version, uint8_t *buf, size_t cap)
-{
-    Partnerpulse__V1__Alert m = PARTNERPULSE__V1__ALERT__INIT;
-    char *evidence[1];
-    char alert_id[sizeof a->alert_id], partner[sizeof a->partner_id], rule[32], message[sizeof a->message],
-        ev[sizeof a->evidence], version[64];
-    memcpy(alert_id, a->alert_id, sizeof alert_id);
-    memcpy(partner, a->partner_id, sizeof partner);
-    snprintf(rule, sizeof rule, "%s", pp_rule_name(a->rule));
-    memcpy(message, a->message, sizeof message);
-    memcpy(ev, a->evidence, sizeof ev);
-    snprintf(version, sizeof version, "%s", config_version ? config_version : "");
-    m.alert_id = alert_id;
-    m.partner_id = partner;
-    m.rule = rule;
-    m.severity = (Partnerpulse__V1__Alert__Severity)a->severity;
-    m.status = (Partnerpulse__V1__Alert__Status)a->status;
-    m.value = a->value;
-    m.threshold = a->threshold;
-    m.message = message;
-    m.started_at_ms = a->started_at_ms;
-    m.event_time_ms = a->event_time_ms;
-    m.emitted_at_ms = a->emitted_at_ms;
-    m.health = a->health;
-    evidence[0] = ev;
-    m.n_evidence = ev[0] ? 1 : 0;
-    m.evidence = evidence;
-    m.config_version = version;
-    size_t n = partnerpulse__v1__alert__get_packed_size(&m);
-    if (n > cap)
-        return 0;
-    return partnerpulse__v1__alert__pack(&m, buf);
 }
 
 /* ---- public hash ---- */

@@ -19,36 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pp_alert.h"
 #include "pp_event.h"
 #include "pp_partner.h"
 #include "pp_policy.h"
 
-enum pp_severity { PP_SEV_INFO = 1, PP_SEV_WARNING = 2, PP_SEV_CRITICAL = 3 };
-enum pp_alert_status { PP_ALERT_FIRING = 1, PP_ALERT_RESOLVED = 2 };
 enum pp_rag { PP_RAG_NONE = 0, PP_RAG_GREEN, PP_RAG_AMBER, PP_RAG_RED };
 
-#define PP_ALERT_ID_LEN 32
 #define PP_ENGINE_MAX_ALERTS (2 * PP_R_COUNT) /* per evaluation, at most */
 #define PP_ENGINE_ALERTS_CAP (8 * PP_ENGINE_MAX_ALERTS) /* out[] size for apply/advance */
-
-/* One alert transition. Plain data. */
-typedef struct pp_alert {
-    char alert_id[PP_ALERT_ID_LEN + 1];   /* same for FIRING and RESOLVED of an episode */
-    char partner_id[PP_ID_MAX + 1];
-    pp_rule_t rule;
-    int severity;                         /* enum pp_severity */
-    int status;                           /* enum pp_alert_status */
-    double value;                         /* the measured value */
-    double threshold;                     /* the threshold it was compared with */
-    char message[256];                    /* one human sentence */
-    int64_t started_at_ms;                /* episode start (event time) */
-    int64_t event_time_ms;                /* when this transition happened (event time) */
-    int64_t emitted_at_ms;                /* processing time */
-    double health;                        /* partner health at the transition */
-    char evidence[PP_EVIDENCE_MAX];       /* event_id (or timer) behind the transition */
-    bool publish;                         /* false: recorded only (inhibited or snoozed) */
-    int32_t partition;                    /* partner's home partition (outbox key) */
-} pp_alert_t;
 
 /*
  * Apply one validated event that arrived at (partition, offset): deadlines
@@ -88,12 +67,6 @@ int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, i
  * also stored in st->next_deadline_ms by apply/tick. */
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st);
 
-/* Deterministic episode id: hex of a 128-bit hash of (partner, rule, episode
- * start, episode number). A replay or a restart derives the same id; two
- * episodes never share one, even when both start at the same instant. */
-void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
-                 char out[PP_ALERT_ID_LEN + 1]);
-
 /* Comma-separated names of the firing rules ("" if none). */
 void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap);
 
@@ -120,9 +93,5 @@ typedef struct pp_field {
 size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap);
 
 const char *pp_rag_name(int rag);
-const char *pp_severity_name(int sev);
-
-/* Serialise an alert as partnerpulse.v1.Alert. Returns bytes, or 0 if cap is too small. */
-size_t pp_alert_pack(const pp_alert_t *a, const char *config_version, uint8_t *buf, size_t cap);
 
 #endif
