@@ -14,57 +14,25 @@
 #include <stdio.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h> /* recent_max_health */
-#endif
-
-#define HOUR_MS 3600000.0
-#define DAY_MS_D 86400000.0
-
-const char *pp_rag_name(int rag)
-{
-    static const char *const n[] = {"", "green", "amber", "red"};
-    return rag >= 0 && rag <= PP_RAG_RED ? n[rag] : "";
-}
+#include "pp_facts.h"
+#include "pp_score.h"
 
 #define PP_INLINE static inline __attribute__((always_inline))
-
-/* pp_day_of, inlined (the engine asks it a few times per evaluation). */
-static inline int32_t day_of(int64_t ms)
-{
-    return (int32_t)(ms / PP_DAY_MS);
-}
 
 static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
 {
     return pp_policyset_for(ps, st->partner_type, st->tier);
 }
 
-/* llround(x), inline: x - trunc(x) is exact below 2^52, so ties are seen as llround sees them. */
-static inline int64_t round_away(double x)
-{
-    if (!(fabs(x) < 4e15))
-        return (int64_t)llround(x);
-    int64_t t = (int64_t)x;
-    double frac = x - (double)t;
-    if (frac >= 0.5)
-        t++;
-    else if (frac <= -0.5)
-        t--;
-    return t;
-}
-
-static inline int64_t days_ms(double days)
-{
-    return round_away(days * DAY_MS_D);
-}
-
-#define WEEK_MS (7 * PP_DAY_MS) /* days_ms(7) */
-
 /* The policy's day and hour settings in ms are computed once, when it is
  * resolved (pp_policy_derive), not per evaluation: debug builds check that
  * they are what the settings give now (a caller that wrote a setting
  * directly without pp_policy_derive would see stale deadlines). */
+static inline int64_t days_ms(double days)
+{
+    return (int64_t)llround(days * PP_DAY_MS_D);
+}
+
 static inline bool derived_ok(const pp_policy_t *pol)
 {
     return pol->short_window_ms == days_ms(pol->short_window_days) &&
@@ -73,37 +41,8 @@ static inline bool derived_ok(const pp_policy_t *pol)
            pol->going_dark_ms == days_ms(pol->going_dark_days) &&
            pol->going_dark_inactive_ms == days_ms(pol->going_dark_inactive_days) &&
            pol->no_pipeline_ms == days_ms(pol->no_pipeline_days) &&
-           pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * HOUR_MS) &&
+           pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * PP_HOUR_MS_D) &&
            pol->measure_weight[PP_M_COUNT - 1] == pol->weight[(PP_M_COUNT - 1) / 2] * 0.5;
-}
-
-/* ---- response-time percentiles ---- */
-
-typedef struct pct {
-    int n;
-    double p50_h, p90_h;
-} pct_t;
-
-/* Nearest-rank percentiles of the samples answered within `days` before now. */
-static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
-{
-    uint32_t v[PP_SAMPLES_MAX];
-    int n = 0;
-    uint32_t now = pp_secs(now_ms);
-    uint32_t span = (uint32_t)days * 86400u;
-    /* kept: at != 0 && at <= now && now - at < span, i.e. at in (lo, now] */
-    uint32_t lo = now >= span ? now - span : 0;
-    for (int i = 0; i < PP_SAMPLES_MAX; i++) { /* compact without branches, then sort */
-        v[n] = ring[i].wait;
-        n += (uint32_t)(ring[i].at - lo - 1) < (uint32_t)(now - lo);
-    }
-    pp_sort_small_u32(v, (int)n);
-    pct_t r = {n, NAN, NAN};
-    if (n > 0) {
-        r.p50_h = v[(n + 1) / 2 - 1] / 3600.0;         /* ceil(0.5 n) - 1 */
-        r.p90_h = v[(9 * n + 9) / 10 - 1] / 3600.0;    /* ceil(0.9 n) - 1 */
-    }
-    return r;
 }
 
 /* ---- what one timer leaves to the next ---- */
@@ -112,7 +51,7 @@ static pct_t percentiles(const pp_sample_t *ring, int64_t now_ms, int days)
  * with no event in between: what a timer's evaluation found that no timer
  * changes is carried to the next one in this struct, a local variable of
  * the advance (the partner's state and blob stay as they are).
- * - The threads: only events change them. Their facts (gather) hold.
+ * - The threads: only events change them. Their facts (pp_waits_t) hold.
  * - The commitments: only events and the pass that marks those past due
  *   missed change them. After a pass, every open commitment with a due date
  *   is due at first_due or later (0: there is none), so a timer before
@@ -125,274 +64,8 @@ typedef struct carry {
     bool valid;                  /* a timer of this advance has been evaluated */
     uint32_t first_due;          /* first_open_due() after it */
     int64_t other;               /* next_deadline_pol() after it */
-    int max_followups;           /* gather()'s thread facts */
-    int awaiting_partner;
-    int64_t oldest_wait_partner;
+    pp_waits_t waits;            /* the threads' facts after it */
 } carry_t;
-
-/* ---- the inputs of scores and rules, at one instant ---- */
-
-typedef struct facts {
-    int64_t now;
-    int32_t day;                 /* day_of(now) */
-    pp_window_sum_t lw, sw;      /* long and short window sums (sw: with_short only) */
-    pct_t partner, us;           /* response percentiles, short window (us: with_short only) */
-    int max_followups;           /* on threads awaiting the partner */
-    int64_t oldest_wait_partner; /* ms, 0 = none */
-    int64_t oldest_wait_us;      /* with_short only (0 otherwise) */
-    int awaiting_partner, awaiting_us; /* awaiting_us: with_short only */
-    int64_t recency_base;        /* last inbound, else signed/first event */
-} facts_t;
-
-/* Gather the facts at `now`. with_short: also the short-window sums and
- * our side of the threads (only the public hash shows them; rules and score
- * need the long window and the threads awaiting the partner only). Inlined:
- * evaluate() and pp_engine_fields() each get the code for their case. */
-PP_INLINE void gather(const pp_policy_t *pol, pp_partner_t *st, int64_t now, bool with_short, facts_t *f,
-                      const carry_t *cy)
-{
-    /* every field set below (lw by the window functions), but for sw and us
-     * without with_short: nothing reads them then (evaluate()) */
-    f->now = now;
-    f->day = day_of(now);
-    f->max_followups = 0;
-    f->oldest_wait_partner = f->oldest_wait_us = 0;
-    f->awaiting_partner = f->awaiting_us = 0;
-    if (with_short)
-        pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
-    else
-        pp_partner_long_window_at(st, now, f->day, pol->long_window_days, &f->lw);
-    if (with_short) {
-        f->partner = percentiles(st->resp_partner, now, pol->short_window_days);
-    } else { /* scores and rules need the count and the median only: cached */
-        uint32_t p50;
-        f->partner.n = pp_partner_resp_median(st, now, pol->short_window_days, &p50);
-        f->partner.p50_h = f->partner.n > 0 ? p50 / 3600.0 : NAN;
-        f->partner.p90_h = NAN;
-    }
-    /* our own response times only show in the public hash: scores and rules never read them */
-    if (with_short)
-        f->us = percentiles(st->resp_us, now, pol->short_window_days);
-    if (!with_short && cy && cy->valid) { /* a timer after a timer: the threads are as they were */
-        f->max_followups = cy->max_followups;
-        f->awaiting_partner = cy->awaiting_partner;
-        f->oldest_wait_partner = cy->oldest_wait_partner;
-    } else {
-        /* The oldest waits as pp_secs (pp_ms() is increasing: the oldest
-         * second is the oldest ms), converted once. A free slot has awaiting
-         * 0, so the cheap test of `awaiting` comes first. */
-        uint32_t oldest_p = 0, oldest_u = 0;
-#pragma GCC unroll 12
-        for (int i = 0; i < PP_THREADS_MAX; i++) {
-            const pp_thread_t *t = &st->threads[i];
-            if (t->awaiting == PP_WAIT_PARTNER && t->id != 0) {
-                if (f->awaiting_partner++ == 0 || t->since < oldest_p)
-                    oldest_p = t->since;
-                if (t->followups > f->max_followups)
-                    f->max_followups = t->followups;
-            } else if (with_short && t->awaiting == PP_WAIT_US && t->id != 0) {
-                if (f->awaiting_us++ == 0 || t->since < oldest_u)
-                    oldest_u = t->since;
-            }
-        }
-        if (f->awaiting_partner)
-            f->oldest_wait_partner = pp_ms(oldest_p);
-        if (f->awaiting_us)
-            f->oldest_wait_us = pp_ms(oldest_u);
-    }
-    f->recency_base = st->last_inbound_ms ? st->last_inbound_ms
-                      : st->signed_at_ms  ? st->signed_at_ms
-                                          : st->first_event_ms;
-}
-
-/* ---- health score (DESIGN §5) ---- */
-
-/* Each component's weight is shared equally by its measures (two each). */
-static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
-{
-    return pol->measure_weight[m]; /* pol->weight[m / 2] * 0.5 (pp_policy_derive) */
-}
-
-/* Value of measure m, or NAN when there is not enough data. */
-static inline __attribute__((always_inline)) double measure_value(const pp_policy_t *pol, const pp_partner_t *st,
-                                                                  const facts_t *f, pp_measure_t m)
-{
-    int64_t since_signed = st->signed_at_ms ? f->now - st->signed_at_ms : 0;
-    int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
-    switch (m) {
-    case PP_M_REVENUE:
-        if (f->lw.won + f->lw.lost == 0 && since_signed < pol->long_window_ms)
-            return NAN;
-        return (double)f->lw.won_major;
-    case PP_M_WIN_RATE: {
-        uint32_t closed = f->lw.won + f->lw.lost;
-        return closed >= (uint32_t)pol->win_rate_min_closed ? (double)f->lw.won / closed : NAN;
-    }
-    case PP_M_PIPELINE:
-        if (st->deals_sourced + st->deals_influenced == 0 && since_signed < pol->short_window_ms)
-            return NAN;
-        return (double)pp_partner_pipeline_minor(st) / 100.0;
-    case PP_M_ACTIVITY:
-        if (f->lw.registered == 0 && since_first < pol->short_window_ms)
-            return NAN;
-        return f->lw.registered;
-    case PP_M_RESPONSE:
-        return f->partner.n >= pol->response_min_samples ? f->partner.p50_h : NAN;
-    case PP_M_DELIVERY: {
-        uint32_t due = f->lw.delivered + f->lw.missed;
-        return due >= (uint32_t)pol->delivery_min_due ? (double)f->lw.delivered / due : NAN;
-    }
-    case PP_M_RECIPROCITY: {
-        uint32_t total = f->lw.theirs + f->lw.ours;
-        return total >= (uint32_t)pol->reciprocity_min_total ? (double)f->lw.theirs / total : NAN;
-    }
-    case PP_M_RECENCY:
-        if (st->last_inbound_ms == 0 && f->now - f->recency_base < WEEK_MS)
-            return NAN;
-        return (double)(f->now - f->recency_base) / DAY_MS_D;
-    default:
-        return NAN;
-    }
-}
-
-static int rag_of(const pp_policy_t *pol, double health, double confidence, int prev)
-{
-    if (confidence <= 0)
-        return PP_RAG_NONE;
-    if (prev == PP_RAG_GREEN && health >= pol->green_min - pol->rag_hysteresis)
-        return PP_RAG_GREEN;
-    if (prev == PP_RAG_RED && health < pol->red_below + pol->rag_hysteresis)
-        return PP_RAG_RED;
-    if (health >= pol->green_min)
-        return PP_RAG_GREEN;
-    if (health < pol->red_below)
-        return PP_RAG_RED;
-    return PP_RAG_AMBER;
-}
-
-/* Measure m's value and score into the state; false when it has no data.
- * Otherwise *s is its score, and it counts into the availability bits and
- * the weighted sums (in measure order, as the health needs them). */
-PP_INLINE bool score_measure(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, pp_measure_t m,
-                             double *s, uint8_t *avail, double *wavail, double *acc)
-{
-    double v = measure_value(pol, st, f, m);
-    st->measure_value[m] = (float)v;
-    if (isnan(v)) {
-        st->measure_score[m] = -1;
-        *s = 0;
-        return false;
-    }
-    double w = pol->measure_weight[m];
-    *s = pp_band_eval(&pol->band[m], v);
-    st->measure_score[m] = (float)*s;
-    *avail |= (uint8_t)(1u << m);
-    *wavail += w;
-    *acc += w * *s;
-    return true;
-}
-
-static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
-{
-    double wavail = 0, acc = 0;
-    uint8_t avail = 0;
-    /* Component c is the mean of its measures 2c and 2c + 1 (see
-     * pp_measure_component) that have data. Its sum starts at 0.0, as a
-     * running sum would: 0.0 + s is s, but for a -0.0 score. x / 2 == x * 0.5
-     * exactly. Unrolled: each measure's switch case is resolved at compile
-     * time, and which of the two had data is known from their branches. */
-#pragma GCC unroll 4
-    for (int c = 0; c < PP_C_COUNT; c++) {
-        double s0, s1;
-        bool h0 = score_measure(pol, st, f, (pp_measure_t)(2 * c), &s0, &avail, &wavail, &acc);
-        bool h1 = score_measure(pol, st, f, (pp_measure_t)(2 * c + 1), &s1, &avail, &wavail, &acc);
-        if (h0)
-            st->component[c] = h1 ? (float)((0.0 + s0 + s1) * 0.5) : (float)(0.0 + s0);
-        else
-            st->component[c] = h1 ? (float)(0.0 + s1) : -1.0f;
-    }
-    /* the weights of all measures, summed in measure order (pp_policy_derive) */
-    st->confidence = pol->weight_sum > 0 ? (float)(wavail / pol->weight_sum) : 0;
-    st->health = wavail > 0 ? acc / wavail : 50.0;
-    st->rag = (uint8_t)rag_of(pol, st->health, st->confidence, st->rag);
-
-    /* daily maximum health, for health_drop. When the set of measures with
-     * data changes, the score is not comparable with its past any more (we
-     * know more, the partner did not change): the history starts again. */
-    if (avail != st->measures_available) {
-        memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
-        st->measures_available = avail;
-    }
-    int32_t day = f->day;
-    if (day > st->health_hist_day) {
-        /* the slots of the days after the newest entry, up to today; eight
-         * days or more are every slot */
-        if (day - st->health_hist_day >= 8)
-            memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
-        else
-            for (int32_t d = st->health_hist_day + 1; d <= day; d++)
-                st->health_max_day_hist[(uint32_t)d % 8] = 0; /* d > 0: day numbers since 1970 */
-        st->health_hist_day = day;
-    }
-    if (day > st->health_hist_day - 8 && st->confidence >= pol->min_confidence) {
-        uint8_t h = (uint8_t)round_away(st->health);
-        uint8_t *slot = &st->health_max_day_hist[day % 8];
-        if (h + 1 > *slot) /* stored +1 so 0 means "no data" */
-            *slot = (uint8_t)(h + 1);
-    }
-}
-
-/* Highest health over the last `days` days (incl. `day`, today), or -1.
- * Every evaluation asks (health_drop): the 8-day history is read as one
- * word, the slots outside the days asked for are masked off, and the
- * largest of the eight bytes left is taken without a loop over days. */
-static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
-{
-    if (days > 8)
-        days = 8;
-    /* the days of the last `days` that the 8-day history still holds */
-    int32_t lo = day - days + 1, hi = day;
-    if (lo < st->health_hist_day - 7)
-        lo = st->health_hist_day - 7;
-    if (hi > st->health_hist_day)
-        hi = st->health_hist_day;
-    if (hi < lo)
-        return -1;
-    /* days lo..hi (at most 8) are the slots lo % 8 onwards, cyclically
-     * ((uint32_t)d % 8 is d's slot for consecutive d of any sign) */
-    unsigned n = (unsigned)(hi - lo) + 1;
-    unsigned first = (uint32_t)lo % 8;
-    unsigned top = 0; /* stored +1: 0 = no data */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t w; /* slot k is byte k: bits 8k..8k+7 */
-    memcpy(&w, st->health_max_day_hist, sizeof w);
-    uint64_t keep = ~(uint64_t)0 >> (64 - 8 * n); /* slots 0..n-1 (n is 1..8) */
-    unsigned r = 8 * first;
-    keep = keep << r | keep >> ((64 - r) & 63); /* ... rotated to start at `first` */
-    w &= keep; /* masked slots are 0: they never win */
-#if defined(__SSE2__)
-    /* the largest byte in three unsigned byte-wise maxima of the word with
-     * itself shifted by 4, 2 and 1 bytes (a dozen instructions, not 8 steps) */
-    __m128i x = _mm_cvtsi64_si128((long long)w);
-    x = _mm_max_epu8(x, _mm_srli_epi64(x, 32));
-    x = _mm_max_epu8(x, _mm_srli_epi64(x, 16));
-    x = _mm_max_epu8(x, _mm_srli_epi64(x, 8));
-    top = (unsigned)_mm_cvtsi128_si32(x) & 0xffu;
-#else
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k++) {
-        unsigned v = (unsigned)(w >> (8 * k)) & 0xffu;
-        top = v > top ? v : top;
-    }
-#endif
-#else
-    for (unsigned k = 0; k < n; k++) {
-        unsigned v = st->health_max_day_hist[(first + k) % 8];
-        top = v > top ? v : top;
-    }
-#endif
-    return top > 0 ? (double)(top - 1) : -1;
-}
 
 /* ---- rules (DESIGN §6) ---- */
 
@@ -414,7 +87,7 @@ typedef struct cond {
 
 /* Inlined with a constant rule into evaluate(): one straight-line check per
  * rule, no call, no switch. */
-PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
+PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, pp_rule_t r)
 {
     cond_t c = {.on = false, .off = true};
     switch (r) {
@@ -425,12 +98,12 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
         break;
     }
     case PP_R_UNANSWERED_FOLLOWUPS:
-        c.on = f->max_followups >= pol->followups_threshold;
+        c.on = f->waits.max_followups >= pol->followups_threshold;
         c.off = !c.on;
         break;
     case PP_R_REPLY_OVERDUE: {
-        int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
-        c.on = f->oldest_wait_partner && age >= pol->reply_overdue_ms;
+        int64_t age = f->waits.oldest_wait_partner ? f->now - f->waits.oldest_wait_partner : 0;
+        c.on = f->waits.oldest_wait_partner && age >= pol->reply_overdue_ms;
         c.off = !c.on;
         break;
     }
@@ -472,7 +145,7 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
          * history's maximum is not needed (off only matters while firing). */
         if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
             break;
-        double best = recent_max_health(st, f->day, pol->health_drop_days);
+        double best = pp_score_recent_max_health(st, f->day, pol->health_drop_days);
         double drop = best >= 0 ? best - st->health : 0;
         c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
         c.off = drop < pol->health_drop_points * pol->clear_ratio;
@@ -494,7 +167,7 @@ PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, cons
 
 /* What an alert of rule r reports: the value, the threshold, the severity
  * and when the condition became true. Only transitions call it. */
-static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r,
+static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, pp_rule_t r,
                          verdict_t *v)
 {
     v->value = v->threshold = 0;
@@ -510,20 +183,20 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
         break;
     }
     case PP_R_UNANSWERED_FOLLOWUPS:
-        v->value = f->max_followups;
+        v->value = f->waits.max_followups;
         v->threshold = pol->followups_threshold;
         break;
     case PP_R_REPLY_OVERDUE: {
-        int64_t age = f->oldest_wait_partner ? f->now - f->oldest_wait_partner : 0;
-        v->value = (double)age / DAY_MS_D;
+        int64_t age = f->waits.oldest_wait_partner ? f->now - f->waits.oldest_wait_partner : 0;
+        v->value = (double)age / PP_DAY_MS_D;
         v->threshold = pol->reply_overdue_days;
-        v->trip_at = f->oldest_wait_partner + pol->reply_overdue_ms;
+        v->trip_at = f->waits.oldest_wait_partner + pol->reply_overdue_ms;
         break;
     }
     case PP_R_GOING_DARK: {
         int64_t base = f->recency_base;
         int64_t quiet = base ? f->now - base : 0;
-        v->value = (double)quiet / DAY_MS_D;
+        v->value = (double)quiet / PP_DAY_MS_D;
         v->threshold = pol->going_dark_days;
         v->trip_at = base + pol->going_dark_ms;
         if (quiet >= pol->going_dark_inactive_ms)
@@ -540,7 +213,7 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
         v->threshold = pol->one_sided_ratio;
         break;
     case PP_R_NO_PIPELINE_90D:
-        v->value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / DAY_MS_D : 0;
+        v->value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / PP_DAY_MS_D : 0;
         v->threshold = pol->no_pipeline_days;
         v->trip_at = st->signed_at_ms + pol->no_pipeline_ms;
         break;
@@ -554,7 +227,7 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
          * history's maximum is not needed (off only matters while firing). */
         if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
             break;
-        double best = recent_max_health(st, f->day, pol->health_drop_days);
+        double best = pp_score_recent_max_health(st, f->day, pol->health_drop_days);
         v->value = best >= 0 ? best - st->health : 0;
         v->threshold = pol->health_drop_points;
         break;
@@ -570,7 +243,7 @@ static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const f
 }
 
 /* The whole verdict (transitions only). */
-static __attribute__((noinline)) verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f,
+static __attribute__((noinline)) verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
                                                  pp_rule_t r)
 {
     verdict_t v;
@@ -904,7 +577,7 @@ static int64_t window_tick_of(const pp_partner_t *st);
 static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out);
 
 /* One rule's lifecycle at f->now (DESIGN §7). */
-PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, emit_ctx_t *e, pp_rule_t r)
+PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const pp_facts_t *f, emit_ctx_t *e, pp_rule_t r)
 {
     pp_rule_state_t *rs = &st->rules[r];
     cond_t now = judge_cond(pol, st, f, r);
@@ -953,10 +626,10 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
 static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, const char *evidence,
                     pp_alert_t *out, const uint32_t *first_due, carry_t *cy)
 {
-    facts_t f;
+    pp_facts_t f;
     assert(derived_ok(pol));
-    gather(pol, st, st->clock_ms, false, &f, cy);
-    score(pol, st, &f);
+    pp_facts_gather(pol, st, st->clock_ms, cy && cy->valid ? &cy->waits : NULL, &f);
+    pp_score_update(pol, st, &f);
     emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     /* health_red first: its state decides what the others inhibit */
     lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED);
@@ -970,15 +643,13 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
     lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
-    int64_t next = next_deadline_from(pol, st, f.oldest_wait_partner, f.recency_base,
+    int64_t next = next_deadline_from(pol, st, f.waits.oldest_wait_partner, f.recency_base,
                                       first_due ? *first_due : first_open_due(st), &window_tick);
     if (cy) { /* for the next timer of this advance */
         cy->valid = true;
         cy->first_due = *first_due;
         cy->other = next;
-        cy->max_followups = f.max_followups;
-        cy->awaiting_partner = f.awaiting_partner;
-        cy->oldest_wait_partner = f.oldest_wait_partner;
+        cy->waits = f.waits;
     }
     consider(&next, window_tick);
     st->next_deadline_ms = next; /* pp_engine_next_deadline(ps, st) */
@@ -1009,7 +680,7 @@ void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev)
     prefetch_span(st, offsetof(pp_partner_t, lsum), offsetof(pp_partner_t, evidence));
     prefetch_span(st, offsetof(pp_partner_t, rules), sizeof(pp_partner_t));
     /* the event's own day bucket, and the deal table for a deal */
-    int32_t day = day_of(ev->occurred_at_ms);
+    int32_t day = pp_facts_day_of(ev->occurred_at_ms);
     if (day >= 0)
         __builtin_prefetch(&st->days[day % PP_DAYS_MAX], 1, 3);
     if (ev->topic == PP_TOPIC_DEALS)
@@ -1078,7 +749,7 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
         return 0;
     carry_t cy = {.valid = false}; /* from one timer to the next */
-    int32_t until_day = day_of(until_ms + 1);
+    int32_t until_day = pp_facts_day_of(until_ms + 1);
     while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
            n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
         int64_t at = st->next_deadline_ms;
@@ -1086,7 +757,7 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
          * an evaluation later that same day gives. When nothing else is due
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
-        if (day_of(at) == until_day && at == window_tick_of(st)) {
+        if (pp_facts_day_of(at) == until_day && at == window_tick_of(st)) {
             int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, st, &window_tick);
             if (other == 0 || other > until_ms)
                 break;
@@ -1109,22 +780,11 @@ static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, i
     return next_deadline_pol(policy_of(ps, st), st, window_tick);
 }
 
-/* The oldest message awaiting the partner (ms), 0 = none (as gather() finds it). */
-static int64_t oldest_wait_partner(const pp_partner_t *st)
-{
-    int64_t oldest = 0;
-    for (int i = 0; i < PP_THREADS_MAX; i++) {
-        const pp_thread_t *t = &st->threads[i];
-        if (t->awaiting == PP_WAIT_PARTNER && t->id && (oldest == 0 || pp_ms(t->since) < oldest))
-            oldest = pp_ms(t->since);
-    }
-    return oldest;
-}
-
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
 {
-    int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
-    return next_deadline_from(pol, st, oldest_wait_partner(st), base, first_open_due(st), window_tick);
+    pp_facts_t f;
+    pp_facts_waits(st, &f);
+    return next_deadline_from(pol, st, f.waits.oldest_wait_partner, f.recency_base, first_open_due(st), window_tick);
 }
 
 /* The day boundary at which firing window-based rules are re-judged as their
@@ -1134,7 +794,7 @@ static int64_t window_tick_of(const pp_partner_t *st)
     static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
     for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
         if (st->rules[windowed[i]].started_at_ms)
-            return ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
+            return ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS;
     return 0;
 }
 
@@ -1209,12 +869,12 @@ static int top_factors(const pp_policyset_t *ps, const pp_partner_t *st, int ord
     double wsum = 0;
     for (int m = 0; m < PP_M_COUNT; m++)
         if (st->measure_score[m] >= 0)
-            wsum += measure_weight(pol, (pp_measure_t)m);
+            wsum += pol->measure_weight[m];
     int k = 0;
     for (int m = 0; m < PP_M_COUNT; m++) {
         if (st->measure_score[m] < 0 || wsum <= 0)
             continue;
-        cost[m] = measure_weight(pol, (pp_measure_t)m) * (100.0 - st->measure_score[m]) / wsum;
+        cost[m] = pol->measure_weight[m] * (100.0 - st->measure_score[m]) / wsum;
         if (cost[m] < 0.5)
             continue;
         int j = k++;
@@ -1367,8 +1027,8 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
 {
     const pp_policy_t *pol = policy_of(ps, st);
     fields_t f = {out, cap, 0};
-    facts_t x;
-    gather(pol, (pp_partner_t *)st, st->clock_ms, true, &x, NULL); /* with_short: reads only */
+    pp_facts_t x;
+    pp_facts_gather_all(pol, st, &x);
     char buf[PP_FIELD_VALUE_MAX];
 
     /* health and its explanation */
@@ -1422,7 +1082,7 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fd(&f, "win_rate", st->deals_won + st->deals_lost ? (double)st->deals_won / (st->deals_won + st->deals_lost) : NAN, 3);
     fd(&f, "avg_won_deal_minor", st->deals_won ? (double)pp_partner_revenue_minor(st) / st->deals_won : NAN, 0);
     fd(&f, "days_to_first_qualified",
-       st->first_qualified_ms && st->signed_at_ms ? (double)(st->first_qualified_ms - st->signed_at_ms) / DAY_MS_D : NAN, 1);
+       st->first_qualified_ms && st->signed_at_ms ? (double)(st->first_qualified_ms - st->signed_at_ms) / PP_DAY_MS_D : NAN, 1);
     fi(&f, "revenue_won_long_major", (int64_t)x.lw.won_major);
     fd(&f, "win_rate_long", x.lw.won + x.lw.lost ? (double)x.lw.won / (x.lw.won + x.lw.lost) : NAN, 3);
     fi(&f, "qualified_long", x.lw.qualified);
@@ -1434,8 +1094,8 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fi(&f, "referrals_to_partner", st->referrals_to_partner);
 
     /* responsiveness, both directions (seed 000 §6.2) */
-    pct_t pl = percentiles(st->resp_partner, st->clock_ms, pol->long_window_days);
-    pct_t ul = percentiles(st->resp_us, st->clock_ms, pol->long_window_days);
+    pp_pct_t pl = pp_facts_percentiles(st->resp_partner, st->clock_ms, pol->long_window_days);
+    pp_pct_t ul = pp_facts_percentiles(st->resp_us, st->clock_ms, pol->long_window_days);
     fd(&f, "partner_response_p50_h_short", x.partner.p50_h, 1);
     fd(&f, "partner_response_p90_h_short", x.partner.p90_h, 1);
     fd(&f, "partner_response_p50_h_long", pl.p50_h, 1);
@@ -1445,11 +1105,11 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fd(&f, "our_response_p90_h_short", x.us.p90_h, 1);
     fd(&f, "our_response_p50_h_long", ul.p50_h, 1);
     fd(&f, "our_response_p90_h_long", ul.p90_h, 1);
-    fi(&f, "threads_awaiting_partner", x.awaiting_partner);
+    fi(&f, "threads_awaiting_partner", x.waits.awaiting_partner);
     fi(&f, "threads_awaiting_us", x.awaiting_us);
-    fd(&f, "oldest_wait_partner_h", x.oldest_wait_partner ? (double)(st->clock_ms - x.oldest_wait_partner) / HOUR_MS : NAN, 1);
-    fd(&f, "oldest_wait_us_h", x.oldest_wait_us ? (double)(st->clock_ms - x.oldest_wait_us) / HOUR_MS : NAN, 1);
-    fi(&f, "max_unanswered_followups", x.max_followups);
+    fd(&f, "oldest_wait_partner_h", x.waits.oldest_wait_partner ? (double)(st->clock_ms - x.waits.oldest_wait_partner) / PP_HOUR_MS_D : NAN, 1);
+    fd(&f, "oldest_wait_us_h", x.oldest_wait_us ? (double)(st->clock_ms - x.oldest_wait_us) / PP_HOUR_MS_D : NAN, 1);
+    fi(&f, "max_unanswered_followups", x.waits.max_followups);
     fi(&f, "followups_total", st->followups_total);
     fi(&f, "automated_ignored", st->automated_ignored);
 
@@ -1475,6 +1135,6 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fi(&f, "engagements_outbound_short", x.sw.out);
     fi(&f, "last_inbound_ms", st->last_inbound_ms);
     fi(&f, "last_outbound_ms", st->last_outbound_ms);
-    fd(&f, "days_since_inbound", x.recency_base ? (double)(st->clock_ms - x.recency_base) / DAY_MS_D : NAN, 1);
+    fd(&f, "days_since_inbound", x.recency_base ? (double)(st->clock_ms - x.recency_base) / PP_DAY_MS_D : NAN, 1);
     return f.n < cap ? f.n : cap;
 }

@@ -23,8 +23,7 @@
 #include "pp_event.h"
 #include "pp_partner.h"
 #include "pp_policy.h"
-
-enum pp_rag { PP_RAG_NONE = 0, PP_RAG_GREEN, PP_RAG_AMBER, PP_RAG_RED };
+#include "pp_score.h"
 
 #define PP_ENGINE_MAX_ALERTS (2 * PP_R_COUNT) /* per evaluation, at most */
 #define PP_ENGINE_ALERTS_CAP (8 * PP_ENGINE_MAX_ALERTS) /* out[] size for apply/advance */
@@ -92,6 +91,5 @@ typedef struct pp_field {
  * fixed order. Returns how many were written (at most cap). */
 size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap);
 
-const char *pp_rag_name(int rag);
 
 #endif
