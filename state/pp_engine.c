@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "pp_facts.h"
-#include "pp_score.h"
+#include "pp_rules.h"
 
 #define PP_INLINE static inline __attribute__((always_inline))
 
@@ -67,196 +67,7 @@ typedef struct carry {
     pp_waits_t waits;            /* the threads' facts after it */
 } carry_t;
 
-/* ---- rules (DESIGN §6) ---- */
-
-typedef struct verdict {
-    bool on;              /* condition holds: trip if not firing */
-    bool off;             /* condition cleared (with hysteresis): resolve if firing */
-    double value, threshold;
-    int severity;
-    int64_t trip_at;      /* when it became true (event time) */
-} verdict_t;
-
-/* The part of a verdict every evaluation needs: whether the rule trips or
- * clears (on is looked at only while the rule is not firing, off only
- * while it is). The rest (value, threshold, severity, start) only matters on a
- * transition, which is rare: judge_detail() computes it there. */
-typedef struct cond {
-    bool on, off;
-} cond_t;
-
-/* Inlined with a constant rule into evaluate(): one straight-line check per
- * rule, no call, no switch. */
-PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, pp_rule_t r)
-{
-    cond_t c = {.on = false, .off = true};
-    switch (r) {
-    case PP_R_SLOW_RESPONSE: {
-        bool enough = f->partner.n >= pol->slow_response_min_samples;
-        c.on = enough && f->partner.p50_h > pol->slow_response_hours;
-        c.off = !enough || f->partner.p50_h <= pol->slow_response_hours * pol->clear_ratio;
-        break;
-    }
-    case PP_R_UNANSWERED_FOLLOWUPS:
-        c.on = f->waits.max_followups >= pol->followups_threshold;
-        c.off = !c.on;
-        break;
-    case PP_R_REPLY_OVERDUE: {
-        int64_t age = f->waits.oldest_wait_partner ? f->now - f->waits.oldest_wait_partner : 0;
-        c.on = f->waits.oldest_wait_partner && age >= pol->reply_overdue_ms;
-        c.off = !c.on;
-        break;
-    }
-    case PP_R_GOING_DARK: {
-        int64_t base = f->recency_base;
-        int64_t quiet = base ? f->now - base : 0;
-        c.on = base && !st->exited && quiet >= pol->going_dark_ms;
-        c.off = !c.on;
-        break;
-    }
-    case PP_R_OVERPROMISE: {
-        uint32_t due = f->lw.delivered + f->lw.missed;
-        bool by_count = f->lw.missed >= (uint32_t)pol->overpromise_missed;
-        /* overpromise_min_due >= 1: due > 0 where the ratio is looked at */
-        c.on = by_count || (due >= (uint32_t)pol->overpromise_min_due &&
-                            (double)f->lw.delivered / due < pol->overpromise_ratio);
-        c.off = !c.on;
-        break;
-    }
-    case PP_R_ONE_SIDED: {
-        uint32_t total = f->lw.theirs + f->lw.ours;
-        c.on = total >= (uint32_t)pol->one_sided_min_total && f->lw.ours >= pol->one_sided_ratio * f->lw.theirs;
-        c.off = total < (uint32_t)pol->one_sided_min_total ||
-                f->lw.ours < pol->one_sided_ratio * pol->clear_ratio * f->lw.theirs;
-        break;
-    }
-    case PP_R_NO_PIPELINE_90D: {
-        int64_t deadline = st->signed_at_ms + pol->no_pipeline_ms;
-        c.on = st->signed_at_ms && !st->exited && st->first_qualified_ms == 0 && f->now >= deadline;
-        c.off = st->first_qualified_ms != 0 || st->signed_at_ms == 0 || st->exited;
-        break;
-    }
-    case PP_R_HEALTH_RED:
-        c.on = st->rag == PP_RAG_RED && st->confidence >= pol->min_confidence;
-        c.off = st->rag != PP_RAG_RED;
-        break;
-    case PP_R_HEALTH_DROP: {
-        /* Not firing, it trips only with enough confidence: below that the
-         * history's maximum is not needed (off only matters while firing). */
-        if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
-            break;
-        double best = pp_score_recent_max_health(st, f->day, pol->health_drop_days);
-        double drop = best >= 0 ? best - st->health : 0;
-        c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points;
-        c.off = drop < pol->health_drop_points * pol->clear_ratio;
-        break;
-    }
-    case PP_R_LOW_ACV_CHANNEL: {
-        if (st->partner_type != PP_PTYPE_RESELLER)
-            break; /* never on, always off: the average is not needed */
-        double avg = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
-        c.on = st->deals_won >= (uint32_t)pol->low_acv_min_won && avg < pol->low_acv_major;
-        c.off = avg >= pol->low_acv_major / pol->clear_ratio;
-        break;
-    }
-    default:
-        break;
-    }
-    return c;
-}
-
-/* What an alert of rule r reports: the value, the threshold, the severity
- * and when the condition became true. Only transitions call it. */
-static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, pp_rule_t r,
-                         verdict_t *v)
-{
-    v->value = v->threshold = 0;
-    v->severity = PP_SEV_WARNING;
-    v->trip_at = f->now;
-    switch (r) {
-    case PP_R_SLOW_RESPONSE: {
-        bool enough = f->partner.n >= pol->slow_response_min_samples;
-        v->value = enough ? f->partner.p50_h : 0;
-        v->threshold = pol->slow_response_hours;
-        if (enough && f->partner.p50_h > pol->slow_response_critical_hours)
-            v->severity = PP_SEV_CRITICAL;
-        break;
-    }
-    case PP_R_UNANSWERED_FOLLOWUPS:
-        v->value = f->waits.max_followups;
-        v->threshold = pol->followups_threshold;
-        break;
-    case PP_R_REPLY_OVERDUE: {
-        int64_t age = f->waits.oldest_wait_partner ? f->now - f->waits.oldest_wait_partner : 0;
-        v->value = (double)age / PP_DAY_MS_D;
-        v->threshold = pol->reply_overdue_days;
-        v->trip_at = f->waits.oldest_wait_partner + pol->reply_overdue_ms;
-        break;
-    }
-    case PP_R_GOING_DARK: {
-        int64_t base = f->recency_base;
-        int64_t quiet = base ? f->now - base : 0;
-        v->value = (double)quiet / PP_DAY_MS_D;
-        v->threshold = pol->going_dark_days;
-        v->trip_at = base + pol->going_dark_ms;
-        if (quiet >= pol->going_dark_inactive_ms)
-            v->severity = PP_SEV_CRITICAL;
-        break;
-    }
-    case PP_R_OVERPROMISE:
-        v->value = f->lw.missed;
-        v->threshold = pol->overpromise_missed;
-        v->trip_at = st->last_missed_ms && st->last_missed_ms <= f->now ? st->last_missed_ms : f->now;
-        break;
-    case PP_R_ONE_SIDED:
-        v->value = f->lw.theirs ? (double)f->lw.ours / f->lw.theirs : (double)f->lw.ours;
-        v->threshold = pol->one_sided_ratio;
-        break;
-    case PP_R_NO_PIPELINE_90D:
-        v->value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / PP_DAY_MS_D : 0;
-        v->threshold = pol->no_pipeline_days;
-        v->trip_at = st->signed_at_ms + pol->no_pipeline_ms;
-        break;
-    case PP_R_HEALTH_RED:
-        v->value = st->health;
-        v->threshold = pol->red_below;
-        v->severity = PP_SEV_CRITICAL;
-        break;
-    case PP_R_HEALTH_DROP: {
-        /* Not firing, it trips only with enough confidence: below that the
-         * history's maximum is not needed (off only matters while firing). */
-        if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
-            break;
-        double best = pp_score_recent_max_health(st, f->day, pol->health_drop_days);
-        v->value = best >= 0 ? best - st->health : 0;
-        v->threshold = pol->health_drop_points;
-        break;
-    }
-    case PP_R_LOW_ACV_CHANNEL:
-        v->value = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
-        v->threshold = pol->low_acv_major;
-        v->severity = PP_SEV_INFO;
-        break;
-    default:
-        break;
-    }
-}
-
-/* The whole verdict (transitions only). */
-static __attribute__((noinline)) verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
-                                                 pp_rule_t r)
-{
-    verdict_t v;
-    cond_t c = judge_cond(pol, st, f, r);
-    v.on = c.on;
-    v.off = c.off;
-    judge_detail(pol, st, f, r, &v);
-    return v;
-}
-
-/* ---- alerts ---- */
-
-/* The alert id is computed for every transition: no formatted output here. */
+/* ---- text without formatted output (flags, factors of the public hash) ---- */
 
 /* "00" "01" ... "99": two decimal digits per division (a start time has 13). */
 #define PP_DEC10(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9"
@@ -309,8 +120,6 @@ static size_t put_u64(char *out, uint64_t u)
     memcpy(out, p, n);
     return n;
 }
-
-/* ---- alert sentences without formatted output (one per transition) ---- */
 
 /* A message being written: snprintf's semantics (truncates, always terminated). */
 typedef struct msg {
@@ -377,143 +186,6 @@ static void m_end(msg_t *m)
         m->buf[m->n < m->cap ? m->n : m->cap - 1] = '\0';
 }
 
-static void sentence(const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v, char *buf, size_t cap)
-{
-    const char *p = pp_alert_who(st);
-    msg_t m = {buf, cap, 0};
-#define S(x) m_put(&m, x, sizeof(x) - 1)
-    switch (r) {
-    case PP_R_SLOW_RESPONSE:
-        m_str(&m, p);
-        if (firing) {
-            S(" answers slowly: median reply time ");
-            m_num(&m, v->value, 0);
-            S(" h over the last 30 days (threshold ");
-            m_num(&m, v->threshold, 0);
-            S(" h).");
-        } else {
-            S(" answers faster again: median reply time ");
-            m_num(&m, v->value, 0);
-            S(" h.");
-        }
-        break;
-    case PP_R_UNANSWERED_FOLLOWUPS:
-        m_str(&m, p);
-        if (firing) {
-            S(" has left ");
-            m_num(&m, v->value, 0);
-            S(" of our follow-ups on one thread unanswered.");
-        } else {
-            S(" answered the thread we followed up on.");
-        }
-        break;
-    case PP_R_REPLY_OVERDUE:
-        m_str(&m, p);
-        if (firing) {
-            S(" has not replied to our message for ");
-            m_num(&m, v->value, 1);
-            S(" days (limit ");
-            m_num(&m, v->threshold, 0);
-            S(" days).");
-        } else {
-            S(" replied; no message of ours is overdue now.");
-        }
-        break;
-    case PP_R_GOING_DARK:
-        m_str(&m, p);
-        if (firing) {
-            S(" has gone dark: no inbound engagement for ");
-            m_num(&m, v->value, 0);
-            S(" days");
-            if (v->severity == PP_SEV_CRITICAL)
-                S(" (inactive partner)");
-            S(".");
-        } else {
-            S(" is engaging again.");
-        }
-        break;
-    case PP_R_OVERPROMISE:
-        m_str(&m, p);
-        if (firing) {
-            S(" over-promises: ");
-            m_num(&m, v->value, 0);
-            S(" commitments missed in the last 90 days.");
-        } else {
-            S(" is keeping its commitments again.");
-        }
-        break;
-    case PP_R_ONE_SIDED:
-        if (firing) {
-            S("The relationship with ");
-            m_str(&m, p);
-            S(" is one-sided: we contribute ");
-            m_num(&m, v->value, 1);
-            S("x what they do (90 days).");
-        } else {
-            S("Contributions with ");
-            m_str(&m, p);
-            S(" are balanced again (");
-            m_num(&m, v->value, 1);
-            S("x).");
-        }
-        break;
-    case PP_R_NO_PIPELINE_90D:
-        m_str(&m, p);
-        if (firing) {
-            S(" signed ");
-            m_num(&m, v->value, 0);
-            S(" days ago and has no qualified opportunity yet.");
-        } else {
-            S(" has its first qualified opportunity.");
-        }
-        break;
-    case PP_R_HEALTH_RED:
-        m_str(&m, p);
-        if (firing) {
-            S(" is red: health ");
-            m_num(&m, v->value, 0);
-            S(" (below ");
-            m_num(&m, v->threshold, 0);
-            S(").");
-        } else {
-            S(" is out of the red: health ");
-            m_num(&m, v->value, 0);
-            S(".");
-        }
-        break;
-    case PP_R_HEALTH_DROP:
-        m_str(&m, p);
-        if (firing) {
-            S("'s health dropped ");
-            m_num(&m, v->value, 0);
-            S(" points within a week.");
-        } else {
-            S("'s health has stabilised.");
-        }
-        break;
-    case PP_R_LOW_ACV_CHANNEL:
-        m_str(&m, p);
-        if (firing) {
-            S(" resells deals averaging ");
-            m_num(&m, v->value, 0);
-            S(", below the ");
-            m_num(&m, v->threshold, 0);
-            S(" where channel margins work.");
-        } else {
-            S("'s average deal is ");
-            m_num(&m, v->value, 0);
-            S(" now.");
-        }
-        break;
-    default:
-        m_str(&m, p);
-        S(": ");
-        m_str(&m, pp_rule_name(r));
-    }
-#undef S
-    m_end(&m);
-}
-
 static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
 {
     if (r != PP_R_HEALTH_RED && st->rules[PP_R_HEALTH_RED].started_at_ms != 0)
@@ -531,7 +203,7 @@ typedef struct emit_ctx {
     const char *evidence;
 } emit_ctx_t;
 
-static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status, const verdict_t *v,
+static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status, const pp_verdict_t *v,
                  int64_t at, bool publish)
 {
     if (e->n >= PP_ENGINE_MAX_ALERTS)
@@ -550,7 +222,7 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->status = status;
     a->value = v->value;
     a->threshold = v->threshold;
-    sentence(st, r, status == PP_ALERT_FIRING, v, a->message, sizeof a->message);
+    pp_rules_sentence(r, a->message, sizeof a->message, pp_alert_who(st), status == PP_ALERT_FIRING, v);
     a->started_at_ms = rs->started_at_ms;
     a->event_time_ms = at;
     a->emitted_at_ms = e->proc_ms;
@@ -570,22 +242,33 @@ static void consider(int64_t *best, int64_t t)
 }
 
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t base,
-                                  uint32_t first_due, int64_t *window_tick);
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
+                                  uint32_t firing, uint32_t first_due, int64_t *window_tick);
 static uint32_t first_open_due(const pp_partner_t *st);
-static int64_t window_tick_of(const pp_partner_t *st);
+static int64_t window_tick_of(const pp_partner_t *st, uint32_t firing);
 static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out);
 
+/* The rules firing now (an open episode), bit r for rule r. */
+static uint32_t firing_rules(const pp_partner_t *st)
+{
+    uint32_t firing = 0;
+#pragma GCC unroll 16
+    for (int r = 0; r < PP_R_COUNT; r++)
+        firing |= (uint32_t)(st->rules[r].started_at_ms != 0) << r;
+    return firing;
+}
+
 /* One rule's lifecycle at f->now (DESIGN §7). */
-PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const pp_facts_t *f, emit_ctx_t *e, pp_rule_t r)
+PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const pp_facts_t *f, emit_ctx_t *e, pp_rule_t r,
+                         bool holds, uint32_t *firing_set)
 {
     pp_rule_state_t *rs = &st->rules[r];
-    cond_t now = judge_cond(pol, st, f, r);
     bool firing = rs->started_at_ms != 0;
-    /* now.on first: it is in a register and mostly false */
-    if (now.on && !firing && pol->enabled[r]) {
-        verdict_t v = judge(pol, st, f, r);
+    /* holds first: it is in a register and mostly false */
+    if (holds && !firing && pol->enabled[r]) {
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f->now;
+        *firing_set |= 1u << r;
         st->episodes[r]++;
         rs->value = (float)v.value;
         rs->severity = (uint8_t)v.severity;
@@ -593,19 +276,20 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const pp_fact
         bool pub = !suppressed(st, r, f->now);
         rs->published = pub;
         emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, pub);
-    } else if (firing && (now.off || !pol->enabled[r])) {
-        verdict_t v = judge(pol, st, f, r);
+    } else if (firing && (!holds || !pol->enabled[r])) {
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         emit(e, st, r, PP_ALERT_RESOLVED, &v, f->now, rs->published);
         if (rs->snoozed_episode || st->snooze_until_ms[r] == -1)
             st->snooze_until_ms[r] = 0; /* "until it clears" is over */
         memset(rs, 0, sizeof *rs);
+        *firing_set &= ~(1u << r);
         if (r == PP_R_HEALTH_RED) {
             /* children that fired while inhibited are published now */
             for (int c = 0; c < PP_R_COUNT; c++) {
                 pp_rule_state_t *cs = &st->rules[c];
                 if (c != PP_R_HEALTH_RED && cs->started_at_ms && !cs->published &&
                     !suppressed(st, (pp_rule_t)c, f->now)) {
-                    verdict_t cv = judge(pol, st, f, (pp_rule_t)c);
+                    pp_verdict_t cv = pp_rules_verdict((pp_rule_t)c, pol, st, f);
                     cs->published = 1;
                     emit(e, st, (pp_rule_t)c, PP_ALERT_FIRING, &cv, cs->started_at_ms, true);
                 }
@@ -613,7 +297,7 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const pp_fact
         }
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */
-        verdict_t v = judge(pol, st, f, r);
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         rs->published = 1;
         emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
     }
@@ -631,20 +315,19 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     pp_facts_gather(pol, st, st->clock_ms, cy && cy->valid ? &cy->waits : NULL, &f);
     pp_score_update(pol, st, &f);
     emit_ctx_t e = {.out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
-    /* health_red first: its state decides what the others inhibit */
-    lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED);
-    lifecycle(pol, st, &f, &e, PP_R_SLOW_RESPONSE);
-    lifecycle(pol, st, &f, &e, PP_R_UNANSWERED_FOLLOWUPS);
-    lifecycle(pol, st, &f, &e, PP_R_REPLY_OVERDUE);
-    lifecycle(pol, st, &f, &e, PP_R_GOING_DARK);
-    lifecycle(pol, st, &f, &e, PP_R_OVERPROMISE);
-    lifecycle(pol, st, &f, &e, PP_R_ONE_SIDED);
-    lifecycle(pol, st, &f, &e, PP_R_NO_PIPELINE_90D);
-    lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
-    lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
+    uint32_t firing = firing_rules(st);
+    uint32_t holding = pp_rules_judge(pol, st, &f, firing);
+    /* a rule that neither holds nor fires has nothing to do; health_red
+     * first: its state decides what the others inhibit */
+    uint32_t busy = holding | firing;
+    if (busy >> PP_R_HEALTH_RED & 1)
+        lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED, holding >> PP_R_HEALTH_RED & 1, &firing);
+    for (uint32_t todo = busy & ~(1u << PP_R_HEALTH_RED); todo; todo &= todo - 1) {
+        int r = __builtin_ctz(todo);
+        lifecycle(pol, st, &f, &e, (pp_rule_t)r, holding >> r & 1, &firing);
+    }
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
-    int64_t next = next_deadline_from(pol, st, f.waits.oldest_wait_partner, f.recency_base,
-                                      first_due ? *first_due : first_open_due(st), &window_tick);
+    int64_t next = next_deadline_from(pol, st, &f, firing, first_due ? *first_due : first_open_due(st), &window_tick);
     if (cy) { /* for the next timer of this advance */
         cy->valid = true;
         cy->first_due = *first_due;
@@ -757,7 +440,7 @@ static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_m
          * an evaluation later that same day gives. When nothing else is due
          * before until_ms and until_ms falls on that day, the caller's own
          * evaluation (the event's) covers it. */
-        if (pp_facts_day_of(at) == until_day && at == window_tick_of(st)) {
+        if (pp_facts_day_of(at) == until_day && at == window_tick_of(st, firing_rules(st))) {
             int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, st, &window_tick);
             if (other == 0 || other > until_ms)
                 break;
@@ -784,18 +467,14 @@ static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st,
 {
     pp_facts_t f;
     pp_facts_waits(st, &f);
-    return next_deadline_from(pol, st, f.waits.oldest_wait_partner, f.recency_base, first_open_due(st), window_tick);
+    return next_deadline_from(pol, st, &f, firing_rules(st), first_open_due(st), window_tick);
 }
 
 /* The day boundary at which firing window-based rules are re-judged as their
  * windows slide, 0 if none of them is firing. */
-static int64_t window_tick_of(const pp_partner_t *st)
+static int64_t window_tick_of(const pp_partner_t *st, uint32_t firing)
 {
-    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
-    for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
-        if (st->rules[windowed[i]].started_at_ms)
-            return ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS;
-    return 0;
+    return pp_rules_any_windowed(firing) ? ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS : 0;
 }
 
 /* The first due second of the commitments still open (0 = none). Each open
@@ -815,20 +494,11 @@ static uint32_t first_open_due(const pp_partner_t *st)
     return first_due;
 }
 
-/* oldest: the oldest message awaiting the partner (ms, 0 = none); base: the
- * recency base (last inbound, else signed, else first event); first_due:
- * first_open_due(st). */
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, int64_t oldest, int64_t base,
-                                  uint32_t first_due, int64_t *window_tick)
+/* f: at least what pp_facts_waits() sets; first_due: first_open_due(st). */
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
+                                  uint32_t firing, uint32_t first_due, int64_t *window_tick)
 {
-    int64_t best = 0;
-    if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
-        consider(&best, oldest + pol->reply_overdue_ms);
-    if (pol->enabled[PP_R_GOING_DARK] && !st->rules[PP_R_GOING_DARK].started_at_ms && base && !st->exited)
-        consider(&best, base + pol->going_dark_ms);
-    if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
-        st->signed_at_ms && !st->first_qualified_ms && !st->exited)
-        consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
+    int64_t best = pp_rules_next_trip(pol, st, f, firing); /* absence rules */
     if (first_due)
         consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
     int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
@@ -838,7 +508,7 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st
         for (int r = 0; r < PP_R_COUNT; r++)
             if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
                 consider(&best, st->snooze_until_ms[r]);
-    *window_tick = window_tick_of(st);
+    *window_tick = window_tick_of(st, firing);
     return best;
 }
 
