@@ -24,6 +24,7 @@
 #include "pp_partner.h"
 #include "pp_policy.h"
 #include "pp_score.h"
+#include "pp_view.h"
 
 #define PP_ENGINE_MAX_ALERTS (2 * PP_R_COUNT) /* per evaluation, at most */
 #define PP_ENGINE_ALERTS_CAP (8 * PP_ENGINE_MAX_ALERTS) /* out[] size for apply/advance */
@@ -65,31 +66,5 @@ int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, i
 /* The next event time at which a tick would change this partner (0 = none);
  * also stored in st->next_deadline_ms by apply/tick. */
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st);
-
-/* Comma-separated names of the firing rules ("" if none). */
-void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap);
-
-/* "why": the top factors pulling the score down, each with its value, the
- * points it costs and the event that last moved it ("; "-separated). */
-void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap);
-
-/* The i-th (0-based) factor alone, at most 64 bytes; 0 and "" if none. */
-size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i, char *buf, size_t cap);
-
-/* ---- the public Redis hash (docs/redis.md) ---- */
-
-#define PP_FIELD_VALUE_MAX 512
-
-typedef struct pp_field {
-    const char *name;                 /* static string, the documented field name */
-    char value[PP_FIELD_VALUE_MAX];   /* formatted value ("" = not available) */
-} pp_field_t;
-
-#define PP_FIELDS_MAX 80
-
-/* Fill out[] with the dashboard-visible fields of the partner hash, in a
- * fixed order. Returns how many were written (at most cap). */
-size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap);
-
 
 #endif

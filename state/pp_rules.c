@@ -6,10 +6,9 @@
  */
 #include "pp_rules.h"
 
-#include <stdio.h>
-
 #include "pp_alert.h"
 #include "pp_score.h"
+#include "pp_text.h"
 
 /* A rule: what pp_rules.h says an entry holds. */
 typedef struct pp_rule_def {
@@ -58,10 +57,10 @@ static void slow_response_detail(const pp_policy_t *pol, const pp_partner_t *st,
 static void slow_response_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s answers slowly: median reply time %.0f h over the last 30 days (threshold %.0f h).",
+        pp_text_format(buf, cap, "%s answers slowly: median reply time %.0f h over the last 30 days (threshold %.0f h).",
                  who, v->value, v->threshold);
     else
-        snprintf(buf, cap, "%s answers faster again: median reply time %.0f h.", who, v->value);
+        pp_text_format(buf, cap, "%s answers faster again: median reply time %.0f h.", who, v->value);
 }
 
 /* ---- unanswered_followups: our follow-ups piling up on one thread ---- */
@@ -84,9 +83,9 @@ static void unanswered_followups_detail(const pp_policy_t *pol, const pp_partner
 static void unanswered_followups_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s has left %.0f of our follow-ups on one thread unanswered.", who, v->value);
+        pp_text_format(buf, cap, "%s has left %.0f of our follow-ups on one thread unanswered.", who, v->value);
     else
-        snprintf(buf, cap, "%s answered the thread we followed up on.", who);
+        pp_text_format(buf, cap, "%s answered the thread we followed up on.", who);
 }
 
 /* ---- reply_overdue: our oldest message awaiting the partner (timer) ---- */
@@ -116,10 +115,10 @@ static void reply_overdue_detail(const pp_policy_t *pol, const pp_partner_t *st,
 static void reply_overdue_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s has not replied to our message for %.1f days (limit %.0f days).", who, v->value,
+        pp_text_format(buf, cap, "%s has not replied to our message for %.1f days (limit %.0f days).", who, v->value,
                  v->threshold);
     else
-        snprintf(buf, cap, "%s replied; no message of ours is overdue now.", who);
+        pp_text_format(buf, cap, "%s replied; no message of ours is overdue now.", who);
 }
 
 /* ---- going_dark: no inbound activity (timer; CRITICAL when inactive) ---- */
@@ -149,10 +148,10 @@ static void going_dark_detail(const pp_policy_t *pol, const pp_partner_t *st, co
 static void going_dark_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s has gone dark: no inbound engagement for %.0f days%s.", who, v->value,
+        pp_text_format(buf, cap, "%s has gone dark: no inbound engagement for %.0f days%s.", who, v->value,
                  v->severity == PP_SEV_CRITICAL ? " (inactive partner)" : "");
     else
-        snprintf(buf, cap, "%s is engaging again.", who);
+        pp_text_format(buf, cap, "%s is engaging again.", who);
 }
 
 /* ---- overpromise: partner commitments missed in the long window ---- */
@@ -177,9 +176,9 @@ static void overpromise_detail(const pp_policy_t *pol, const pp_partner_t *st, c
 static void overpromise_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s over-promises: %.0f commitments missed in the last 90 days.", who, v->value);
+        pp_text_format(buf, cap, "%s over-promises: %.0f commitments missed in the last 90 days.", who, v->value);
     else
-        snprintf(buf, cap, "%s is keeping its commitments again.", who);
+        pp_text_format(buf, cap, "%s is keeping its commitments again.", who);
 }
 
 /* ---- one_sided: we contribute far more than they do (long window) ---- */
@@ -204,10 +203,10 @@ static void one_sided_detail(const pp_policy_t *pol, const pp_partner_t *st, con
 static void one_sided_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "The relationship with %s is one-sided: we contribute %.1fx what they do (90 days).", who,
+        pp_text_format(buf, cap, "The relationship with %s is one-sided: we contribute %.1fx what they do (90 days).", who,
                  v->value);
     else
-        snprintf(buf, cap, "Contributions with %s are balanced again (%.1fx).", who, v->value);
+        pp_text_format(buf, cap, "Contributions with %s are balanced again (%.1fx).", who, v->value);
 }
 
 /* ---- no_pipeline_90d: signed long ago, no qualified opportunity yet (timer) ---- */
@@ -235,9 +234,9 @@ static void no_pipeline_detail(const pp_policy_t *pol, const pp_partner_t *st, c
 static void no_pipeline_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s signed %.0f days ago and has no qualified opportunity yet.", who, v->value);
+        pp_text_format(buf, cap, "%s signed %.0f days ago and has no qualified opportunity yet.", who, v->value);
     else
-        snprintf(buf, cap, "%s has its first qualified opportunity.", who);
+        pp_text_format(buf, cap, "%s has its first qualified opportunity.", who);
 }
 
 /* ---- health_red: the health score is red (with enough data) ---- */
@@ -260,9 +259,9 @@ static void health_red_detail(const pp_policy_t *pol, const pp_partner_t *st, co
 static void health_red_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s is red: health %.0f (below %.0f).", who, v->value, v->threshold);
+        pp_text_format(buf, cap, "%s is red: health %.0f (below %.0f).", who, v->value, v->threshold);
     else
-        snprintf(buf, cap, "%s is out of the red: health %.0f.", who, v->value);
+        pp_text_format(buf, cap, "%s is out of the red: health %.0f.", who, v->value);
 }
 
 /* ---- health_drop: the health fell within a few days ---- */
@@ -297,9 +296,9 @@ static void health_drop_detail(const pp_policy_t *pol, const pp_partner_t *st, c
 static void health_drop_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s's health dropped %.0f points within a week.", who, v->value);
+        pp_text_format(buf, cap, "%s's health dropped %.0f points within a week.", who, v->value);
     else
-        snprintf(buf, cap, "%s's health has stabilised.", who);
+        pp_text_format(buf, cap, "%s's health has stabilised.", who);
 }
 
 /* ---- low_acv_channel: a reseller whose average won deal is small (info) ---- */
@@ -332,10 +331,10 @@ static void low_acv_detail(const pp_policy_t *pol, const pp_partner_t *st, const
 static void low_acv_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        snprintf(buf, cap, "%s resells deals averaging %.0f, below the %.0f where channel margins work.", who,
+        pp_text_format(buf, cap, "%s resells deals averaging %.0f, below the %.0f where channel margins work.", who,
                  v->value, v->threshold);
     else
-        snprintf(buf, cap, "%s's average deal is %.0f now.", who, v->value);
+        pp_text_format(buf, cap, "%s's average deal is %.0f now.", who, v->value);
 }
 
 /* ---- the table ---- */
