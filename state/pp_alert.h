@@ -7,8 +7,7 @@
  * alert of each rule says is pp_rules'. This module only holds the shape.
  *
  * Cold path: an alert is built once per transition (about one per five
- * applied events in core_bench, far fewer in production), so the code here
- * is plain snprintf and loops.
+ * applied events in core_bench, far fewer in production): plain code.
  *
  * Pure: no I/O, no clock, no logging, no globals.
  */

@@ -1,23 +1,25 @@
 /*
- * pp_engine: score, rules and alert lifecycle (see pp_engine.h and
- * docs/scoring.md, docs/alerts.md).
+ * pp_engine: the partner's lifecycle in event time (see pp_engine.h).
+ *
+ * What happens when: an event or a timer leads to one evaluation (facts,
+ * score, every rule's lifecycle, the next deadline); timers due before an
+ * event are evaluated first, each at its own time; a timer after a timer
+ * carries what no timer changes. The pieces an evaluation is made of live
+ * in their own modules: pp_facts (the inputs), pp_score (the health score),
+ * pp_rules (what each rule is), pp_alert (the alert), pp_view (what people
+ * see of the state).
  */
 #include "pp_engine.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <fenv.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "pp_facts.h"
 #include "pp_rules.h"
-
-#define PP_INLINE static inline __attribute__((always_inline))
 
 static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
 {
@@ -67,6 +69,90 @@ typedef struct carry {
     pp_waits_t waits;            /* the threads' facts after it */
 } carry_t;
 
+/* ---- deadlines ---- */
+
+/* *best becomes t if t is a time (> 0) earlier than *best (0 = none yet). */
+static void consider(int64_t *best, int64_t t)
+{
+    if (t > 0 && (*best == 0 || t < *best))
+        *best = t;
+}
+
+/* The rules firing now (an open episode), bit r for rule r. */
+static uint32_t firing_rules(const pp_partner_t *st)
+{
+    uint32_t firing = 0;
+#pragma GCC unroll 16
+    for (int r = 0; r < PP_R_COUNT; r++)
+        firing |= (uint32_t)(st->rules[r].started_at_ms != 0) << r;
+    return firing;
+}
+
+/* The day boundary at which firing window-based rules are re-judged as their
+ * windows slide, 0 if none of them is firing. */
+static int64_t window_tick_of(const pp_partner_t *st, uint32_t firing)
+{
+    return pp_rules_any_windowed(firing) ? ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS : 0;
+}
+
+/* The first due second of the commitments still open (0 = none). Each open
+ * commitment with a due date is missed strictly after its due second plus
+ * the grace: pp_ms(due) + grace + 1000, increasing in due, so the one due
+ * first is the only candidate for a deadline. Free and settled slots are not
+ * OPEN: the state is tested first. */
+static uint32_t first_open_due(const pp_partner_t *st)
+{
+    uint32_t first_due = 0;
+#pragma GCC unroll 12
+    for (int i = 0; i < PP_COMMITS_MAX; i++) {
+        const pp_commit_t *c = &st->commits[i];
+        if (c->state == PP_COMMIT_OPEN && c->due && c->id && (first_due == 0 || c->due < first_due))
+            first_due = c->due;
+    }
+    return first_due;
+}
+
+/* The next event time at which a timer changes something: an absence rule
+ * trips, an open commitment is missed, a snooze ends (0 = none); and apart
+ * (*window_tick) the day boundary at which firing windowed rules are
+ * re-judged (0 = none). f: at least what pp_facts_waits() sets; firing:
+ * firing_rules(st); first_due: first_open_due(st). */
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
+                                  uint32_t firing, uint32_t first_due, int64_t *window_tick)
+{
+    int64_t best = pp_rules_next_trip(pol, st, f, firing); /* absence rules */
+    if (first_due)
+        consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
+    int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
+    for (int r = 0; r < PP_R_COUNT; r++)
+        any |= st->snooze_until_ms[r];
+    if (any != 0)
+        for (int r = 0; r < PP_R_COUNT; r++)
+            if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
+                consider(&best, st->snooze_until_ms[r]);
+    *window_tick = window_tick_of(st, firing);
+    return best;
+}
+
+/* next_deadline_from() for a partner as it stands, with no evaluation's
+ * facts at hand. */
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
+{
+    pp_facts_t f;
+    pp_facts_waits(st, &f);
+    return next_deadline_from(pol, st, &f, firing_rules(st), first_open_due(st), window_tick);
+}
+
+/* ---- the alerts of an evaluation ---- */
+
+/* Where an evaluation writes its alerts. */
+typedef struct emit_ctx {
+    pp_alert_t *out;      /* the caller's array (PP_ENGINE_MAX_ALERTS free) */
+    int n;                /* alerts written */
+    int64_t proc_ms;      /* processing time, stamped on each */
+    const char *evidence; /* event_id behind the evaluation, or "timer" */
+} emit_ctx_t;
+
 static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
 {
     if (r != PP_R_HEALTH_RED && st->rules[PP_R_HEALTH_RED].started_at_ms != 0)
@@ -76,13 +162,6 @@ static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
     int64_t until = st->snooze_until_ms[r];
     return until > 0 && now < until;
 }
-
-typedef struct emit_ctx {
-    pp_alert_t *out;
-    int n;
-    int64_t proc_ms;
-    const char *evidence;
-} emit_ctx_t;
 
 static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status, const pp_verdict_t *v,
                  int64_t at, bool publish)
@@ -115,33 +194,15 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->partition = st->home_partition;
 }
 
-/* Score, then every rule's lifecycle, at st->clock_ms. */
-static void consider(int64_t *best, int64_t t)
-{
-    if (t > 0 && (*best == 0 || t < *best))
-        *best = t;
-}
+/* ---- evaluation ---- */
 
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick);
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
-                                  uint32_t firing, uint32_t first_due, int64_t *window_tick);
-static uint32_t first_open_due(const pp_partner_t *st);
-static int64_t window_tick_of(const pp_partner_t *st, uint32_t firing);
-static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out);
-
-/* The rules firing now (an open episode), bit r for rule r. */
-static uint32_t firing_rules(const pp_partner_t *st)
-{
-    uint32_t firing = 0;
-#pragma GCC unroll 16
-    for (int r = 0; r < PP_R_COUNT; r++)
-        firing |= (uint32_t)(st->rules[r].started_at_ms != 0) << r;
-    return firing;
-}
-
-/* One rule's lifecycle at f->now (DESIGN §7). */
-PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const pp_facts_t *f, emit_ctx_t *e, pp_rule_t r,
-                         bool holds, uint32_t *firing_set)
+/* One rule's lifecycle at f->now (DESIGN §7): FIRING once when it trips
+ * (published unless suppressed), RESOLVED once when it clears or is
+ * disabled, and a late FIRING for an episode whose suppression ended.
+ * holds: pp_rules_judge's verdict for r; *firing_set is kept up to date. */
+static inline __attribute__((always_inline)) void lifecycle(const pp_policy_t *pol, pp_partner_t *st,
+                                                            const pp_facts_t *f, emit_ctx_t *e, pp_rule_t r,
+                                                            bool holds, uint32_t *firing_set)
 {
     pp_rule_state_t *rs = &st->rules[r];
     bool firing = rs->started_at_ms != 0;
@@ -220,6 +281,55 @@ static int evaluate(const pp_policy_t *pol, pp_partner_t *st, int64_t proc_ms, c
     return e.n;
 }
 
+/* ---- timers ---- */
+
+/* cy: the advance's carry (carry_t), valid when a timer ran before. */
+static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out,
+                    carry_t *cy)
+{
+    if (now_ms > st->clock_ms)
+        st->clock_ms = now_ms;
+    uint32_t first_due; /* the pass over the commitments gives the next one due as well */
+    if (cy->valid && (cy->first_due == 0 || cy->first_due > pp_secs(st->clock_ms - pol->commitment_grace_ms)))
+        first_due = cy->first_due; /* none due yet: the pass would mark none */
+    else
+        pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
+    return evaluate(pol, st, proc_ms, "timer", out, &first_due, cy);
+}
+
+/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)). */
+static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out)
+{
+    int n = 0;
+    if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
+        return 0;
+    carry_t cy = {.valid = false}; /* from one timer to the next */
+    int32_t until_day = pp_facts_day_of(until_ms + 1);
+    while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
+           n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
+        int64_t at = st->next_deadline_ms;
+        /* Windows are whole days: a re-judgement at a day boundary gives what
+         * an evaluation later that same day gives. When nothing else is due
+         * before until_ms and until_ms falls on that day, the caller's own
+         * evaluation (the event's) covers it. */
+        if (pp_facts_day_of(at) == until_day && at == window_tick_of(st, firing_rules(st))) {
+            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, st, &window_tick);
+            if (other == 0 || other > until_ms)
+                break;
+        }
+        if (at < st->clock_ms)
+            at = st->clock_ms; /* already past: evaluate now */
+        int64_t before = st->next_deadline_ms;
+        n += tick_pol(pol, st, at, proc_ms, out + n, &cy);
+        if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
+            break; /* a deadline that does not move would loop forever: a bug, stop */
+    }
+    return n;
+}
+
+
+/* ---- the public entry points ---- */
+
 /* Ask for the cache lines of [from, to) of the state now, so that their
  * misses overlap instead of stalling one after another as the code reaches
  * them (a cached partner is 4 KiB, usually long out of the CPU caches). */
@@ -275,27 +385,11 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     return n + evaluate(pol, st, proc_ms, ev->event_id, out + n, NULL, NULL);
 }
 
-/* cy: the advance's carry (carry_t), valid when a timer ran before. */
-static int tick_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out,
-                    carry_t *cy)
-{
-    if (now_ms > st->clock_ms)
-        st->clock_ms = now_ms;
-    uint32_t first_due; /* the pass over the commitments gives the next one due as well */
-    if (cy->valid && (cy->first_due == 0 || cy->first_due > pp_secs(st->clock_ms - pol->commitment_grace_ms)))
-        first_due = cy->first_due; /* none due yet: the pass would mark none */
-    else
-        pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
-    return evaluate(pol, st, proc_ms, "timer", out, &first_due, cy);
-}
-
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     carry_t cy = {.valid = false};
     return tick_pol(policy_of(ps, st), st, now_ms, proc_ms, out, &cy);
 }
-
-static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
 
 int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_ms, int64_t proc_ms,
                       pp_alert_t *out)
@@ -306,97 +400,10 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
     return advance_pol(policy_of(ps, st), st, until_ms, proc_ms, out);
 }
 
-/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)). */
-static int advance_pol(const pp_policy_t *pol, pp_partner_t *st, int64_t until_ms, int64_t proc_ms, pp_alert_t *out)
-{
-    int n = 0;
-    if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
-        return 0;
-    carry_t cy = {.valid = false}; /* from one timer to the next */
-    int32_t until_day = pp_facts_day_of(until_ms + 1);
-    while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
-           n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
-        int64_t at = st->next_deadline_ms;
-        /* Windows are whole days: a re-judgement at a day boundary gives what
-         * an evaluation later that same day gives. When nothing else is due
-         * before until_ms and until_ms falls on that day, the caller's own
-         * evaluation (the event's) covers it. */
-        if (pp_facts_day_of(at) == until_day && at == window_tick_of(st, firing_rules(st))) {
-            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, st, &window_tick);
-            if (other == 0 || other > until_ms)
-                break;
-        }
-        if (at < st->clock_ms)
-            at = st->clock_ms; /* already past: evaluate now */
-        int64_t before = st->next_deadline_ms;
-        n += tick_pol(pol, st, at, proc_ms, out + n, &cy);
-        if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
-            break; /* a deadline that does not move would loop forever: a bug, stop */
-    }
-    return n;
-}
-
-
-/* The next deadline, and separately (*window_tick) the day boundary at which
- * firing windowed rules are re-judged (0 if none). */
-static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick)
-{
-    return next_deadline_pol(policy_of(ps, st), st, window_tick);
-}
-
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_partner_t *st, int64_t *window_tick)
-{
-    pp_facts_t f;
-    pp_facts_waits(st, &f);
-    return next_deadline_from(pol, st, &f, firing_rules(st), first_open_due(st), window_tick);
-}
-
-/* The day boundary at which firing window-based rules are re-judged as their
- * windows slide, 0 if none of them is firing. */
-static int64_t window_tick_of(const pp_partner_t *st, uint32_t firing)
-{
-    return pp_rules_any_windowed(firing) ? ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS : 0;
-}
-
-/* The first due second of the commitments still open (0 = none). Each open
- * commitment with a due date is missed strictly after its due second plus
- * the grace: pp_ms(due) + grace + 1000, increasing in due, so the one due
- * first is the only candidate for a deadline. Free and settled slots are not
- * OPEN: the state is tested first. */
-static uint32_t first_open_due(const pp_partner_t *st)
-{
-    uint32_t first_due = 0;
-#pragma GCC unroll 12
-    for (int i = 0; i < PP_COMMITS_MAX; i++) {
-        const pp_commit_t *c = &st->commits[i];
-        if (c->state == PP_COMMIT_OPEN && c->due && c->id && (first_due == 0 || c->due < first_due))
-            first_due = c->due;
-    }
-    return first_due;
-}
-
-/* f: at least what pp_facts_waits() sets; first_due: first_open_due(st). */
-static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
-                                  uint32_t firing, uint32_t first_due, int64_t *window_tick)
-{
-    int64_t best = pp_rules_next_trip(pol, st, f, firing); /* absence rules */
-    if (first_due)
-        consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
-    int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
-    for (int r = 0; r < PP_R_COUNT; r++)
-        any |= st->snooze_until_ms[r];
-    if (any != 0)
-        for (int r = 0; r < PP_R_COUNT; r++)
-            if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
-                consider(&best, st->snooze_until_ms[r]);
-    *window_tick = window_tick_of(st, firing);
-    return best;
-}
-
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st)
 {
     int64_t window_tick;
-    int64_t best = next_deadline(ps, st, &window_tick);
+    int64_t best = next_deadline_pol(policy_of(ps, st), st, &window_tick);
     consider(&best, window_tick);
     return best;
 }

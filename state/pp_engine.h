@@ -5,6 +5,11 @@
  * lifecycle: one FIRING when it trips, one RESOLVED when it clears, nothing
  * in between, with a deterministic alert_id per episode.
  *
+ * This header is the core's one include for callers: it also gives the
+ * alert (pp_alert.h), the RAG (pp_score.h) and what people see of a partner
+ * (pp_view.h: the public hash, the explanation, the flags). The engine
+ * itself is the lifecycle; what each rule is lives in pp_rules (internal).
+ *
  * Two clocks come in as arguments, never read here:
  *   - event time (`now_ms` of a tick, the event's occurred_at_ms on apply):
  *     windows, scores and rule deadlines use it; in live mode the daemon ticks
@@ -29,6 +34,12 @@
 #define PP_ENGINE_MAX_ALERTS (2 * PP_R_COUNT) /* per evaluation, at most */
 #define PP_ENGINE_ALERTS_CAP (8 * PP_ENGINE_MAX_ALERTS) /* out[] size for apply/advance */
 
+/* Ask the CPU for the cache lines of st that pp_engine_apply(st, ev) will
+ * touch, without waiting for them. A caller with a batch of events calls it
+ * a few events ahead of the apply, so that the misses of one partner's
+ * state overlap with the work on the previous ones. */
+void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev);
+
 /*
  * Apply one validated event that arrived at (partition, offset): deadlines
  * due before the event's time are evaluated first, each at its own time (so
@@ -37,12 +48,6 @@
  * Returns the number of transitions written, or -EINVAL if ev belongs to
  * another partner.
  */
-/* Ask the CPU for the cache lines of st that pp_engine_apply(st, ev) will
- * touch, without waiting for them. A caller with a batch of events calls it
- * a few events ahead of the apply, so that the misses of one partner's
- * state overlap with the work on the previous ones. */
-void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev);
-
 int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t *ev, int32_t partition,
                     int64_t offset, int64_t proc_ms, pp_alert_t *out);
 
