@@ -27,6 +27,14 @@ static void put(text_t *t, const char *s, size_t len)
     t->n += len;
 }
 
+char *pp_text_digits(char *end, uint64_t u)
+{
+    do
+        *--end = (char)('0' + u % 10);
+    while (u /= 10);
+    return end;
+}
+
 /* v with `decimals` decimals, as "%.*f" writes it. For 0 or 1 decimals of a
  * finite value below 1e14 in the default rounding mode, computed here: the
  * exact binary value rounded half to even, as glibc rounds it. */
@@ -62,9 +70,7 @@ static void put_fixed(text_t *t, double v, int decimals)
         *--s = '.';
         u /= 10;
     }
-    do
-        *--s = (char)('0' + u % 10);
-    while (u /= 10);
+    s = pp_text_digits(s, u);
     if (signbit(v))
         *--s = '-';
     put(t, s, (size_t)(end - s));
