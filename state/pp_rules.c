@@ -6,6 +6,8 @@
  */
 #include "pp_rules.h"
 
+#include <assert.h>
+
 #include "pp_alert.h"
 #include "pp_score.h"
 #include "pp_text.h"
@@ -403,7 +405,10 @@ static const pp_rule_def_t rules[PP_R_COUNT] = {
 
 /* The hot questions below visit the table rule by rule with constant
  * indices, not in a loop: GCC then reads each entry at compile time, drops
- * what a rule does not have and inlines the functions it names. */
+ * what a rule does not have and inlines the functions it names (the holds
+ * functions are `inline` so that it inlines them all). A loop calling
+ * through the pointers costs apply 20 % more instructions (callgrind,
+ * core_bench 4 000 x 200 000: 3 017 -> 3 621 per event). */
 #define EACH_RULE(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11) F(12) F(13) F(14) F(15)
 _Static_assert(PP_R_COUNT <= 16, "EACH_RULE visits rules 0 to 15: extend it");
 _Static_assert(PP_R_COUNT <= 32, "rule sets are uint32_t bit sets");
@@ -415,6 +420,7 @@ ALWAYS_INLINE uint32_t judge_one(int r, const pp_policy_t *pol, const pp_partner
 {
     if (r >= PP_R_COUNT)
         return 0;
+    assert(rules[r].holds && rules[r].detail && rules[r].sentence); /* an entry per rule */
     return (uint32_t)rules[r].holds(pol, st, f, firing >> r & 1) << r;
 }
 

@@ -16,7 +16,9 @@
  * inhibition by health_red, snoozes, timers) is pp_engine's lifecycle.
  *
  * Adding a rule: its pp_rule_t value, its name and its policy keys
- * (pp_policy.[ch]), and its entry in pp_rules.c.
+ * (pp_policy.[ch]), and its section and table entry in pp_rules.c (a
+ * function the entry forgets is an unused-function error; a missing entry
+ * fails an assert in debug builds).
  *
  * Internal to state/. Pure: no I/O, no clock, no logging, no globals (the
  * table is constant).
