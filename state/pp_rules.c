@@ -59,8 +59,9 @@ static void slow_response_detail(const pp_policy_t *pol, const pp_partner_t *st,
 static void slow_response_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        pp_text_format(buf, cap, "%s answers slowly: median reply time %.0f h over the last 30 days (threshold %.0f h).",
-                 who, v->value, v->threshold);
+        pp_text_format(buf, cap,
+                       "%s answers slowly: median reply time %.0f h over the last 30 days (threshold %.0f h).", who,
+                       v->value, v->threshold);
     else
         pp_text_format(buf, cap, "%s answers faster again: median reply time %.0f h.", who, v->value);
 }
@@ -118,7 +119,7 @@ static void reply_overdue_sentence(char *buf, size_t cap, const char *who, bool 
 {
     if (firing)
         pp_text_format(buf, cap, "%s has not replied to our message for %.1f days (limit %.0f days).", who, v->value,
-                 v->threshold);
+                       v->threshold);
     else
         pp_text_format(buf, cap, "%s replied; no message of ours is overdue now.", who);
 }
@@ -151,7 +152,7 @@ static void going_dark_sentence(char *buf, size_t cap, const char *who, bool fir
 {
     if (firing)
         pp_text_format(buf, cap, "%s has gone dark: no inbound engagement for %.0f days%s.", who, v->value,
-                 v->severity == PP_SEV_CRITICAL ? " (inactive partner)" : "");
+                       v->severity == PP_SEV_CRITICAL ? " (inactive partner)" : "");
     else
         pp_text_format(buf, cap, "%s is engaging again.", who);
 }
@@ -205,8 +206,8 @@ static void one_sided_detail(const pp_policy_t *pol, const pp_partner_t *st, con
 static void one_sided_sentence(char *buf, size_t cap, const char *who, bool firing, const pp_verdict_t *v)
 {
     if (firing)
-        pp_text_format(buf, cap, "The relationship with %s is one-sided: we contribute %.1fx what they do (90 days).", who,
-                 v->value);
+        pp_text_format(buf, cap, "The relationship with %s is one-sided: we contribute %.1fx what they do (90 days).",
+                       who, v->value);
     else
         pp_text_format(buf, cap, "Contributions with %s are balanced again (%.1fx).", who, v->value);
 }
@@ -334,7 +335,7 @@ static void low_acv_sentence(char *buf, size_t cap, const char *who, bool firing
 {
     if (firing)
         pp_text_format(buf, cap, "%s resells deals averaging %.0f, below the %.0f where channel margins work.", who,
-                 v->value, v->threshold);
+                       v->value, v->threshold);
     else
         pp_text_format(buf, cap, "%s's average deal is %.0f now.", who, v->value);
 }

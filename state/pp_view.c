@@ -273,7 +273,8 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fd(&f, "our_response_p90_h_long", ul.p90_h, 1);
     fi(&f, "threads_awaiting_partner", x.waits.awaiting_partner);
     fi(&f, "threads_awaiting_us", x.awaiting_us);
-    fd(&f, "oldest_wait_partner_h", x.waits.oldest_wait_partner ? (double)(st->clock_ms - x.waits.oldest_wait_partner) / PP_HOUR_MS_D : NAN, 1);
+    int64_t oldest_p = x.waits.oldest_wait_partner;
+    fd(&f, "oldest_wait_partner_h", oldest_p ? (double)(st->clock_ms - oldest_p) / PP_HOUR_MS_D : NAN, 1);
     fd(&f, "oldest_wait_us_h", x.oldest_wait_us ? (double)(st->clock_ms - x.oldest_wait_us) / PP_HOUR_MS_D : NAN, 1);
     fi(&f, "max_unanswered_followups", x.waits.max_followups);
     fi(&f, "followups_total", st->followups_total);
