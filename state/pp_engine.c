@@ -23,11 +23,6 @@
 #include "pp_facts.h"
 #include "pp_rules.h"
 
-static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
-{
-    return pp_policyset_for(ps, st->partner_type, st->tier);
-}
-
 /* The policy's day and hour settings in ms are computed once, when it is
  * resolved (pp_policy_derive), not per evaluation: debug builds check that
  * they are what the settings give now (a caller that wrote a setting
@@ -139,7 +134,7 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st
 }
 
 /* next_deadline_from() for a partner as it stands, with no evaluation's
- * facts at hand. clk: pp_facts_clocks() under pol. */
+ * facts at hand. clk: the clocks under pol (pp_facts_policy). */
 static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], const pp_partner_t *st,
                                  int64_t *window_tick)
 {
@@ -336,8 +331,7 @@ static int tick_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partn
     return evaluate(pol, clk, st, proc_ms, "timer", out, &first_due, cy);
 }
 
-/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)) and
- * clocks (pp_facts_clocks under pol). */
+/* pp_engine_advance with the partner's policy and clocks (pp_facts_policy). */
 static int advance_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t until_ms,
                        int64_t proc_ms, pp_alert_t *out)
 {
@@ -413,29 +407,25 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     pp_engine_prefetch(st, ev);
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
-    /* the policy is looked up once: only a lifecycle event changes the
-     * profile it depends on */
-    const pp_policy_t *pol = policy_of(ps, st);
-    pp_bizclock_t clk[2]; /* ...and so are the business clocks */
-    pp_facts_clocks(ps, pol, st, clk);
+    /* the policy and the business clocks are looked up once: only a
+     * lifecycle event changes the profile they depend on */
+    pp_bizclock_t clk[2];
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     /* timers due before this event fire first, at their own time */
     int n = advance_pol(pol, clk, st, ev->occurred_at_ms - 1, proc_ms, out);
     int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms, clk); /* ev's partner checked above */
     if (rc != 0)
         return rc;
-    if (ev->topic == PP_TOPIC_LIFECYCLE) {
-        pol = policy_of(ps, st);
-        pp_facts_clocks(ps, pol, st, clk);
-    }
+    if (ev->topic == PP_TOPIC_LIFECYCLE)
+        pol = pp_facts_policy(ps, st, clk);
     return n + evaluate(pol, clk, st, proc_ms, ev->event_id, out + n, NULL, NULL);
 }
 
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     carry_t cy = {.valid = false};
-    const pp_policy_t *pol = policy_of(ps, st);
     pp_bizclock_t clk[2];
-    pp_facts_clocks(ps, pol, st, clk);
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     return tick_pol(pol, clk, st, now_ms, proc_ms, out, &cy);
 }
 
@@ -445,17 +435,15 @@ int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
         return 0;
     /* no event in between: the profile, hence the policy and the clocks, stay the same */
-    const pp_policy_t *pol = policy_of(ps, st);
     pp_bizclock_t clk[2];
-    pp_facts_clocks(ps, pol, st, clk);
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     return advance_pol(pol, clk, st, until_ms, proc_ms, out);
 }
 
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st)
 {
-    const pp_policy_t *pol = policy_of(ps, st);
     pp_bizclock_t clk[2];
-    pp_facts_clocks(ps, pol, st, clk);
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     int64_t window_tick;
     int64_t best = next_deadline_pol(pol, clk, st, &window_tick);
     consider(&best, window_tick);

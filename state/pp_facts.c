@@ -34,9 +34,11 @@ pp_pct_t pp_facts_percentiles(const pp_partner_t *st, int side, const pp_bizcloc
     return r;
 }
 
-void pp_facts_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, const pp_partner_t *st, pp_bizclock_t clk[2])
+const pp_policy_t *pp_facts_policy(const pp_policyset_t *ps, const pp_partner_t *st, pp_bizclock_t clk[2])
 {
+    const pp_policy_t *pol = pp_policyset_for(ps, st->partner_type, st->tier);
     pp_policyset_clocks(ps, pol, st->calendar_hash, st->zone_hash, clk);
+    return pol;
 }
 
 /* f->clk and f->bday from clk. */

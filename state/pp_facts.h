@@ -59,14 +59,15 @@ typedef struct pp_facts {
     int64_t quiet_ms;            /* business time (the partner's) since recency_base, 0 if none */
 } pp_facts_t;
 
-/* The partner's business clocks under pol (DESIGN §4), OUT clk:
- * [PP_SIDE_PARTNER] for what the partner owes, [PP_SIDE_US] for what we
- * owe. Only a lifecycle event (its profile) changes them. */
-void pp_facts_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, const pp_partner_t *st, pp_bizclock_t clk[2]);
+/* The partner's policy (for its type and tier), and OUT clk its business
+ * clocks under that policy (DESIGN §4): [PP_SIDE_PARTNER] for what the
+ * partner owes, [PP_SIDE_US] for what we owe. Only a lifecycle event (the
+ * profile) changes either. */
+const pp_policy_t *pp_facts_policy(const pp_policyset_t *ps, const pp_partner_t *st, pp_bizclock_t clk[2]);
 
 /*
  * What the score and the rules read, at `now`: everything but the fields
- * marked "all only". clk: pp_facts_clocks(). waits: the threads' facts from
+ * marked "all only". clk: pp_facts_policy()'s. waits: the threads' facts from
  * an earlier gather when no event came in between (a timer after a timer),
  * NULL to look at the threads. Updates the state's window and median
  * caches, nothing else.

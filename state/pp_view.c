@@ -14,11 +14,6 @@
 #include "pp_score.h"
 #include "pp_text.h"
 
-static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
-{
-    return pp_policyset_for(ps, st->partner_type, st->tier);
-}
-
 void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -41,7 +36,7 @@ static int explain_order(const pp_policyset_t *ps, const pp_partner_t *st, int o
                          double cost[PP_M_COUNT], int rule_of[PP_M_COUNT])
 {
     int by_cost[PP_M_COUNT];
-    int nc = pp_score_costs(policy_of(ps, st), st, by_cost, cost);
+    int nc = pp_score_costs(pp_policyset_for(ps, st->partner_type, st->tier), st, by_cost, cost);
     bool used[PP_M_COUNT] = {false};
     int k = 0;
     for (int r = 0; r < PP_R_COUNT; r++) {
@@ -203,11 +198,10 @@ static double or_nan(float x)
 
 size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap)
 {
-    const pp_policy_t *pol = policy_of(ps, st);
+    pp_bizclock_t clk[2];
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     fields_t f = {out, cap, 0};
     pp_facts_t x;
-    pp_bizclock_t clk[2];
-    pp_facts_clocks(ps, pol, st, clk);
     pp_facts_gather_all(pol, clk, st, &x);
     char buf[PP_FIELD_VALUE_MAX];
 
