@@ -124,8 +124,9 @@ static int64_t reply_overdue_due(const pp_policy_t *pol, const pp_partner_t *st,
 {
     (void)st, (void)firing;
     int64_t oldest = f->waits.oldest_wait_partner;
-    return oldest ? pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], oldest, pp_facts_partner_days_ms(f, pol->reply_overdue_days))
-                  : 0;
+    if (!oldest)
+        return 0;
+    return pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], oldest, pp_facts_partner_days_ms(f, pol->reply_overdue_days));
 }
 
 /* Business time (the partner's) the oldest question has waited, 0 if none. */
