@@ -1,132 +1,45 @@
 /*
- * pp_engine: score, rules and alert lifecycle (see pp_engine.h and
- * docs/scoring.md, docs/alerts.md).
+ * pp_engine: the partner's lifecycle in event time (see pp_engine.h).
+ *
+ * What happens when: an event or a timer leads to one evaluation (facts,
+ * score, every rule's lifecycle, the next deadline); timers due before an
+ * event are evaluated first, each at its own time; a timer after a timer
+ * carries what no timer changes. The pieces an evaluation is made of live
+ * in their own modules: pp_facts (the inputs, in the business time of the
+ * partner's clocks), pp_score (the health score), pp_rules (what each rule
+ * is), pp_alert (the alert), pp_view (what people see of the state). The
+ * policy and the business clocks are looked up once per entry point: only
+ * a lifecycle event changes the profile they depend on.
  */
 #include "pp_engine.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <fenv.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "partnerpulse.pb-c.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h> /* recent_max_health, put_hex128 */
-#endif
-
-#define HOUR_MS 3600000.0
-#define DAY_MS_D 86400000.0
-
-const char *pp_rag_name(int rag)
-{
-    static const char *const n[] = {"", "green", "amber", "red"};
-    return rag >= 0 && rag <= PP_RAG_RED ? n[rag] : "";
-}
-
-const char *pp_severity_name(int sev)
-{
-    static const char *const n[] = {"", "INFO", "WARNING", "CRITICAL"};
-    return sev >= 0 && sev <= PP_SEV_CRITICAL ? n[sev] : "";
-}
-
-#define PP_INLINE static inline __attribute__((always_inline))
-
-/* pp_day_of, inlined (the engine asks it a few times per evaluation). */
-static inline int32_t day_of(int64_t ms)
-{
-    return (int32_t)(ms / PP_DAY_MS);
-}
-
-static const pp_policy_t *policy_of(const pp_policyset_t *ps, const pp_partner_t *st)
-{
-    return pp_policyset_for(ps, st->partner_type, st->tier);
-}
-
-/* The partner's business clocks under pol (DESIGN §4): [PP_SIDE_PARTNER]
- * for what the partner owes, [PP_SIDE_US] for what we owe. */
-static void clocks_of(const pp_policyset_t *ps, const pp_policy_t *pol, const pp_partner_t *st, pp_bizclock_t clk[2])
-{
-    pp_policyset_clocks(ps, pol, st->calendar_hash, st->zone_hash, clk);
-}
-
-/* llround(x), inline: x - trunc(x) is exact below 2^52, so ties are seen as llround sees them. */
-static inline int64_t round_away(double x)
-{
-    if (!(fabs(x) < 4e15))
-        return (int64_t)llround(x);
-    int64_t t = (int64_t)x;
-    double frac = x - (double)t;
-    if (frac >= 0.5)
-        t++;
-    else if (frac <= -0.5)
-        t--;
-    return t;
-}
-
-static inline int64_t days_ms(double days)
-{
-    return round_away(days * DAY_MS_D);
-}
-
-#define WEEK_MS (7 * PP_DAY_MS) /* days_ms(7) */
+#include "pp_facts.h"
+#include "pp_rules.h"
 
 /* The policy's day and hour settings in ms are computed once, when it is
  * resolved (pp_policy_derive), not per evaluation: debug builds check that
  * they are what the settings give now (a caller that wrote a setting
  * directly without pp_policy_derive would see stale deadlines). */
+static inline int64_t days_ms(double days)
+{
+    return (int64_t)llround(days * PP_DAY_MS_D);
+}
+
 static inline bool derived_ok(const pp_policy_t *pol)
 {
     return pol->short_window_ms == days_ms(pol->short_window_days) &&
            pol->long_window_ms == days_ms(pol->long_window_days) &&
            pol->no_pipeline_ms == days_ms(pol->no_pipeline_days) &&
-           pol->health_drop_min_ms == (int64_t)llround(pol->health_drop_min_hours * HOUR_MS) &&
-           pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * HOUR_MS) &&
+           pol->health_drop_min_ms == (int64_t)llround(pol->health_drop_min_hours * PP_HOUR_MS_D) &&
+           pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * PP_HOUR_MS_D) &&
            pol->measure_weight[PP_M_COUNT - 1] == pol->weight[(PP_M_COUNT - 1) / 2] * 0.5;
-}
-
-/* ---- response-time percentiles ---- */
-
-typedef struct pct {
-    int n;                       /* responses in the window + waits still open */
-    double p50_s, p90_s;         /* business seconds (NAN when n == 0) */
-} pct_t;
-
-/* Nearest-rank percentiles of one side's responses answered within `days`
- * before now, with the waits still open on that side counted at their age
- * so far (censored: ignoring a message never improves the figure). Ages
- * and responses are in the business time of the side that owes (clk). */
-static pct_t percentiles(const pp_partner_t *st, int side, const pp_bizclock_t *clk, int64_t now_ms, int days)
-{
-    const pp_sample_t *ring = side == PP_SIDE_PARTNER ? st->resp_partner : st->resp_us;
-    uint8_t owes = side == PP_SIDE_PARTNER ? PP_WAIT_PARTNER : PP_WAIT_US;
-    uint32_t v[PP_SAMPLES_MAX + PP_THREADS_MAX];
-    int n = 0;
-    uint32_t now = pp_secs(now_ms);
-    uint32_t span = (uint32_t)days * 86400u;
-    /* kept: at != 0 && at <= now && now - at < span, i.e. at in (lo, now] */
-    uint32_t lo = now >= span ? now - span : 0;
-    for (int i = 0; i < PP_SAMPLES_MAX; i++) { /* compact without branches */
-        v[n] = ring[i].wait;
-        n += (uint32_t)(ring[i].at - lo - 1) < (uint32_t)(now - lo);
-    }
-    for (int i = 0; i < PP_THREADS_MAX; i++) {
-        const pp_thread_t *t = &st->threads[i];
-        if (t->awaiting == owes && t->id != 0 && t->since <= now)
-            v[n++] = pp_biz_elapsed_s(clk, t->since, now);
-    }
-    pp_sort_small_u32(v, (int)n);
-    pct_t r = {n, NAN, NAN};
-    if (n > 0) {
-        r.p50_s = v[(n + 1) / 2 - 1];         /* ceil(0.5 n) - 1 */
-        r.p90_s = v[(9 * n + 9) / 10 - 1];    /* ceil(0.9 n) - 1 */
-    }
-    return r;
 }
 
 /* ---- what one timer leaves to the next ---- */
@@ -135,7 +48,7 @@ static pct_t percentiles(const pp_partner_t *st, int side, const pp_bizclock_t *
  * with no event in between: what a timer's evaluation found that no timer
  * changes is carried to the next one in this struct, a local variable of
  * the advance (the partner's state and blob stay as they are).
- * - The threads: only events change them. Their facts (gather) hold.
+ * - The threads: only events change them. Their facts (pp_waits_t) hold.
  * - The commitments: only events and the pass that marks those past due
  *   missed change them. After a pass, every open commitment with a due date
  *   is due at first_due or later (0: there is none), so a timer before
@@ -148,897 +61,98 @@ typedef struct carry {
     bool valid;                  /* a timer of this advance has been evaluated */
     uint32_t first_due;          /* first_open_due() after it */
     int64_t other;               /* next_deadline_pol() after it */
-    int max_followups;           /* gather()'s thread facts */
-    int awaiting_partner;
-    int64_t oldest_wait_partner;
+    pp_waits_t waits;            /* the threads' facts after it */
 } carry_t;
 
-/* ---- the inputs of scores and rules, at one instant ---- */
+/* ---- deadlines ---- */
 
-typedef struct facts {
-    int64_t now;
-    int32_t day;                 /* day_of(now) */
-    pp_bizclock_t clk[2];        /* business clocks, by enum pp_side */
-    int64_t bday[2];             /* one business day of each clock, ms */
-    pp_window_sum_t lw, sw;      /* long and short window sums (sw: with_short only) */
-    pct_t partner, us;           /* response percentiles, short window (us: with_short only) */
-    int max_followups;           /* on threads awaiting the partner */
-    int64_t oldest_wait_partner; /* ms, 0 = none */
-    int64_t oldest_wait_us;      /* with_short only (0 otherwise) */
-    int awaiting_partner, awaiting_us; /* awaiting_us: with_short only */
-    int64_t recency_base;        /* last inbound activity, else signed/first event */
-    int64_t quiet_ms;            /* business time (partner's) since recency_base, 0 if none */
-} facts_t;
-
-/* Gather the facts at `now`. with_short: also the short-window sums and
- * our side of the threads (only the public hash shows them; rules and score
- * need the long window and the threads awaiting the partner only). Inlined:
- * evaluate() and pp_engine_fields() each get the code for their case. */
-PP_INLINE void gather(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t now,
-                      bool with_short, facts_t *f, const carry_t *cy)
+/* *best becomes t if t is a time (> 0, not INT64_MAX: never, as
+ * pp_biz_add_ms says) earlier than *best (0 = none yet). */
+static void consider(int64_t *best, int64_t t)
 {
-    /* every field set below (lw by the window functions), but for sw and us
-     * without with_short: nothing reads them then (evaluate()) */
-    f->now = now;
-    f->day = day_of(now);
-    f->clk[0] = clk[0];
-    f->clk[1] = clk[1];
-    f->bday[0] = pp_biz_day_ms(&clk[PP_SIDE_PARTNER]);
-    f->bday[1] = pp_biz_day_ms(&clk[PP_SIDE_US]);
-    f->max_followups = 0;
-    f->oldest_wait_partner = f->oldest_wait_us = 0;
-    f->awaiting_partner = f->awaiting_us = 0;
-    if (with_short)
-        pp_partner_windows(st, now, pol->long_window_days, pol->short_window_days, &f->lw, &f->sw);
-    else
-        pp_partner_long_window_at(st, now, f->day, pol->long_window_days, &f->lw);
-    if (!with_short && cy && cy->valid) { /* a timer after a timer: the threads are as they were */
-        f->max_followups = cy->max_followups;
-        f->awaiting_partner = cy->awaiting_partner;
-        f->oldest_wait_partner = cy->oldest_wait_partner;
-    } else {
-        /* The oldest waits as pp_secs (pp_ms() is increasing: the oldest
-         * second is the oldest ms), converted once. A free slot has awaiting
-         * 0, so the cheap test of `awaiting` comes first. */
-        uint32_t oldest_p = 0, oldest_u = 0;
+    if (t > 0 && t != INT64_MAX && (*best == 0 || t < *best))
+        *best = t;
+}
+
+/* The rules firing now (an open episode), bit r for rule r. */
+static uint32_t firing_rules(const pp_partner_t *st)
+{
+    uint32_t firing = 0;
+#pragma GCC unroll 16
+    for (int r = 0; r < PP_R_COUNT; r++)
+        firing |= (uint32_t)(st->rules[r].started_at_ms != 0) << r;
+    return firing;
+}
+
+/* The day boundary at which firing window-based rules are re-judged as their
+ * windows slide, 0 if none of them is firing. */
+static int64_t window_tick_of(const pp_partner_t *st, uint32_t firing)
+{
+    return pp_rules_any_windowed(firing) ? ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS : 0;
+}
+
+/* The first due second of the commitments still open (0 = none). Each open
+ * commitment with a due date is missed strictly after its due second plus
+ * the grace: pp_ms(due) + grace + 1000, increasing in due, so the one due
+ * first is the only candidate for a deadline. Free and settled slots are not
+ * OPEN: the state is tested first. */
+static uint32_t first_open_due(const pp_partner_t *st)
+{
+    uint32_t first_due = 0;
 #pragma GCC unroll 12
-        for (int i = 0; i < PP_THREADS_MAX; i++) {
-            const pp_thread_t *t = &st->threads[i];
-            if (t->awaiting == PP_WAIT_PARTNER && t->id != 0) {
-                if (f->awaiting_partner++ == 0 || t->since < oldest_p)
-                    oldest_p = t->since;
-                if (t->followups > f->max_followups)
-                    f->max_followups = t->followups;
-            } else if (with_short && t->awaiting == PP_WAIT_US && t->id != 0) {
-                if (f->awaiting_us++ == 0 || t->since < oldest_u)
-                    oldest_u = t->since;
-            }
-        }
-        if (f->awaiting_partner)
-            f->oldest_wait_partner = pp_ms(oldest_p);
-        if (f->awaiting_us)
-            f->oldest_wait_us = pp_ms(oldest_u);
+    for (int i = 0; i < PP_COMMITS_MAX; i++) {
+        const pp_commit_t *c = &st->commits[i];
+        if (c->state == PP_COMMIT_OPEN && c->due && c->id && (first_due == 0 || c->due < first_due))
+            first_due = c->due;
     }
-    if (with_short || f->awaiting_partner) {
-        /* open waits count at their age so far: no cache can hold that */
-        f->partner = percentiles(st, PP_SIDE_PARTNER, &clk[PP_SIDE_PARTNER], now, pol->short_window_days);
-    } else { /* answered responses only: the cached count and median */
-        uint32_t p50;
-        f->partner.n = pp_partner_resp_median(st, now, pol->short_window_days, &p50);
-        f->partner.p50_s = f->partner.n > 0 ? (double)p50 : NAN;
-        f->partner.p90_s = NAN;
-    }
-    /* our own response times only show in the public hash: scores and rules never read them */
-    if (with_short)
-        f->us = percentiles(st, PP_SIDE_US, &clk[PP_SIDE_US], now, pol->short_window_days);
-    f->recency_base = st->last_inbound_ms ? st->last_inbound_ms
-                      : st->signed_at_ms  ? st->signed_at_ms
-                                          : st->first_event_ms;
-    f->quiet_ms = f->recency_base ? pp_biz_elapsed_ms(&clk[PP_SIDE_PARTNER], f->recency_base, now) : 0;
+    return first_due;
 }
 
-/* A figure in business days of clock side (f->bday). */
-static inline double bdays(const facts_t *f, int side, double ms)
+/* The next event time at which a timer changes something: a rule trips or
+ * turns CRITICAL with no event, the daily re-judge (pp_rules_daily), an
+ * open commitment is missed, a snooze ends (0 = none); and apart
+ * (*window_tick) the day boundary at which firing windowed rules are
+ * re-judged (0 = none). f: at least what pp_facts_waits() sets; firing:
+ * firing_rules(st); first_due: first_open_due(st). */
+static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f,
+                                  uint32_t firing, uint32_t first_due, int64_t *window_tick)
 {
-    return f->bday[side] > 0 ? ms / (double)f->bday[side] : 0;
+    int64_t best = pp_rules_next_trip(pol, st, f, firing);
+    if (pp_rules_daily(pol, f, firing)) /* the next UTC midnight */
+        consider(&best, ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS);
+    if (first_due)
+        consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
+    int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
+    for (int r = 0; r < PP_R_COUNT; r++)
+        any |= st->snooze_until_ms[r];
+    if (any != 0)
+        for (int r = 0; r < PP_R_COUNT; r++)
+            if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
+                consider(&best, st->snooze_until_ms[r]);
+    *window_tick = window_tick_of(st, firing);
+    return best;
 }
 
-/* ---- health score (DESIGN §5) ---- */
-
-/* Each component's weight is shared equally by its measures (two each). */
-static double measure_weight(const pp_policy_t *pol, pp_measure_t m)
+/* next_deadline_from() for a partner as it stands, with no evaluation's
+ * facts at hand. clk: the clocks under pol (pp_facts_policy). */
+static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], const pp_partner_t *st,
+                                 int64_t *window_tick)
 {
-    return pol->measure_weight[m]; /* pol->weight[m / 2] * 0.5 (pp_policy_derive) */
+    pp_facts_t f;
+    pp_facts_waits(clk, st, &f);
+    return next_deadline_from(pol, st, &f, firing_rules(st), first_open_due(st), window_tick);
 }
 
-/* Value of measure m, or NAN when there is not enough data. */
-static inline __attribute__((always_inline)) double measure_value(const pp_policy_t *pol, const pp_partner_t *st,
-                                                                  const facts_t *f, pp_measure_t m)
-{
-    int64_t since_signed = st->signed_at_ms ? f->now - st->signed_at_ms : 0;
-    int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
-    switch (m) {
-    case PP_M_REVENUE:
-        /* judged on revenue once the long window has passed since signing;
-         * before that only a win counts (a partner three weeks in whose
-         * first qualified deal was lost is not "zero revenue": win_rate
-         * judges losses once enough deals closed) */
-        if (f->lw.won == 0 && since_signed < pol->long_window_ms)
-            return NAN;
-        return (double)f->lw.won_major;
-    case PP_M_WIN_RATE: {
-        uint32_t closed = f->lw.won + f->lw.lost;
-        return closed >= (uint32_t)pol->win_rate_min_closed ? (double)f->lw.won / closed : NAN;
-    }
-    case PP_M_PIPELINE:
-        if (st->deals_sourced + st->deals_influenced == 0 && since_signed < pol->short_window_ms)
-            return NAN;
-        return (double)pp_partner_pipeline_minor(st) / 100.0;
-    case PP_M_ACTIVITY:
-        if (f->lw.registered == 0 && since_first < pol->short_window_ms)
-            return NAN;
-        return f->lw.registered;
-    case PP_M_RESPONSE: /* business days of the partner's calendar */
-        return f->partner.n >= pol->response_min_samples ? bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0) : NAN;
-    case PP_M_DELIVERY: {
-        uint32_t due = f->lw.delivered + f->lw.missed;
-        return due >= (uint32_t)pol->delivery_min_due ? (double)f->lw.delivered / due : NAN;
-    }
-    case PP_M_RECIPROCITY: {
-        uint32_t total = f->lw.theirs + f->lw.ours;
-        return total >= (uint32_t)pol->reciprocity_min_total ? (double)f->lw.theirs / total : NAN;
-    }
-    case PP_M_RECENCY: /* business days of the partner's calendar */
-        if (st->last_inbound_ms == 0 && f->now - f->recency_base < WEEK_MS)
-            return NAN;
-        return bdays(f, PP_SIDE_PARTNER, (double)f->quiet_ms);
-    default:
-        return NAN;
-    }
-}
+/* ---- the alerts of an evaluation ---- */
 
-static int rag_of(const pp_policy_t *pol, double health, double confidence, int prev)
-{
-    if (confidence <= 0)
-        return PP_RAG_NONE;
-    if (prev == PP_RAG_GREEN && health >= pol->green_min - pol->rag_hysteresis)
-        return PP_RAG_GREEN;
-    if (prev == PP_RAG_RED && health < pol->red_below + pol->rag_hysteresis)
-        return PP_RAG_RED;
-    if (health >= pol->green_min)
-        return PP_RAG_GREEN;
-    if (health < pol->red_below)
-        return PP_RAG_RED;
-    return PP_RAG_AMBER;
-}
-
-/* Measure m's value and score into the state; false when it has no data.
- * Otherwise *s is its score, and it counts into the availability bits and
- * the weighted sums (in measure order, as the health needs them). */
-PP_INLINE bool score_measure(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, pp_measure_t m,
-                             double *s, uint8_t *avail, double *wavail, double *acc)
-{
-    double v = measure_value(pol, st, f, m);
-    st->measure_value[m] = (float)v;
-    if (isnan(v)) {
-        st->measure_score[m] = -1;
-        *s = 0;
-        return false;
-    }
-    double w = pol->measure_weight[m];
-    *s = pp_band_eval(&pol->band[m], v);
-    st->measure_score[m] = (float)*s;
-    *avail |= (uint8_t)(1u << m);
-    *wavail += w;
-    *acc += w * *s;
-    return true;
-}
-
-static void score(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
-{
-    double wavail = 0, acc = 0;
-    uint8_t avail = 0;
-    /* Component c is the mean of its measures 2c and 2c + 1 (see
-     * pp_measure_component) that have data. Its sum starts at 0.0, as a
-     * running sum would: 0.0 + s is s, but for a -0.0 score. x / 2 == x * 0.5
-     * exactly. Unrolled: each measure's switch case is resolved at compile
-     * time, and which of the two had data is known from their branches. */
-#pragma GCC unroll 4
-    for (int c = 0; c < PP_C_COUNT; c++) {
-        double s0, s1;
-        bool h0 = score_measure(pol, st, f, (pp_measure_t)(2 * c), &s0, &avail, &wavail, &acc);
-        bool h1 = score_measure(pol, st, f, (pp_measure_t)(2 * c + 1), &s1, &avail, &wavail, &acc);
-        if (h0)
-            st->component[c] = h1 ? (float)((0.0 + s0 + s1) * 0.5) : (float)(0.0 + s0);
-        else
-            st->component[c] = h1 ? (float)(0.0 + s1) : -1.0f;
-    }
-    /* the weights of all measures, summed in measure order (pp_policy_derive) */
-    st->confidence = pol->weight_sum > 0 ? (float)(wavail / pol->weight_sum) : 0;
-    st->health = wavail > 0 ? acc / wavail : 50.0;
-    st->rag = (uint8_t)rag_of(pol, st->health, st->confidence, st->rag);
-
-    /* daily maximum health, for health_drop. When the set of measures with
-     * data changes, the score is not comparable with its past any more (we
-     * know more, the partner did not change): the history starts again. */
-    if (avail != st->measures_available) {
-        memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
-        st->measures_available = avail;
-    }
-    int32_t day = f->day;
-    if (day > st->health_hist_day) {
-        /* the slots of the days after the newest entry, up to today; eight
-         * days or more are every slot */
-        if (day - st->health_hist_day >= 8)
-            memset(st->health_max_day_hist, 0, sizeof st->health_max_day_hist);
-        else
-            for (int32_t d = st->health_hist_day + 1; d <= day; d++)
-                st->health_max_day_hist[(uint32_t)d % 8] = 0; /* d > 0: day numbers since 1970 */
-        st->health_hist_day = day;
-    }
-    if (day > st->health_hist_day - 8 && st->confidence >= pol->min_confidence) {
-        uint8_t h = (uint8_t)round_away(st->health);
-        uint8_t *slot = &st->health_max_day_hist[day % 8];
-        if (h + 1 > *slot) /* stored +1 so 0 means "no data" */
-            *slot = (uint8_t)(h + 1);
-    }
-}
-
-/* Highest health over the last `days` days (incl. `day`, today), or -1.
- * Every evaluation asks (health_drop): the 8-day history is read as one
- * word, the slots outside the days asked for are masked off, and the
- * largest of the eight bytes left is taken without a loop over days. */
-static double recent_max_health(const pp_partner_t *st, int32_t day, int days)
-{
-    if (days > 8)
-        days = 8;
-    /* the days of the last `days` that the 8-day history still holds */
-    int32_t lo = day - days + 1, hi = day;
-    if (lo < st->health_hist_day - 7)
-        lo = st->health_hist_day - 7;
-    if (hi > st->health_hist_day)
-        hi = st->health_hist_day;
-    if (hi < lo)
-        return -1;
-    /* days lo..hi (at most 8) are the slots lo % 8 onwards, cyclically
-     * ((uint32_t)d % 8 is d's slot for consecutive d of any sign) */
-    unsigned n = (unsigned)(hi - lo) + 1;
-    unsigned first = (uint32_t)lo % 8;
-    unsigned top = 0; /* stored +1: 0 = no data */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t w; /* slot k is byte k: bits 8k..8k+7 */
-    memcpy(&w, st->health_max_day_hist, sizeof w);
-    uint64_t keep = ~(uint64_t)0 >> (64 - 8 * n); /* slots 0..n-1 (n is 1..8) */
-    unsigned r = 8 * first;
-    keep = keep << r | keep >> ((64 - r) & 63); /* ... rotated to start at `first` */
-    w &= keep; /* masked slots are 0: they never win */
-#if defined(__SSE2__)
-    /* the largest byte in three unsigned byte-wise maxima of the word with
-     * itself shifted by 4, 2 and 1 bytes (a dozen instructions, not 8 steps) */
-    __m128i x = _mm_cvtsi64_si128((long long)w);
-    x = _mm_max_epu8(x, _mm_srli_epi64(x, 32));
-    x = _mm_max_epu8(x, _mm_srli_epi64(x, 16));
-    x = _mm_max_epu8(x, _mm_srli_epi64(x, 8));
-    top = (unsigned)_mm_cvtsi128_si32(x) & 0xffu;
-#else
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k++) {
-        unsigned v = (unsigned)(w >> (8 * k)) & 0xffu;
-        top = v > top ? v : top;
-    }
-#endif
-#else
-    for (unsigned k = 0; k < n; k++) {
-        unsigned v = st->health_max_day_hist[(first + k) % 8];
-        top = v > top ? v : top;
-    }
-#endif
-    return top > 0 ? (double)(top - 1) : -1;
-}
-
-/* ---- rules (DESIGN §6) ---- */
-
-/* Business time (the partner's) the oldest question awaiting the partner has waited. */
-static inline int64_t oldest_wait_age(const facts_t *f)
-{
-    return f->oldest_wait_partner ? pp_biz_elapsed_ms(&f->clk[PP_SIDE_PARTNER], f->oldest_wait_partner, f->now) : 0;
-}
-
-/* Business days in ms of the partner's clock (f->bday[PP_SIDE_PARTNER]). */
-static inline int64_t partner_bdays_ms(const int64_t bday[2], double days)
-{
-    return round_away(days * (double)bday[PP_SIDE_PARTNER]);
-}
-
-/* When a question asked at `asked` becomes overdue (partner's business time). */
-static int64_t reply_overdue_at(const pp_policy_t *pol, const facts_t *f, int64_t asked)
-{
-    return pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], asked, partner_bdays_ms(f->bday, pol->reply_overdue_days));
-}
-
-/* When a partner silent since `base` has been silent `days` business days. */
-static int64_t going_dark_at(const pp_policy_t *pol, const facts_t *f, int64_t base, double days)
-{
-    (void)pol;
-    return pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], base, partner_bdays_ms(f->bday, days));
-}
-
-typedef struct verdict {
-    bool on;              /* condition holds: trip if not firing */
-    bool off;             /* condition cleared (with hysteresis): resolve if firing */
-    double value, threshold;
-    int severity;
-    int64_t trip_at;      /* when it became true (event time) */
-} verdict_t;
-
-/* The part of a verdict every evaluation needs: whether the rule trips or
- * clears (on is looked at only while the rule is not firing, off only
- * while it is). The rest (value, threshold, severity, start) only matters on a
- * transition, which is rare: judge_detail() computes it there. */
-typedef struct cond {
-    bool on, off;
-} cond_t;
-
-/* Inlined with a constant rule into evaluate(): one straight-line check per
- * rule, no call, no switch. */
-PP_INLINE cond_t judge_cond(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r)
-{
-    cond_t c = {.on = false, .off = true};
-    switch (r) {
-    case PP_R_SLOW_RESPONSE: {
-        bool enough = f->partner.n >= pol->slow_response_min_samples;
-        double p50 = enough ? bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0) : 0;
-        c.on = enough && p50 > pol->slow_response_days;
-        c.off = !enough || p50 <= pol->slow_response_days * pol->clear_ratio;
-        break;
-    }
-    case PP_R_UNANSWERED_FOLLOWUPS:
-        c.on = f->max_followups >= pol->followups_threshold;
-        c.off = !c.on;
-        break;
-    case PP_R_REPLY_OVERDUE: {
-        c.on = f->oldest_wait_partner && oldest_wait_age(f) >= partner_bdays_ms(f->bday, pol->reply_overdue_days);
-        c.off = !c.on;
-        break;
-    }
-    case PP_R_GOING_DARK: {
-        c.on = f->recency_base && !st->exited && f->quiet_ms >= partner_bdays_ms(f->bday, pol->going_dark_days);
-        c.off = !c.on;
-        break;
-    }
-    case PP_R_OVERPROMISE: {
-        uint32_t due = f->lw.delivered + f->lw.missed;
-        bool by_count = f->lw.missed >= (uint32_t)pol->overpromise_missed;
-        /* overpromise_min_due >= 1: due > 0 where the ratio is looked at */
-        c.on = by_count || (due >= (uint32_t)pol->overpromise_min_due &&
-                            (double)f->lw.delivered / due < pol->overpromise_ratio);
-        c.off = !c.on;
-        break;
-    }
-    case PP_R_ONE_SIDED: {
-        uint32_t total = f->lw.theirs + f->lw.ours;
-        c.on = total >= (uint32_t)pol->one_sided_min_total && f->lw.ours >= pol->one_sided_ratio * f->lw.theirs;
-        c.off = total < (uint32_t)pol->one_sided_min_total ||
-                f->lw.ours < pol->one_sided_ratio * pol->clear_ratio * f->lw.theirs;
-        break;
-    }
-    case PP_R_NO_PIPELINE_90D: {
-        int64_t deadline = st->signed_at_ms + pol->no_pipeline_ms;
-        c.on = st->signed_at_ms && !st->exited && st->first_qualified_ms == 0 && f->now >= deadline;
-        c.off = st->first_qualified_ms != 0 || st->signed_at_ms == 0 || st->exited;
-        break;
-    }
-    case PP_R_HEALTH_RED:
-        c.on = st->rag == PP_RAG_RED && st->confidence >= pol->min_confidence;
-        c.off = st->rag != PP_RAG_RED;
-        break;
-    case PP_R_HEALTH_DROP: {
-        /* Not firing, it trips only with enough confidence: below that the
-         * history's maximum is not needed (off only matters while firing). */
-        if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
-            break;
-        double best = recent_max_health(st, f->day, pol->health_drop_days);
-        double drop = best >= 0 ? best - st->health : 0;
-        /* ...and it has lasted health_drop_min_hours (drop_pending) */
-        c.on = best >= 0 && st->confidence >= pol->min_confidence && drop >= pol->health_drop_points &&
-               st->health_drop_since && f->now >= pp_ms(st->health_drop_since) + pol->health_drop_min_ms;
-        c.off = drop < pol->health_drop_points * pol->clear_ratio;
-        break;
-    }
-    case PP_R_LOW_ACV_CHANNEL: {
-        if (st->partner_type != PP_PTYPE_RESELLER)
-            break; /* never on, always off: the average is not needed */
-        double avg = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
-        c.on = st->deals_won >= (uint32_t)pol->low_acv_min_won && avg < pol->low_acv_major;
-        c.off = avg >= pol->low_acv_major / pol->clear_ratio;
-        break;
-    }
-    default:
-        break;
-    }
-    return c;
-}
-
-/* What an alert of rule r reports: the value, the threshold, the severity
- * and when the condition became true. Only transitions call it. */
-static void judge_detail(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f, pp_rule_t r,
-                         verdict_t *v)
-{
-    v->value = v->threshold = 0;
-    v->severity = PP_SEV_WARNING;
-    v->trip_at = f->now;
-    switch (r) {
-    case PP_R_SLOW_RESPONSE: {
-        bool enough = f->partner.n >= pol->slow_response_min_samples;
-        v->value = enough ? bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0) : 0;
-        v->threshold = pol->slow_response_days;
-        if (enough && v->value > pol->slow_response_critical_days)
-            v->severity = PP_SEV_CRITICAL;
-        break;
-    }
-    case PP_R_UNANSWERED_FOLLOWUPS:
-        v->value = f->max_followups;
-        v->threshold = pol->followups_threshold;
-        break;
-    case PP_R_REPLY_OVERDUE: {
-        v->value = bdays(f, PP_SIDE_PARTNER, (double)oldest_wait_age(f));
-        v->threshold = pol->reply_overdue_days;
-        v->trip_at = reply_overdue_at(pol, f, f->oldest_wait_partner);
-        break;
-    }
-    case PP_R_GOING_DARK: {
-        v->value = bdays(f, PP_SIDE_PARTNER, (double)f->quiet_ms);
-        v->threshold = pol->going_dark_days;
-        v->trip_at = going_dark_at(pol, f, f->recency_base, pol->going_dark_days);
-        if (f->quiet_ms >= partner_bdays_ms(f->bday, pol->going_dark_inactive_days))
-            v->severity = PP_SEV_CRITICAL;
-        break;
-    }
-    case PP_R_OVERPROMISE:
-        v->value = f->lw.missed;
-        v->threshold = pol->overpromise_missed;
-        v->trip_at = st->last_missed_ms && st->last_missed_ms <= f->now ? st->last_missed_ms : f->now;
-        break;
-    case PP_R_ONE_SIDED:
-        v->value = f->lw.theirs ? (double)f->lw.ours / f->lw.theirs : (double)f->lw.ours;
-        v->threshold = pol->one_sided_ratio;
-        break;
-    case PP_R_NO_PIPELINE_90D:
-        v->value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / DAY_MS_D : 0;
-        v->threshold = pol->no_pipeline_days;
-        v->trip_at = st->signed_at_ms + pol->no_pipeline_ms;
-        break;
-    case PP_R_HEALTH_RED:
-        v->value = st->health;
-        v->threshold = pol->red_below;
-        v->severity = PP_SEV_CRITICAL;
-        break;
-    case PP_R_HEALTH_DROP: {
-        /* Not firing, it trips only with enough confidence: below that the
-         * history's maximum is not needed (off only matters while firing). */
-        if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence < pol->min_confidence)
-            break;
-        double best = recent_max_health(st, f->day, pol->health_drop_days);
-        v->value = best >= 0 ? best - st->health : 0;
-        v->threshold = pol->health_drop_points;
-        if (st->health_drop_since) /* it trips when its minimum duration is over */
-            v->trip_at = pp_ms(st->health_drop_since) + pol->health_drop_min_ms;
-        break;
-    }
-    case PP_R_LOW_ACV_CHANNEL:
-        v->value = st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
-        v->threshold = pol->low_acv_major;
-        v->severity = PP_SEV_INFO;
-        break;
-    default:
-        break;
-    }
-}
-
-/* The whole verdict (transitions only). */
-static __attribute__((noinline)) verdict_t judge(const pp_policy_t *pol, const pp_partner_t *st, const facts_t *f,
-                                                 pp_rule_t r)
-{
-    verdict_t v;
-    cond_t c = judge_cond(pol, st, f, r);
-    v.on = c.on;
-    v.off = c.off;
-    judge_detail(pol, st, f, r, &v);
-    return v;
-}
-
-/* ---- alerts ---- */
-
-/* The alert id is computed for every transition: no formatted output here. */
-
-/* "00" "01" ... "99": two decimal digits per division (a start time has 13). */
-#define PP_DEC10(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9"
-static const char dec_pairs[201] = PP_DEC10("0") PP_DEC10("1") PP_DEC10("2") PP_DEC10("3") PP_DEC10("4")
-    PP_DEC10("5") PP_DEC10("6") PP_DEC10("7") PP_DEC10("8") PP_DEC10("9");
-#undef PP_DEC10
-
-
-/* Decimal digits of u (no sign), written backwards so that they end just
- * before `end`; returns where they start. */
-static inline char *dec_digits(char *end, uint64_t u)
-{
-    char *p = end;
-    /* Eight digits at a time while u is that large (a start time has 13):
-     * one 64-bit division splits them off, and their pairs are divided out
-     * in 32-bit arithmetic, which is cheaper than 64-bit. */
-    while (u >= 100000000u) {
-        uint32_t lo = (uint32_t)(u % 100000000u);
-        u /= 100000000u;
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            uint32_t r = lo % 100;
-            lo /= 100;
-            p -= 2;
-            memcpy(p, dec_pairs + 2 * r, 2);
-        }
-    }
-    uint32_t v = (uint32_t)u; /* < 10^8 */
-    while (v >= 100) {
-        uint32_t r = v % 100;
-        v /= 100;
-        p -= 2;
-        memcpy(p, dec_pairs + 2 * r, 2);
-    }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, dec_pairs + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-    return p;
-}
-
-/* Decimal digits of u (no sign) into out, most significant first; returns the count. */
-static size_t put_u64(char *out, uint64_t u)
-{
-    char tmp[20]; /* 2^64 - 1 has 20 digits */
-    char *p = dec_digits(tmp + sizeof tmp, u);
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(out, p, n);
-    return n;
-}
-
-/* (uint8_t)(c + 0x5b) for every byte c: the second lane's byte in one load
- * instead of an add and a zero-extension (an alert id hashes ~50 bytes). */
-#define PP_P5B(c) (uint8_t)((c) + 0x5b)
-#define PP_P5B4(c) PP_P5B(c), PP_P5B((c) + 1), PP_P5B((c) + 2), PP_P5B((c) + 3)
-#define PP_P5B16(c) PP_P5B4(c), PP_P5B4((c) + 4), PP_P5B4((c) + 8), PP_P5B4((c) + 12)
-#define PP_P5B64(c) PP_P5B16(c), PP_P5B16((c) + 16), PP_P5B16((c) + 32), PP_P5B16((c) + 48)
-static const uint8_t plus_5b[256] = {PP_P5B64(0), PP_P5B64(64), PP_P5B64(128), PP_P5B64(192)};
-#undef PP_P5B64
-#undef PP_P5B16
-#undef PP_P5B4
-#undef PP_P5B
-
-/* The two lanes over n bytes (four at a time: the loop's own cost is a
- * good part of a byte's). */
-static inline void fnv2_bytes(uint64_t *h1, uint64_t *h2, const char *p, size_t n)
-{
-    uint64_t a = *h1, b = *h2;
-#pragma GCC unroll 4
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)p[i];
-        a = (a ^ c) * 1099511628211ULL;
-        b = (b ^ plus_5b[c]) * 0x100000001b3ULL;
-        b ^= b >> 29;
-    }
-    *h1 = a;
-    *h2 = b;
-}
-
-#if !defined(__SSE2__)
-/* "00" "01" ... "ff": a byte's two hex digits in one lookup. */
-#define PP_HEX16(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9" d "a" d "b" d "c" d "d" d "e" d "f"
-static const char hex_pairs[513] = PP_HEX16("0") PP_HEX16("1") PP_HEX16("2") PP_HEX16("3") PP_HEX16("4")
-    PP_HEX16("5") PP_HEX16("6") PP_HEX16("7") PP_HEX16("8") PP_HEX16("9") PP_HEX16("a") PP_HEX16("b")
-    PP_HEX16("c") PP_HEX16("d") PP_HEX16("e") PP_HEX16("f");
-#undef PP_HEX16
-#endif
-
-/* The two hashes' 16 hex digits each, most significant first, into out[0..31]. */
-static inline void put_hex128(char *out, uint64_t h1, uint64_t h2)
-{
-#if defined(__SSE2__)
-    /* All 32 digits at once: the 16 bytes in output order (each hash big
-     * endian), their high and low nibbles interleaved, and each nibble n
-     * made '0' + n, plus 'a' - '0' - 10 where n > 9. */
-    __m128i x = _mm_set_epi64x((long long)__builtin_bswap64(h2), (long long)__builtin_bswap64(h1));
-    const __m128i nib = _mm_set1_epi8(0x0f);
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), nib);
-    __m128i lo = _mm_and_si128(x, nib);
-    __m128i d0 = _mm_unpacklo_epi8(hi, lo); /* bytes 0..7: digits 0..15 */
-    __m128i d1 = _mm_unpackhi_epi8(hi, lo); /* bytes 8..15: digits 16..31 */
-    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9), gap = _mm_set1_epi8('a' - '0' - 10);
-    d0 = _mm_add_epi8(_mm_add_epi8(d0, zero), _mm_and_si128(_mm_cmpgt_epi8(d0, nine), gap));
-    d1 = _mm_add_epi8(_mm_add_epi8(d1, zero), _mm_and_si128(_mm_cmpgt_epi8(d1, nine), gap));
-    _mm_storeu_si128((__m128i *)(void *)out, d0);
-    _mm_storeu_si128((__m128i *)(void *)(out + 16), d1);
-#else
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        memcpy(out + 2 * i, hex_pairs + 2 * ((h1 >> (56 - 8 * i)) & 0xff), 2);
-        memcpy(out + 16 + 2 * i, hex_pairs + 2 * ((h2 >> (56 - 8 * i)) & 0xff), 2);
-    }
-#endif
-}
-
-void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
-                 char out[PP_ALERT_ID_LEN + 1])
-{
-    /* two independent 64-bit FNV-1a lanes over "partner\0rule\0start\0episode"
-     * (what snprintf("%s%c%" PRId64 "%c%u") wrote, without its NUL) */
-    uint64_t h1 = 1469598103934665603ULL, h2 = 0x84222325cbf29ce4ULL;
-    const char *name = pp_rule_name(rule); /* a short literal (all under 40 bytes) */
-    fnv2_bytes(&h1, &h2, partner_id, strlen(partner_id) + 1); /* with their NULs */
-    fnv2_bytes(&h1, &h2, name, strlen(name) + 1);
-    /* "start\0episode", written from its end */
-    char num[48];
-    char *p = dec_digits(num + sizeof num, episode);
-    *--p = '\0';
-    if (started_at_ms < 0) {
-        p = dec_digits(p, (uint64_t)0 - (uint64_t)started_at_ms);
-        *--p = '-';
-    } else {
-        p = dec_digits(p, (uint64_t)started_at_ms);
-    }
-    fnv2_bytes(&h1, &h2, p, (size_t)(num + sizeof num - p));
-    put_hex128(out, h1, h2);
-    out[PP_ALERT_ID_LEN] = '\0';
-}
-
-/* ---- alert sentences without formatted output (one per transition) ---- */
-
-/* A message being written: snprintf's semantics (truncates, always terminated). */
-typedef struct msg {
-    char *buf;
-    size_t cap, n;   /* n: length it would have, as snprintf counts */
-} msg_t;
-
-static void m_put(msg_t *m, const char *s, size_t len)
-{
-    if (m->n + 1 < m->cap) {
-        size_t room = m->cap - 1 - m->n;
-        memcpy(m->buf + m->n, s, len < room ? len : room);
-    }
-    m->n += len;
-}
-
-static void m_str(msg_t *m, const char *s)
-{
-    m_put(m, s, strlen(s));
-}
-
-/* %.0f (prec 0) or %.1f (prec 1) exactly as snprintf rounds them: the exact
- * binary value, ties to even (the default rounding mode). */
-static void m_num(msg_t *m, double v, int prec)
-{
-    char tmp[64];
-    size_t n = 0;
-    if (!isfinite(v) || fabs(v) >= (prec ? 1e14 : 1e15) || fegetround() != FE_TONEAREST) {
-        int k = snprintf(tmp, sizeof tmp, prec ? "%.1f" : "%.0f", v);
-        m_put(m, tmp, k > 0 ? (size_t)k : 0);
-        return;
-    }
-    double r;
-    if (prec == 0) {
-        r = nearbyint(v);
-    } else {
-        double p = v * 10.0;
-        r = nearbyint(p);
-        if (fabs(p - trunc(p)) == 0.5) {
-            /* p may be a tie only because v * 10 was rounded: the exact product decides */
-            double e = fma(v, 10.0, -p);
-            if (e > 0)
-                r = p + 0.5;
-            else if (e < 0)
-                r = p - 0.5;
-        }
-    }
-    if (signbit(v))
-        tmp[n++] = '-';
-    uint64_t u = (uint64_t)fabs(r);
-    if (prec == 0) {
-        n += put_u64(tmp + n, u);
-    } else {
-        n += put_u64(tmp + n, u / 10);
-        tmp[n++] = '.';
-        tmp[n++] = (char)('0' + u % 10);
-    }
-    m_put(m, tmp, n);
-}
-
-static void m_end(msg_t *m)
-{
-    if (m->cap > 0)
-        m->buf[m->n < m->cap ? m->n : m->cap - 1] = '\0';
-}
-
-static const char *who(const pp_partner_t *st)
-{
-    return st->display_name[0] ? st->display_name : st->id;
-}
-
-static int top_factors_pol(const pp_policy_t *pol, const pp_partner_t *st, int order[PP_M_COUNT],
-                           double cost[PP_M_COUNT]);
-
-/* health_red's reasons: the open rules and the measures costing most
- * ("; driven by going_dark, reply_overdue; recency -25 pts, response -9 pts"). */
-static void red_reasons(msg_t *m, const pp_policy_t *pol, const pp_partner_t *st)
-{
-    int k = 0;
-    for (int r = 0; r < PP_R_COUNT; r++) {
-        if (r == PP_R_HEALTH_RED || r == PP_R_HEALTH_DROP || !st->rules[r].started_at_ms)
-            continue;
-        m_str(m, k++ ? ", " : "; driven by ");
-        m_str(m, pp_rule_name((pp_rule_t)r));
-    }
-    int order[PP_M_COUNT];
-    double cost[PP_M_COUNT];
-    int nf = top_factors_pol(pol, st, order, cost);
-    for (int i = 0; i < nf && i < 3; i++) {
-        m_str(m, i ? ", " : "; ");
-        m_str(m, pp_measure_name((pp_measure_t)order[i]));
-        m_str(m, " -");
-        m_num(m, cost[order[i]], 0);
-        m_str(m, " pts");
-    }
-}
-
-/* One sentence a partner manager reads; windows and thresholds come from the
- * policy (never a hard-coded "30 days"), times in business days of the
- * partner's calendar where the rule counts them so. */
-static void sentence(const pp_policy_t *pol, const pp_partner_t *st, pp_rule_t r, bool firing, const verdict_t *v,
-                     char *buf, size_t cap)
-{
-    const char *p = who(st);
-    msg_t m = {buf, cap, 0};
-#define S(x) m_put(&m, x, sizeof(x) - 1)
-    switch (r) {
-    case PP_R_SLOW_RESPONSE:
-        m_str(&m, p);
-        if (firing) {
-            S(" answers slowly: median reply time ");
-            m_num(&m, v->value, 1);
-            S(" business days over the last ");
-            m_num(&m, pol->short_window_days, 0);
-            S(" days, unanswered questions counted at their age (threshold ");
-            m_num(&m, v->threshold, 0);
-            S(").");
-        } else {
-            S(" answers faster again: median reply time ");
-            m_num(&m, v->value, 1);
-            S(" business days.");
-        }
-        break;
-    case PP_R_UNANSWERED_FOLLOWUPS:
-        m_str(&m, p);
-        if (firing) {
-            S(" has left ");
-            m_num(&m, v->value, 0);
-            S(" of our follow-ups on one thread unanswered.");
-        } else {
-            S(" answered the thread we followed up on.");
-        }
-        break;
-    case PP_R_REPLY_OVERDUE:
-        m_str(&m, p);
-        if (firing) {
-            S(" has not answered our question for ");
-            m_num(&m, v->value, 1);
-            S(" business days (limit ");
-            m_num(&m, v->threshold, 0);
-            S(").");
-        } else {
-            S(" replied; no message of ours is overdue now.");
-        }
-        break;
-    case PP_R_GOING_DARK:
-        m_str(&m, p);
-        if (firing) {
-            S(" has gone dark: no activity from them for ");
-            m_num(&m, v->value, 0);
-            S(" business days");
-            if (v->severity == PP_SEV_CRITICAL)
-                S(" (inactive partner)");
-            S(".");
-        } else {
-            S(" is engaging again.");
-        }
-        break;
-    case PP_R_OVERPROMISE:
-        m_str(&m, p);
-        if (firing) {
-            S(" over-promises: ");
-            m_num(&m, v->value, 0);
-            S(" commitments missed in the last ");
-            m_num(&m, pol->long_window_days, 0);
-            S(" days.");
-        } else {
-            S(" is keeping its commitments again.");
-        }
-        break;
-    case PP_R_ONE_SIDED:
-        if (firing) {
-            S("The relationship with ");
-            m_str(&m, p);
-            S(" is one-sided: we contribute ");
-            m_num(&m, v->value, 1);
-            S("x what they do (");
-            m_num(&m, pol->long_window_days, 0);
-            S(" days).");
-        } else {
-            S("Contributions with ");
-            m_str(&m, p);
-            S(" are balanced again (");
-            m_num(&m, v->value, 1);
-            S("x).");
-        }
-        break;
-    case PP_R_NO_PIPELINE_90D:
-        m_str(&m, p);
-        if (firing) {
-            S(" signed ");
-            m_num(&m, v->value, 0);
-            S(" days ago and has no qualified opportunity yet.");
-        } else {
-            S(" has its first qualified opportunity.");
-        }
-        break;
-    case PP_R_HEALTH_RED:
-        m_str(&m, p);
-        if (firing) {
-            S(" is red: health ");
-            m_num(&m, v->value, 0);
-            S(" (below ");
-            m_num(&m, v->threshold, 0);
-            S(")");
-            red_reasons(&m, pol, st);
-            S(".");
-        } else {
-            S(" is out of the red: health ");
-            m_num(&m, v->value, 0);
-            S(".");
-        }
-        break;
-    case PP_R_HEALTH_DROP:
-        m_str(&m, p);
-        if (firing) {
-            S("'s health dropped ");
-            m_num(&m, v->value, 0);
-            S(" points within ");
-            m_num(&m, pol->health_drop_days, 0);
-            S(" days.");
-        } else {
-            S("'s health has stabilised.");
-        }
-        break;
-    case PP_R_LOW_ACV_CHANNEL:
-        m_str(&m, p);
-        if (firing) {
-            S(" resells deals averaging ");
-            m_num(&m, v->value, 0);
-            S(", below the ");
-            m_num(&m, v->threshold, 0);
-            S(" where channel margins work.");
-        } else {
-            S("'s average deal is ");
-            m_num(&m, v->value, 0);
-            S(" now.");
-        }
-        break;
-    default:
-        m_str(&m, p);
-        S(": ");
-        m_str(&m, pp_rule_name(r));
-    }
-#undef S
-    m_end(&m);
-}
+/* Where an evaluation writes its alerts. */
+typedef struct emit_ctx {
+    const pp_policy_t *pol; /* the partner's policy (the sentences' windows) */
+    pp_alert_t *out;      /* the caller's array (PP_ENGINE_MAX_ALERTS free) */
+    int n;                /* alerts written */
+    int64_t proc_ms;      /* processing time, stamped on each */
+    const char *evidence; /* event_id behind the evaluation, or "timer" */
+} emit_ctx_t;
 
 static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
 {
@@ -1054,15 +168,7 @@ static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
     return until > 0 && now < until;
 }
 
-typedef struct emit_ctx {
-    const pp_policy_t *pol;
-    pp_alert_t *out;
-    int n;
-    int64_t proc_ms;
-    const char *evidence;
-} emit_ctx_t;
-
-static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status, const verdict_t *v,
+static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status, const pp_verdict_t *v,
                  int64_t at, bool publish)
 {
     if (e->n >= PP_ENGINE_MAX_ALERTS)
@@ -1081,7 +187,7 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->status = status;
     a->value = v->value;
     a->threshold = v->threshold;
-    sentence(e->pol, st, r, status == PP_ALERT_FIRING, v, a->message, sizeof a->message);
+    pp_rules_sentence(r, e->pol, st, status == PP_ALERT_FIRING, v, a->message, sizeof a->message);
     a->started_at_ms = rs->started_at_ms;
     a->event_time_ms = at;
     a->emitted_at_ms = e->proc_ms;
@@ -1093,32 +199,25 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->partition = st->home_partition;
 }
 
-/* Score, then every rule's lifecycle, at st->clock_ms. */
-static void consider(int64_t *best, int64_t t)
-{
-    if (t > 0 && t != INT64_MAX && (*best == 0 || t < *best)) /* INT64_MAX: never (pp_biz_add_ms) */
-        *best = t;
-}
+/* ---- evaluation ---- */
 
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], const pp_partner_t *st,
-                                 int64_t *window_tick);
-static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, const pp_partner_t *st, int64_t oldest, int64_t base,
-                                  uint32_t first_due, int64_t *window_tick);
-static uint32_t first_open_due(const pp_partner_t *st);
-static int64_t window_tick_of(const pp_partner_t *st);
-static int advance_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t until_ms,
-                       int64_t proc_ms, pp_alert_t *out);
-
-/* One rule's lifecycle at f->now (DESIGN §7). */
-PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f, emit_ctx_t *e, pp_rule_t r)
+/* One rule's lifecycle at f->now (DESIGN §7): FIRING once when it trips
+ * (published unless suppressed), RESOLVED once when it clears or is
+ * disabled, one more FIRING (same alert_id) when the open episode turns
+ * CRITICAL, and a late FIRING for an episode whose suppression ended.
+ * holds: pp_rules_judge's verdict for r; critical: r is one of
+ * pp_rules_turned_critical's; *firing_set is kept up to date. */
+static inline __attribute__((always_inline)) void lifecycle(const pp_policy_t *pol, pp_partner_t *st,
+                                                            const pp_facts_t *f, emit_ctx_t *e, pp_rule_t r,
+                                                            bool holds, bool critical, uint32_t *firing_set)
 {
     pp_rule_state_t *rs = &st->rules[r];
-    cond_t now = judge_cond(pol, st, f, r);
     bool firing = rs->started_at_ms != 0;
-    /* now.on first: it is in a register and mostly false */
-    if (now.on && !firing && pol->enabled[r]) {
-        verdict_t v = judge(pol, st, f, r);
+    /* holds first: it is in a register and mostly false */
+    if (holds && !firing && pol->enabled[r]) {
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         rs->started_at_ms = v.trip_at > 0 ? v.trip_at : f->now;
+        *firing_set |= 1u << r;
         st->episodes[r]++;
         rs->value = (float)v.value;
         rs->severity = (uint8_t)v.severity;
@@ -1126,29 +225,29 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
         bool pub = !suppressed(st, r, f->now);
         rs->published = pub;
         emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, pub);
-    } else if (firing && (now.off || !pol->enabled[r])) {
-        verdict_t v = judge(pol, st, f, r);
+    } else if (firing && (!holds || !pol->enabled[r])) {
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         emit(e, st, r, PP_ALERT_RESOLVED, &v, f->now, rs->published);
         if (rs->snoozed_episode || st->snooze_until_ms[r] == -1)
             st->snooze_until_ms[r] = 0; /* "until it clears" is over */
         memset(rs, 0, sizeof *rs);
+        *firing_set &= ~(1u << r);
         if (r == PP_R_HEALTH_RED) {
             /* children that fired while inhibited are published now */
             for (int c = 0; c < PP_R_COUNT; c++) {
                 pp_rule_state_t *cs = &st->rules[c];
                 if (c != PP_R_HEALTH_RED && cs->started_at_ms && !cs->published &&
                     !suppressed(st, (pp_rule_t)c, f->now)) {
-                    verdict_t cv = judge(pol, st, f, (pp_rule_t)c);
+                    pp_verdict_t cv = pp_rules_verdict((pp_rule_t)c, pol, st, f);
                     cs->published = 1;
                     emit(e, st, (pp_rule_t)c, PP_ALERT_FIRING, &cv, cs->started_at_ms, true);
                 }
             }
         }
-    } else if (firing && r == PP_R_GOING_DARK && rs->severity < PP_SEV_CRITICAL &&
-               f->quiet_ms >= partner_bdays_ms(f->bday, pol->going_dark_inactive_days)) {
-        /* still dark at the second threshold: the same episode turns
+    } else if (firing && critical) {
+        /* still firing past its CRITICAL line: the same episode turns
          * CRITICAL, one more FIRING with the same alert_id (DESIGN §6) */
-        verdict_t v = judge(pol, st, f, r);
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         rs->severity = PP_SEV_CRITICAL;
         rs->value = (float)v.value;
         /* published unless snoozed: a CRITICAL child is not inhibited by
@@ -1156,10 +255,10 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
          * for the first time now (same alert_id) */
         bool pub = !suppressed(st, r, f->now);
         rs->published = rs->published || pub;
-        emit(e, st, r, PP_ALERT_FIRING, &v, going_dark_at(pol, f, f->recency_base, pol->going_dark_inactive_days), pub);
+        emit(e, st, r, PP_ALERT_FIRING, &v, pp_rules_critical_at(r, pol, st, f), pub);
     } else if (firing && !rs->published && !suppressed(st, r, f->now)) {
         /* snooze expired while still firing: publish the episode now */
-        verdict_t v = judge(pol, st, f, r);
+        pp_verdict_t v = pp_rules_verdict(r, pol, st, f);
         rs->published = 1;
         emit(e, st, r, PP_ALERT_FIRING, &v, rs->started_at_ms, true);
     }
@@ -1167,15 +266,11 @@ PP_INLINE void lifecycle(const pp_policy_t *pol, pp_partner_t *st, const facts_t
 
 /* health_drop must last health_drop_min_hours before it trips (DESIGN §7,
  * minimum duration): st->health_drop_since records since when its condition
- * holds, cleared when it stops holding or the rule trips. */
-static void drop_pending(const pp_policy_t *pol, pp_partner_t *st, const facts_t *f)
+ * holds, cleared when it stops holding or the rule trips. Before the rules
+ * are judged: health_drop's condition reads it. */
+static void drop_pending(const pp_policy_t *pol, pp_partner_t *st, const pp_facts_t *f)
 {
-    bool holds = false;
-    if (!st->rules[PP_R_HEALTH_DROP].started_at_ms && st->confidence >= pol->min_confidence) {
-        double best = recent_max_health(st, f->day, pol->health_drop_days);
-        holds = best >= 0 && best - st->health >= pol->health_drop_points;
-    }
-    if (!holds)
+    if (!pp_rules_drop_pending(pol, st, f))
         st->health_drop_since = 0;
     else if (st->health_drop_since == 0)
         st->health_drop_since = pp_secs(f->now) ? pp_secs(f->now) : 1;
@@ -1188,38 +283,87 @@ static void drop_pending(const pp_policy_t *pol, pp_partner_t *st, const facts_t
 static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t proc_ms,
                     const char *evidence, pp_alert_t *out, const uint32_t *first_due, carry_t *cy)
 {
-    facts_t f;
+    pp_facts_t f;
     assert(derived_ok(pol));
-    gather(pol, clk, st, st->clock_ms, false, &f, cy);
-    score(pol, st, &f);
-    emit_ctx_t e = {.pol = pol, .out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
-    /* health_red first: its state decides what the others inhibit */
-    lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED);
-    lifecycle(pol, st, &f, &e, PP_R_SLOW_RESPONSE);
-    lifecycle(pol, st, &f, &e, PP_R_UNANSWERED_FOLLOWUPS);
-    lifecycle(pol, st, &f, &e, PP_R_REPLY_OVERDUE);
-    lifecycle(pol, st, &f, &e, PP_R_GOING_DARK);
-    lifecycle(pol, st, &f, &e, PP_R_OVERPROMISE);
-    lifecycle(pol, st, &f, &e, PP_R_ONE_SIDED);
-    lifecycle(pol, st, &f, &e, PP_R_NO_PIPELINE_90D);
+    pp_facts_gather(pol, clk, st, st->clock_ms, cy && cy->valid ? &cy->waits : NULL, &f);
+    pp_score_update(pol, st, &f);
     drop_pending(pol, st, &f);
-    lifecycle(pol, st, &f, &e, PP_R_HEALTH_DROP);
-    lifecycle(pol, st, &f, &e, PP_R_LOW_ACV_CHANNEL);
+    emit_ctx_t e = {.pol = pol, .out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
+    uint32_t firing = firing_rules(st);
+    uint32_t holding = pp_rules_judge(pol, st, &f, firing);
+    uint32_t critical = firing ? pp_rules_turned_critical(pol, st, &f, firing) : 0;
+    /* a rule that neither holds nor fires has nothing to do; health_red
+     * first: its state decides what the others inhibit */
+    uint32_t busy = holding | firing;
+    if (busy >> PP_R_HEALTH_RED & 1)
+        lifecycle(pol, st, &f, &e, PP_R_HEALTH_RED, holding >> PP_R_HEALTH_RED & 1,
+                  critical >> PP_R_HEALTH_RED & 1, &firing);
+    for (uint32_t todo = busy & ~(1u << PP_R_HEALTH_RED); todo; todo &= todo - 1) {
+        int r = __builtin_ctz(todo);
+        lifecycle(pol, st, &f, &e, (pp_rule_t)r, holding >> r & 1, critical >> r & 1, &firing);
+    }
     int64_t window_tick; /* the rules changed no thread: gather's oldest wait still holds */
-    int64_t next = next_deadline_from(pol, &f, st, f.oldest_wait_partner, f.recency_base,
-                                      first_due ? *first_due : first_open_due(st), &window_tick);
+    int64_t next = next_deadline_from(pol, st, &f, firing, first_due ? *first_due : first_open_due(st), &window_tick);
     if (cy) { /* for the next timer of this advance */
         cy->valid = true;
         cy->first_due = *first_due;
         cy->other = next;
-        cy->max_followups = f.max_followups;
-        cy->awaiting_partner = f.awaiting_partner;
-        cy->oldest_wait_partner = f.oldest_wait_partner;
+        cy->waits = f.waits;
     }
     consider(&next, window_tick);
     st->next_deadline_ms = next; /* pp_engine_next_deadline(ps, st) */
     return e.n;
 }
+
+/* ---- timers ---- */
+
+/* cy: the advance's carry (carry_t), valid when a timer ran before. */
+static int tick_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t now_ms,
+                    int64_t proc_ms, pp_alert_t *out, carry_t *cy)
+{
+    if (now_ms > st->clock_ms)
+        st->clock_ms = now_ms;
+    uint32_t first_due; /* the pass over the commitments gives the next one due as well */
+    if (cy->valid && (cy->first_due == 0 || cy->first_due > pp_secs(st->clock_ms - pol->commitment_grace_ms)))
+        first_due = cy->first_due; /* none due yet: the pass would mark none */
+    else
+        pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
+    return evaluate(pol, clk, st, proc_ms, "timer", out, &first_due, cy);
+}
+
+/* pp_engine_advance with the partner's policy and clocks (pp_facts_policy). */
+static int advance_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t until_ms,
+                       int64_t proc_ms, pp_alert_t *out)
+{
+    int n = 0;
+    if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
+        return 0;
+    carry_t cy = {.valid = false}; /* from one timer to the next */
+    int32_t until_day = pp_facts_day_of(until_ms + 1);
+    while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
+           n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
+        int64_t at = st->next_deadline_ms;
+        /* Windows are whole days: a re-judgement at a day boundary gives what
+         * an evaluation later that same day gives. When nothing else is due
+         * before until_ms and until_ms falls on that day, the caller's own
+         * evaluation (the event's) covers it. */
+        if (pp_facts_day_of(at) == until_day && at == window_tick_of(st, firing_rules(st))) {
+            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, clk, st, &window_tick);
+            if (other == 0 || other > until_ms)
+                break;
+        }
+        if (at < st->clock_ms)
+            at = st->clock_ms; /* already past: evaluate now */
+        int64_t before = st->next_deadline_ms;
+        n += tick_pol(pol, clk, st, at, proc_ms, out + n, &cy);
+        if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
+            break; /* a deadline that does not move would loop forever: a bug, stop */
+    }
+    return n;
+}
+
+
+/* ---- the public entry points ---- */
 
 /* Ask for the cache lines of [from, to) of the state now, so that their
  * misses overlap instead of stalling one after another as the code reaches
@@ -1245,7 +389,7 @@ void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev)
     prefetch_span(st, offsetof(pp_partner_t, lsum), offsetof(pp_partner_t, evidence));
     prefetch_span(st, offsetof(pp_partner_t, rules), sizeof(pp_partner_t));
     /* the event's own day bucket, and the deal table for a deal */
-    int32_t day = day_of(ev->occurred_at_ms);
+    int32_t day = pp_facts_day_of(ev->occurred_at_ms);
     if (day >= 0)
         __builtin_prefetch(&st->days[day % PP_DAYS_MAX], 1, 3);
     if (ev->topic == PP_TOPIC_DEALS)
@@ -1263,579 +407,45 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     pp_engine_prefetch(st, ev);
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
-    /* the policy is looked up once: only a lifecycle event changes the
-     * profile it depends on */
-    const pp_policy_t *pol = policy_of(ps, st);
-    pp_bizclock_t clk[2]; /* ...and so are the business clocks */
-    clocks_of(ps, pol, st, clk);
+    /* the policy and the business clocks are looked up once: only a
+     * lifecycle event changes the profile they depend on */
+    pp_bizclock_t clk[2];
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     /* timers due before this event fire first, at their own time */
     int n = advance_pol(pol, clk, st, ev->occurred_at_ms - 1, proc_ms, out);
     int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms, clk); /* ev's partner checked above */
     if (rc != 0)
         return rc;
-    if (ev->topic == PP_TOPIC_LIFECYCLE) {
-        pol = policy_of(ps, st);
-        clocks_of(ps, pol, st, clk);
-    }
+    if (ev->topic == PP_TOPIC_LIFECYCLE)
+        pol = pp_facts_policy(ps, st, clk);
     return n + evaluate(pol, clk, st, proc_ms, ev->event_id, out + n, NULL, NULL);
-}
-
-/* cy: the advance's carry (carry_t), valid when a timer ran before. */
-static int tick_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t now_ms,
-                    int64_t proc_ms, pp_alert_t *out, carry_t *cy)
-{
-    if (now_ms > st->clock_ms)
-        st->clock_ms = now_ms;
-    uint32_t first_due; /* the pass over the commitments gives the next one due as well */
-    if (cy->valid && (cy->first_due == 0 || cy->first_due > pp_secs(st->clock_ms - pol->commitment_grace_ms)))
-        first_due = cy->first_due; /* none due yet: the pass would mark none */
-    else
-        pp_partner_expire_commitments_next(st, st->clock_ms, pol->commitment_grace_ms, &first_due);
-    return evaluate(pol, clk, st, proc_ms, "timer", out, &first_due, cy);
 }
 
 int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, int64_t proc_ms, pp_alert_t *out)
 {
     carry_t cy = {.valid = false};
-    const pp_policy_t *pol = policy_of(ps, st);
     pp_bizclock_t clk[2];
-    clocks_of(ps, pol, st, clk);
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     return tick_pol(pol, clk, st, now_ms, proc_ms, out, &cy);
 }
-
-static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick);
 
 int pp_engine_advance(const pp_policyset_t *ps, pp_partner_t *st, int64_t until_ms, int64_t proc_ms,
                       pp_alert_t *out)
 {
     if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
         return 0;
-    /* no event in between: the profile, hence the policy, stays the same */
-    const pp_policy_t *pol = policy_of(ps, st);
+    /* no event in between: the profile, hence the policy and the clocks, stay the same */
     pp_bizclock_t clk[2];
-    clocks_of(ps, pol, st, clk);
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     return advance_pol(pol, clk, st, until_ms, proc_ms, out);
-}
-
-/* pp_engine_advance with the partner's policy (pol = policy_of(ps, st)) and clocks. */
-static int advance_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t until_ms,
-                       int64_t proc_ms, pp_alert_t *out)
-{
-    int n = 0;
-    if (st->next_deadline_ms == 0 || st->next_deadline_ms > until_ms)
-        return 0;
-    carry_t cy = {.valid = false}; /* from one timer to the next */
-    int32_t until_day = day_of(until_ms + 1);
-    while (st->next_deadline_ms != 0 && st->next_deadline_ms <= until_ms &&
-           n + PP_ENGINE_MAX_ALERTS <= PP_ENGINE_ALERTS_CAP) {
-        int64_t at = st->next_deadline_ms;
-        /* Windows are whole days: a re-judgement at a day boundary gives what
-         * an evaluation later that same day gives. When nothing else is due
-         * before until_ms and until_ms falls on that day, the caller's own
-         * evaluation (the event's) covers it. */
-        if (day_of(at) == until_day && at == window_tick_of(st)) {
-            int64_t window_tick, other = cy.valid ? cy.other : next_deadline_pol(pol, clk, st, &window_tick);
-            if (other == 0 || other > until_ms)
-                break;
-        }
-        if (at < st->clock_ms)
-            at = st->clock_ms; /* already past: evaluate now */
-        int64_t before = st->next_deadline_ms;
-        n += tick_pol(pol, clk, st, at, proc_ms, out + n, &cy);
-        if (st->next_deadline_ms == before && st->next_deadline_ms <= at)
-            break; /* a deadline that does not move would loop forever: a bug, stop */
-    }
-    return n;
-}
-
-
-/* The next deadline, and separately (*window_tick) the day boundary at which
- * firing windowed rules are re-judged (0 if none). */
-static int64_t next_deadline(const pp_policyset_t *ps, const pp_partner_t *st, int64_t *window_tick)
-{
-    const pp_policy_t *pol = policy_of(ps, st);
-    pp_bizclock_t clk[2];
-    clocks_of(ps, pol, st, clk);
-    return next_deadline_pol(pol, clk, st, window_tick);
-}
-
-/* The oldest message awaiting the partner (ms), 0 = none (as gather() finds it). */
-static int64_t oldest_wait_partner(const pp_partner_t *st)
-{
-    int64_t oldest = 0;
-    for (int i = 0; i < PP_THREADS_MAX; i++) {
-        const pp_thread_t *t = &st->threads[i];
-        if (t->awaiting == PP_WAIT_PARTNER && t->id && (oldest == 0 || pp_ms(t->since) < oldest))
-            oldest = pp_ms(t->since);
-    }
-    return oldest;
-}
-
-static int64_t next_deadline_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], const pp_partner_t *st,
-                                 int64_t *window_tick)
-{
-    int64_t base = st->last_inbound_ms ? st->last_inbound_ms : st->signed_at_ms ? st->signed_at_ms : st->first_event_ms;
-    facts_t f; /* only the clocks: what the deadlines need */
-    f.clk[0] = clk[0];
-    f.clk[1] = clk[1];
-    f.bday[0] = pp_biz_day_ms(&clk[PP_SIDE_PARTNER]);
-    f.bday[1] = pp_biz_day_ms(&clk[PP_SIDE_US]);
-    return next_deadline_from(pol, &f, st, oldest_wait_partner(st), base, first_open_due(st), window_tick);
-}
-
-/* The day boundary at which firing window-based rules are re-judged as their
- * windows slide, 0 if none of them is firing. */
-static int64_t window_tick_of(const pp_partner_t *st)
-{
-    static const pp_rule_t windowed[] = {PP_R_SLOW_RESPONSE, PP_R_OVERPROMISE, PP_R_ONE_SIDED, PP_R_HEALTH_DROP};
-    for (size_t i = 0; i < sizeof windowed / sizeof windowed[0]; i++)
-        if (st->rules[windowed[i]].started_at_ms)
-            return ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS;
-    return 0;
-}
-
-/* The first due second of the commitments still open (0 = none). Each open
- * commitment with a due date is missed strictly after its due second plus
- * the grace: pp_ms(due) + grace + 1000, increasing in due, so the one due
- * first is the only candidate for a deadline. Free and settled slots are not
- * OPEN: the state is tested first. */
-static uint32_t first_open_due(const pp_partner_t *st)
-{
-    uint32_t first_due = 0;
-#pragma GCC unroll 12
-    for (int i = 0; i < PP_COMMITS_MAX; i++) {
-        const pp_commit_t *c = &st->commits[i];
-        if (c->state == PP_COMMIT_OPEN && c->due && c->id && (first_due == 0 || c->due < first_due))
-            first_due = c->due;
-    }
-    return first_due;
-}
-
-/* oldest: the oldest message awaiting the partner (ms, 0 = none); base: the
- * recency base (last inbound, else signed, else first event); first_due:
- * first_open_due(st). */
-static int64_t next_deadline_from(const pp_policy_t *pol, const facts_t *f, const pp_partner_t *st, int64_t oldest,
-                                  int64_t base, uint32_t first_due, int64_t *window_tick)
-{
-    int64_t best = 0;
-    if (pol->enabled[PP_R_REPLY_OVERDUE] && !st->rules[PP_R_REPLY_OVERDUE].started_at_ms && oldest)
-        consider(&best, reply_overdue_at(pol, f, oldest));
-    /* Re-judged at the next UTC midnight, with no event (DESIGN §6): an
-     * open absence episode, so the partner's health keeps moving while it
-     * stays silent; and questions still open, whose age moves the median
-     * slow_response judges. Unlike the window tick these are never folded
-     * into a later evaluation of the same day: business time and censored
-     * ages move within a day, so the evaluation must happen at its own time
-     * for a replay to raise what live raised. */
-    bool absent = st->rules[PP_R_GOING_DARK].started_at_ms || st->rules[PP_R_REPLY_OVERDUE].started_at_ms ||
-                  st->rules[PP_R_NO_PIPELINE_90D].started_at_ms;
-    if (absent || (pol->enabled[PP_R_SLOW_RESPONSE] && !st->rules[PP_R_SLOW_RESPONSE].started_at_ms && oldest))
-        consider(&best, ((int64_t)day_of(st->clock_ms) + 1) * PP_DAY_MS);
-    const pp_rule_state_t *dark = &st->rules[PP_R_GOING_DARK];
-    if (pol->enabled[PP_R_GOING_DARK] && base && !st->exited) {
-        if (!dark->started_at_ms) /* trips */
-            consider(&best, going_dark_at(pol, f, base, pol->going_dark_days));
-        else if (dark->severity < PP_SEV_CRITICAL) /* turns CRITICAL */
-            consider(&best, going_dark_at(pol, f, base, pol->going_dark_inactive_days));
-    }
-    if (pol->enabled[PP_R_NO_PIPELINE_90D] && !st->rules[PP_R_NO_PIPELINE_90D].started_at_ms &&
-        st->signed_at_ms && !st->first_qualified_ms && !st->exited)
-        consider(&best, st->signed_at_ms + pol->no_pipeline_ms);
-    if (first_due)
-        consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);
-    if (st->health_drop_since && !st->rules[PP_R_HEALTH_DROP].started_at_ms && pol->enabled[PP_R_HEALTH_DROP])
-        consider(&best, pp_ms(st->health_drop_since) + pol->health_drop_min_ms); /* its minimum duration ends */
-    int64_t any = 0; /* snoozes are rare: one branch-free pass to see if there is one */
-    for (int r = 0; r < PP_R_COUNT; r++)
-        any |= st->snooze_until_ms[r];
-    if (any != 0)
-        for (int r = 0; r < PP_R_COUNT; r++)
-            if (st->snooze_until_ms[r] > 0 && st->snooze_until_ms[r] > st->clock_ms)
-                consider(&best, st->snooze_until_ms[r]);
-    *window_tick = window_tick_of(st);
-    return best;
 }
 
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st)
 {
+    pp_bizclock_t clk[2];
+    const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     int64_t window_tick;
-    int64_t best = next_deadline(ps, st, &window_tick);
+    int64_t best = next_deadline_pol(pol, clk, st, &window_tick);
     consider(&best, window_tick);
     return best;
-}
-
-void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap)
-{
-    msg_t m = {buf, cap, 0};
-    for (int r = 0; r < PP_R_COUNT; r++)
-        if (st->rules[r].started_at_ms) {
-            if (m.n)
-                m_put(&m, ",", 1);
-            m_str(&m, pp_rule_name((pp_rule_t)r));
-        }
-    m_end(&m);
-}
-
-/* The measures in order of the points they cost, at least half a point each. */
-static int top_factors_pol(const pp_policy_t *pol, const pp_partner_t *st, int order[PP_M_COUNT],
-                           double cost[PP_M_COUNT])
-{
-    double wsum = 0;
-    for (int m = 0; m < PP_M_COUNT; m++)
-        if (st->measure_score[m] >= 0)
-            wsum += measure_weight(pol, (pp_measure_t)m);
-    int k = 0;
-    for (int m = 0; m < PP_M_COUNT; m++) {
-        if (st->measure_score[m] < 0 || wsum <= 0)
-            continue;
-        cost[m] = measure_weight(pol, (pp_measure_t)m) * (100.0 - st->measure_score[m]) / wsum;
-        if (cost[m] < 0.5)
-            continue;
-        int j = k++;
-        while (j > 0 && cost[order[j - 1]] < cost[m]) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = m;
-    }
-    return k;
-}
-
-/* The measure an open rule is about (the one it costs points on), -1 for
- * the health rules, which are about the whole score. */
-static const int8_t rule_measure[PP_R_COUNT] = {
-    [PP_R_SLOW_RESPONSE] = PP_M_RESPONSE,   [PP_R_UNANSWERED_FOLLOWUPS] = PP_M_RESPONSE,
-    [PP_R_REPLY_OVERDUE] = PP_M_RESPONSE,   [PP_R_GOING_DARK] = PP_M_RECENCY,
-    [PP_R_OVERPROMISE] = PP_M_DELIVERY,     [PP_R_ONE_SIDED] = PP_M_RECIPROCITY,
-    [PP_R_NO_PIPELINE_90D] = PP_M_PIPELINE, [PP_R_HEALTH_RED] = -1,
-    [PP_R_HEALTH_DROP] = -1,                [PP_R_LOW_ACV_CHANNEL] = PP_M_REVENUE};
-
-/* The explanation's order (DESIGN §6): the measures of open rules first
- * (named by the rule: "going_dark 34 d -25 pts"), then the other measures by
- * the points they cost. order[i] is a measure, rule_of[i] the open rule
- * it is shown as (-1: shown as the measure). */
-static int explain_order(const pp_policyset_t *ps, const pp_partner_t *st, int order[PP_M_COUNT],
-                         double cost[PP_M_COUNT], int rule_of[PP_M_COUNT])
-{
-    int by_cost[PP_M_COUNT];
-    int nc = top_factors_pol(policy_of(ps, st), st, by_cost, cost);
-    bool used[PP_M_COUNT] = {false};
-    int k = 0;
-    for (int r = 0; r < PP_R_COUNT; r++) {
-        int m = rule_measure[r];
-        if (m < 0 || used[m] || !st->rules[r].started_at_ms || st->measure_score[m] < 0)
-            continue;
-        bool costs = false;
-        for (int i = 0; i < nc; i++)
-            costs |= by_cost[i] == m;
-        if (!costs)
-            cost[m] = 0; /* open, but the measure costs less than half a point */
-        used[m] = true;
-        order[k] = m;
-        rule_of[k++] = r;
-    }
-    for (int i = 0; i < nc; i++)
-        if (!used[by_cost[i]]) {
-            order[k] = by_cost[i];
-            rule_of[k++] = -1;
-        }
-    return k;
-}
-
-/* One factor, compact (fits a Redis listpack value: at most 64 bytes):
- * "response 4.5 d -10.8 pts [p0002-slow-e171]", or for an open rule
- * "going_dark 34.0 d -25.0 pts [p0003-dark-e80]". Response and recency are
- * in business days (docs/scoring.md). */
-static void factor_text(const pp_partner_t *st, int m, int rule, double cost, char *buf, size_t cap)
-{
-    static const char *const units[PP_M_COUNT] = {"", "", "", " regs", " d", "", "", " d"};
-    double v = st->measure_value[m];
-    bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
-    msg_t t = {buf, cap, 0};
-    m_str(&t, rule >= 0 ? pp_rule_name((pp_rule_t)rule) : pp_measure_name((pp_measure_t)m));
-    m_put(&t, " ", 1);
-    m_num(&t, pct ? v * 100 : v, pct ? 0 : 1);
-    if (pct)
-        m_put(&t, "%", 1);
-    m_str(&t, units[m]);
-    m_put(&t, " -", 2);
-    m_num(&t, cost, 1);
-    m_put(&t, " pts [", 6);
-    m_str(&t, st->evidence[m][0] ? st->evidence[m] : "-");
-    m_put(&t, "]", 1);
-    m_end(&t);
-    if (t.n > 64 && cap > 64) { /* keep it a listpack value: cut the evidence */
-        buf[62] = ']';
-        buf[63] = '\0';
-    }
-}
-
-size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i, char *buf, size_t cap)
-{
-    int order[PP_M_COUNT], rule_of[PP_M_COUNT];
-    double cost[PP_M_COUNT];
-    int k = explain_order(ps, st, order, cost, rule_of);
-    buf[0] = '\0';
-    if (i < 0 || i >= k)
-        return 0;
-    factor_text(st, order[i], rule_of[i], cost[order[i]], buf, cap);
-    return strlen(buf);
-}
-
-void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < 3 && n < cap; i++) {
-        char f[128];
-        if (pp_engine_factor(ps, st, i, f, sizeof f) == 0)
-            break;
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "; " : "", f);
-    }
-    if (n == 0)
-        snprintf(buf, cap, "%s", st->confidence > 0 ? "no factor costs more than half a point" : "not enough data yet");
-}
-
-size_t pp_alert_pack(const pp_alert_t *a, const char *config_version, uint8_t *buf, size_t cap)
-{
-    Partnerpulse__V1__Alert m = PARTNERPULSE__V1__ALERT__INIT;
-    char *evidence[1];
-    char alert_id[sizeof a->alert_id], partner[sizeof a->partner_id], rule[32], message[sizeof a->message],
-        ev[sizeof a->evidence], version[64];
-    memcpy(alert_id, a->alert_id, sizeof alert_id);
-    memcpy(partner, a->partner_id, sizeof partner);
-    snprintf(rule, sizeof rule, "%s", pp_rule_name(a->rule));
-    memcpy(message, a->message, sizeof message);
-    memcpy(ev, a->evidence, sizeof ev);
-    snprintf(version, sizeof version, "%s", config_version ? config_version : "");
-    m.alert_id = alert_id;
-    m.partner_id = partner;
-    m.rule = rule;
-    m.severity = (Partnerpulse__V1__Alert__Severity)a->severity;
-    m.status = (Partnerpulse__V1__Alert__Status)a->status;
-    m.value = a->value;
-    m.threshold = a->threshold;
-    m.message = message;
-    m.started_at_ms = a->started_at_ms;
-    m.event_time_ms = a->event_time_ms;
-    m.emitted_at_ms = a->emitted_at_ms;
-    m.health = a->health;
-    evidence[0] = ev;
-    m.n_evidence = ev[0] ? 1 : 0;
-    m.evidence = evidence;
-    m.config_version = version;
-    size_t n = partnerpulse__v1__alert__get_packed_size(&m);
-    if (n > cap)
-        return 0;
-    return partnerpulse__v1__alert__pack(&m, buf);
-}
-
-/* ---- public hash ---- */
-
-typedef struct fields {
-    pp_field_t *out;
-    size_t cap, n;
-} fields_t;
-
-/* Integer to decimal text (no formatted output: the hash is rendered for every dirty
- * partner at every flush). Returns the length. */
-static size_t put_i64(char *out, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0, o = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        out[o++] = '-';
-    while (n)
-        out[o++] = tmp[--n];
-    out[o] = '\0';
-    return o;
-}
-
-static void fi(fields_t *f, const char *name, int64_t v)
-{
-    if (f->n < f->cap) {
-        f->out[f->n].name = name;
-        put_i64(f->out[f->n].value, v);
-    }
-    f->n++;
-}
-
-/* A number with `prec` (0-3) decimals, rounded half away from zero; NAN
- * gives "" (not available). */
-static void fd(fields_t *f, const char *name, double v, int prec)
-{
-    if (f->n < f->cap) {
-        char *out = f->out[f->n].value;
-        f->out[f->n].name = name;
-        static const double scale[4] = {1, 10, 100, 1000};
-        if (isnan(v) || v < -1e300) {
-            out[0] = '\0';
-        } else if (fabs(v) >= 1e15 || prec < 0 || prec > 3) {
-            snprintf(out, PP_FIELD_VALUE_MAX, "%.*f", prec < 0 ? 0 : prec, v);
-        } else {
-            int64_t x = llround(fabs(v) * scale[prec]);
-            size_t o = 0;
-            if (v < 0 && x != 0)
-                out[o++] = '-';
-            int64_t ip = x / (int64_t)scale[prec], fp = x % (int64_t)scale[prec];
-            o += put_i64(out + o, ip);
-            if (prec > 0) {
-                out[o++] = '.';
-                for (int d = prec - 1; d >= 0; d--) {
-                    out[o + (size_t)d] = (char)('0' + fp % 10);
-                    fp /= 10;
-                }
-                o += (size_t)prec;
-                out[o] = '\0';
-            }
-        }
-    }
-    f->n++;
-}
-
-static void fs(fields_t *f, const char *name, const char *v)
-{
-    if (f->n < f->cap) {
-        f->out[f->n].name = name;
-        size_t l = strnlen(v, PP_FIELD_VALUE_MAX - 1);
-        memcpy(f->out[f->n].value, v, l);
-        f->out[f->n].value[l] = '\0';
-    }
-    f->n++;
-}
-
-static double or_nan(float x)
-{
-    return x < 0 ? NAN : (double)x;
-}
-
-size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap)
-{
-    const pp_policy_t *pol = policy_of(ps, st);
-    fields_t f = {out, cap, 0};
-    facts_t x;
-    pp_bizclock_t clk[2];
-    clocks_of(ps, pol, st, clk);
-    gather(pol, clk, (pp_partner_t *)st, st->clock_ms, true, &x, NULL); /* with_short: reads only */
-    char buf[PP_FIELD_VALUE_MAX];
-
-    /* health and its explanation */
-    fd(&f, "health", st->health, 1);
-    fs(&f, "rag", pp_rag_name(st->rag));
-    fd(&f, "confidence", st->confidence, 2);
-    pp_engine_flags(st, buf, sizeof buf);
-    fs(&f, "flags", buf);
-    /* why: the top three factors, one field each (<= 64 bytes keeps the hash compact) */
-    static const char *const why_names[3] = {"why_1", "why_2", "why_3"};
-    int order[PP_M_COUNT], rule_of[PP_M_COUNT];
-    double cost[PP_M_COUNT];
-    int k = explain_order(ps, st, order, cost, rule_of); /* once, not once per factor */
-    for (int i = 0; i < 3; i++) {
-        buf[0] = '\0';
-        if (i < k)
-            factor_text(st, order[i], rule_of[i], cost[order[i]], buf, sizeof buf);
-        fs(&f, why_names[i], buf);
-    }
-    fd(&f, "score_financial", or_nan(st->component[PP_C_FINANCIAL]), 1);
-    fd(&f, "score_strategic", or_nan(st->component[PP_C_STRATEGIC]), 1);
-    fd(&f, "score_operational", or_nan(st->component[PP_C_OPERATIONAL]), 1);
-    fd(&f, "score_relationship", or_nan(st->component[PP_C_RELATIONSHIP]), 1);
-    fs(&f, "config_version", ps->version);
-
-    /* bookkeeping */
-    fi(&f, "events_applied", (int64_t)st->events_applied);
-    fi(&f, "updated_at_ms", st->updated_at_ms);
-    fi(&f, "last_event_ms", st->last_event_ms);
-    fs(&f, "last_event_id", st->last_event_id);
-    fi(&f, "clock_ms", st->clock_ms);
-
-    /* profile */
-    fs(&f, "partner_type", pp_ptype_name(st->partner_type));
-    fs(&f, "tier", st->tier);
-    fs(&f, "owner", st->owner);
-    fs(&f, "display_name", st->display_name);
-    fi(&f, "signed_at_ms", st->signed_at_ms);
-    fi(&f, "exited", st->exited);
-    /* business time (DESIGN §4): the calendars and zone the time figures below are counted in */
-    fs(&f, "calendar", clk[PP_SIDE_PARTNER].cal ? clk[PP_SIDE_PARTNER].cal->name : "");
-    fs(&f, "timezone", clk[PP_SIDE_PARTNER].zone ? clk[PP_SIDE_PARTNER].zone->name : "UTC");
-    fs(&f, "our_calendar", clk[PP_SIDE_US].cal ? clk[PP_SIDE_US].cal->name : "");
-
-    /* pipeline and revenue (seed 003 scorecard) */
-    fi(&f, "deals_sourced", st->deals_sourced);
-    fi(&f, "deals_influenced", st->deals_influenced);
-    fi(&f, "deals_qualified", st->deals_qualified);
-    fi(&f, "deals_won", st->deals_won);
-    fi(&f, "deals_lost", st->deals_lost);
-    fi(&f, "pipeline_sourced_minor", st->pipeline_sourced_minor);
-    fi(&f, "pipeline_influenced_minor", st->pipeline_influenced_minor);
-    fi(&f, "revenue_won_sourced_minor", st->revenue_won_sourced_minor);
-    fi(&f, "revenue_won_influenced_minor", st->revenue_won_influenced_minor);
-    fd(&f, "win_rate", st->deals_won + st->deals_lost ? (double)st->deals_won / (st->deals_won + st->deals_lost) : NAN, 3);
-    fd(&f, "avg_won_deal_minor", st->deals_won ? (double)pp_partner_revenue_minor(st) / st->deals_won : NAN, 0);
-    fd(&f, "days_to_first_qualified",
-       st->first_qualified_ms && st->signed_at_ms ? (double)(st->first_qualified_ms - st->signed_at_ms) / DAY_MS_D : NAN, 1);
-    fi(&f, "revenue_won_long_major", (int64_t)x.lw.won_major);
-    fd(&f, "win_rate_long", x.lw.won + x.lw.lost ? (double)x.lw.won / (x.lw.won + x.lw.lost) : NAN, 3);
-    fi(&f, "qualified_long", x.lw.qualified);
-    fi(&f, "registrations_long", x.lw.registered);
-    fi(&f, "active", x.lw.registered > 0);
-
-    /* referrals */
-    fi(&f, "referrals_to_us", st->referrals_to_us);
-    fi(&f, "referrals_to_partner", st->referrals_to_partner);
-
-    /* responsiveness, both directions (seed 000 §6.2) */
-    /* in business hours (_bh) of the side that owes, open waits counted at their age */
-    pct_t pl = percentiles(st, PP_SIDE_PARTNER, &clk[PP_SIDE_PARTNER], st->clock_ms, pol->long_window_days);
-    pct_t ul = percentiles(st, PP_SIDE_US, &clk[PP_SIDE_US], st->clock_ms, pol->long_window_days);
-    fd(&f, "partner_response_p50_bh_short", x.partner.p50_s / 3600.0, 1);
-    fd(&f, "partner_response_p90_bh_short", x.partner.p90_s / 3600.0, 1);
-    fd(&f, "partner_response_p50_bh_long", pl.p50_s / 3600.0, 1);
-    fd(&f, "partner_response_p90_bh_long", pl.p90_s / 3600.0, 1);
-    fi(&f, "partner_responses_short", x.partner.n);
-    fd(&f, "our_response_p50_bh_short", x.us.p50_s / 3600.0, 1);
-    fd(&f, "our_response_p90_bh_short", x.us.p90_s / 3600.0, 1);
-    fd(&f, "our_response_p50_bh_long", ul.p50_s / 3600.0, 1);
-    fd(&f, "our_response_p90_bh_long", ul.p90_s / 3600.0, 1);
-    fi(&f, "threads_awaiting_partner", x.awaiting_partner);
-    fi(&f, "threads_awaiting_us", x.awaiting_us);
-    fd(&f, "oldest_wait_partner_bh", x.oldest_wait_partner
-       ? (double)pp_biz_elapsed_ms(&clk[PP_SIDE_PARTNER], x.oldest_wait_partner, st->clock_ms) / HOUR_MS : NAN, 1);
-    fd(&f, "oldest_wait_us_bh", x.oldest_wait_us
-       ? (double)pp_biz_elapsed_ms(&clk[PP_SIDE_US], x.oldest_wait_us, st->clock_ms) / HOUR_MS : NAN, 1);
-    fi(&f, "max_unanswered_followups", x.max_followups);
-    fi(&f, "followups_total", st->followups_total);
-    fi(&f, "automated_ignored", st->automated_ignored);
-
-    /* commitments (seed 000 §6.3) */
-    fi(&f, "partner_commitments_made", st->commits_made[0]);
-    fi(&f, "partner_commitments_delivered", st->commits_delivered[0]);
-    fi(&f, "partner_commitments_missed", st->commits_missed[0]);
-    fi(&f, "our_commitments_made", st->commits_made[1]);
-    fi(&f, "our_commitments_delivered", st->commits_delivered[1]);
-    fi(&f, "our_commitments_missed", st->commits_missed[1]);
-    fi(&f, "partner_missed_long", x.lw.missed);
-    fi(&f, "partner_delivered_long", x.lw.delivered);
-
-    /* reciprocity (seed 000 §2, §6.4-6.5) */
-    fi(&f, "contributions_theirs_long", x.lw.theirs);
-    fi(&f, "contributions_ours_long", x.lw.ours);
-    fd(&f, "reciprocity_index", x.lw.theirs + x.lw.ours ? (double)x.lw.theirs / (x.lw.theirs + x.lw.ours) : NAN, 3);
-
-    /* activity */
-    fi(&f, "engagements_inbound", st->engagements_inbound);
-    fi(&f, "engagements_outbound", st->engagements_outbound);
-    fi(&f, "engagements_inbound_short", x.sw.in);
-    fi(&f, "engagements_outbound_short", x.sw.out);
-    fi(&f, "last_inbound_ms", st->last_inbound_ms);
-    fi(&f, "last_outbound_ms", st->last_outbound_ms);
-    fd(&f, "days_since_inbound", x.recency_base ? (double)(st->clock_ms - x.recency_base) / DAY_MS_D : NAN, 1);
-    fd(&f, "business_days_since_inbound", x.recency_base ? bdays(&x, PP_SIDE_PARTNER, (double)x.quiet_ms) : NAN, 1);
-    return f.n < cap ? f.n : cap;
 }

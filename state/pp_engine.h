@@ -5,6 +5,11 @@
  * lifecycle: one FIRING when it trips, one RESOLVED when it clears, nothing
  * in between, with a deterministic alert_id per episode.
  *
+ * This header is the core's one include for callers: it also gives the
+ * alert (pp_alert.h), the RAG (pp_score.h) and what people see of a partner
+ * (pp_view.h: the public hash, the explanation, the flags). The engine
+ * itself is the lifecycle; what each rule is lives in pp_rules (internal).
+ *
  * Two clocks come in as arguments, never read here:
  *   - event time (`now_ms` of a tick, the event's occurred_at_ms on apply):
  *     windows, scores and rule deadlines use it; in live mode the daemon ticks
@@ -19,36 +24,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pp_alert.h"
 #include "pp_event.h"
 #include "pp_partner.h"
 #include "pp_policy.h"
+#include "pp_score.h"
+#include "pp_view.h"
 
-enum pp_severity { PP_SEV_INFO = 1, PP_SEV_WARNING = 2, PP_SEV_CRITICAL = 3 };
-enum pp_alert_status { PP_ALERT_FIRING = 1, PP_ALERT_RESOLVED = 2 };
-enum pp_rag { PP_RAG_NONE = 0, PP_RAG_GREEN, PP_RAG_AMBER, PP_RAG_RED };
-
-#define PP_ALERT_ID_LEN 32
 #define PP_ENGINE_MAX_ALERTS (2 * PP_R_COUNT) /* per evaluation, at most */
 #define PP_ENGINE_ALERTS_CAP (8 * PP_ENGINE_MAX_ALERTS) /* out[] size for apply/advance */
 
-/* One alert transition. Plain data. */
-typedef struct pp_alert {
-    char alert_id[PP_ALERT_ID_LEN + 1];   /* same for FIRING and RESOLVED of an episode */
-    char partner_id[PP_ID_MAX + 1];
-    pp_rule_t rule;
-    int severity;                         /* enum pp_severity */
-    int status;                           /* enum pp_alert_status */
-    double value;                         /* the measured value */
-    double threshold;                     /* the threshold it was compared with */
-    char message[256];                    /* one human sentence */
-    int64_t started_at_ms;                /* episode start (event time) */
-    int64_t event_time_ms;                /* when this transition happened (event time) */
-    int64_t emitted_at_ms;                /* processing time */
-    double health;                        /* partner health at the transition */
-    char evidence[PP_EVIDENCE_MAX];       /* event_id (or timer) behind the transition */
-    bool publish;                         /* false: recorded only (inhibited or snoozed) */
-    int32_t partition;                    /* partner's home partition (outbox key) */
-} pp_alert_t;
+/* Ask the CPU for the cache lines of st that pp_engine_apply(st, ev) will
+ * touch, without waiting for them. A caller with a batch of events calls it
+ * a few events ahead of the apply, so that the misses of one partner's
+ * state overlap with the work on the previous ones. */
+void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev);
 
 /*
  * Apply one validated event that arrived at (partition, offset): deadlines
@@ -58,12 +48,6 @@ typedef struct pp_alert {
  * Returns the number of transitions written, or -EINVAL if ev belongs to
  * another partner.
  */
-/* Ask the CPU for the cache lines of st that pp_engine_apply(st, ev) will
- * touch, without waiting for them. A caller with a batch of events calls it
- * a few events ahead of the apply, so that the misses of one partner's
- * state overlap with the work on the previous ones. */
-void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev);
-
 int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t *ev, int32_t partition,
                     int64_t offset, int64_t proc_ms, pp_alert_t *out);
 
@@ -87,42 +71,5 @@ int pp_engine_tick(const pp_policyset_t *ps, pp_partner_t *st, int64_t now_ms, i
 /* The next event time at which a tick would change this partner (0 = none);
  * also stored in st->next_deadline_ms by apply/tick. */
 int64_t pp_engine_next_deadline(const pp_policyset_t *ps, const pp_partner_t *st);
-
-/* Deterministic episode id: hex of a 128-bit hash of (partner, rule, episode
- * start, episode number). A replay or a restart derives the same id; two
- * episodes never share one, even when both start at the same instant. */
-void pp_alert_id(const char *partner_id, pp_rule_t rule, int64_t started_at_ms, unsigned episode,
-                 char out[PP_ALERT_ID_LEN + 1]);
-
-/* Comma-separated names of the firing rules ("" if none). */
-void pp_engine_flags(const pp_partner_t *st, char *buf, size_t cap);
-
-/* "why": the top factors pulling the score down, each with its value, the
- * points it costs and the event that last moved it ("; "-separated). */
-void pp_engine_explain(const pp_policyset_t *ps, const pp_partner_t *st, char *buf, size_t cap);
-
-/* The i-th (0-based) factor alone, at most 64 bytes; 0 and "" if none. */
-size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i, char *buf, size_t cap);
-
-/* ---- the public Redis hash (docs/redis.md) ---- */
-
-#define PP_FIELD_VALUE_MAX 512
-
-typedef struct pp_field {
-    const char *name;                 /* static string, the documented field name */
-    char value[PP_FIELD_VALUE_MAX];   /* formatted value ("" = not available) */
-} pp_field_t;
-
-#define PP_FIELDS_MAX 96
-
-/* Fill out[] with the dashboard-visible fields of the partner hash, in a
- * fixed order. Returns how many were written (at most cap). */
-size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_field_t *out, size_t cap);
-
-const char *pp_rag_name(int rag);
-const char *pp_severity_name(int sev);
-
-/* Serialise an alert as partnerpulse.v1.Alert. Returns bytes, or 0 if cap is too small. */
-size_t pp_alert_pack(const pp_alert_t *a, const char *config_version, uint8_t *buf, size_t cap);
 
 #endif
