@@ -77,6 +77,13 @@ static void slow_response_detail(const pp_policy_t *pol, const pp_partner_t *st,
         v->severity = PP_SEV_CRITICAL;
 }
 
+/* Decimals to print a threshold with: none for a whole number, one
+ * otherwise (slow_response_days = 0.5 reads "0.5", not "0"). */
+static int decimals(double x)
+{
+    return x == (double)(int64_t)x ? 0 : 1;
+}
+
 static void slow_response_sentence(char *buf, size_t cap, const char *who, const pp_policy_t *pol,
                                    const pp_partner_t *st, bool firing, const pp_verdict_t *v)
 {
@@ -84,8 +91,8 @@ static void slow_response_sentence(char *buf, size_t cap, const char *who, const
     if (firing)
         pp_text_format(buf, cap,
                        "%s answers slowly: median reply time %.1f business days over the last %.0f days, "
-                       "unanswered questions counted at their age (threshold %.0f).",
-                       who, v->value, (double)pol->short_window_days, v->threshold);
+                       "unanswered questions counted at their age (threshold %.*f).",
+                       who, v->value, (double)pol->short_window_days, decimals(v->threshold), v->threshold);
     else
         pp_text_format(buf, cap, "%s answers faster again: median reply time %.1f business days.", who, v->value);
 }
@@ -156,8 +163,8 @@ static void reply_overdue_sentence(char *buf, size_t cap, const char *who, const
 {
     (void)pol, (void)st;
     if (firing)
-        pp_text_format(buf, cap, "%s has not answered our question for %.1f business days (limit %.0f).", who,
-                       v->value, v->threshold);
+        pp_text_format(buf, cap, "%s has not answered our question for %.1f business days (limit %.*f).", who,
+                       v->value, decimals(v->threshold), v->threshold);
     else
         pp_text_format(buf, cap, "%s replied; no message of ours is overdue now.", who);
 }
@@ -321,16 +328,17 @@ static void health_red_detail(const pp_policy_t *pol, const pp_partner_t *st, co
     v->severity = PP_SEV_CRITICAL;
 }
 
-/* health_red's reasons into buf: the open rules about a measure and the
- * measures costing most ("; driven by going_dark, reply_overdue; recency
- * -25 pts, response -9 pts"). 256 bytes hold them all. */
-static void red_reasons(char *buf, size_t cap, const pp_policy_t *pol, const pp_partner_t *st)
+/* health_red's reasons into buf: the rules about a measure open once this
+ * evaluation is done (open: pp_verdict_t.open, those tripping at this very
+ * instant included) and the measures costing most ("; driven by going_dark,
+ * reply_overdue; recency -25 pts, response -9 pts"). 256 bytes hold them all. */
+static void red_reasons(char *buf, size_t cap, const pp_policy_t *pol, const pp_partner_t *st, uint32_t open)
 {
     size_t n = 0;
     int k = 0;
     buf[0] = '\0';
     for (int r = 0; r < PP_R_COUNT && n < cap; r++)
-        if (pp_rules_measure((pp_rule_t)r) != NO_MEASURE && st->rules[r].started_at_ms)
+        if (pp_rules_measure((pp_rule_t)r) != NO_MEASURE && (open >> r & 1))
             n += (size_t)pp_text_format(buf + n, cap - n, "%s%s", k++ ? ", " : "; driven by ",
                                         pp_rule_name((pp_rule_t)r));
     int order[PP_M_COUNT];
@@ -346,7 +354,7 @@ static void health_red_sentence(char *buf, size_t cap, const char *who, const pp
 {
     if (firing) {
         char reasons[256];
-        red_reasons(reasons, sizeof reasons, pol, st);
+        red_reasons(reasons, sizeof reasons, pol, st, v->open);
         pp_text_format(buf, cap, "%s is red: health %.0f (below %.0f)%s.", who, v->value, v->threshold, reasons);
     } else
         pp_text_format(buf, cap, "%s is out of the red: health %.0f.", who, v->value);

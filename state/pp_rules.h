@@ -52,6 +52,8 @@ typedef struct pp_verdict {
     double threshold;            /* the threshold it was compared with */
     int severity;                /* enum pp_severity */
     int64_t trip_at;             /* when the condition became true (event time) */
+    uint32_t open;               /* set by the engine before the sentence: the rules open
+                                    once this evaluation is done (health_red names them) */
 } pp_verdict_t;
 
 /* Sets of rules are bit sets: bit r for rule r. */
