@@ -118,7 +118,7 @@ static int64_t next_deadline_from(const pp_policy_t *pol, const pp_partner_t *st
                                   uint32_t firing, uint32_t first_due, int64_t *window_tick)
 {
     int64_t best = pp_rules_next_trip(pol, st, f, firing);
-    if (pp_rules_daily(pol, f, firing)) /* the next UTC midnight */
+    if (pp_rules_daily(firing)) /* the next UTC midnight */
         consider(&best, ((int64_t)pp_facts_day_of(st->clock_ms) + 1) * PP_DAY_MS);
     if (first_due)
         consider(&best, pp_ms(first_due) + pol->commitment_grace_ms + 1000);

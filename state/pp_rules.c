@@ -37,8 +37,6 @@ typedef struct pp_rule_def {
                       every entry names it (a forgotten one would read 0, revenue) */
     bool windowed; /* judges sliding windows: re-judged at each day boundary while firing */
     bool daily;    /* an absence rule: while firing, re-judged at each UTC midnight (see pp_rules_daily) */
-    bool ages;     /* counts the questions awaiting the partner at their age: while not firing and one
-                      is open, re-judged at each UTC midnight (see pp_rules_daily) */
 } pp_rule_def_t;
 
 #define NO_MEASURE (-1) /* .measure of the rules about the whole score */
@@ -54,6 +52,33 @@ static bool slow_response_enough(const pp_policy_t *pol, const pp_facts_t *f)
 static double slow_response_p50(const pp_facts_t *f)
 {
     return pp_facts_bdays(f, PP_SIDE_PARTNER, f->partner.p50_s * 1000.0);
+}
+
+/* The next instant an open question's age (partner's business time, whole
+ * seconds as the percentiles count it) passes slow_response_days: the
+ * censored median can only cross the threshold with no event then. 0 when
+ * no question is open, or every open one has passed it already. The
+ * crossing instant grows with the question's start, so the candidate is
+ * the oldest question not past it yet. */
+static int64_t slow_response_due(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
+{
+    (void)firing;
+    if (!f->waits.oldest_wait_partner)
+        return 0;
+    int64_t span = pp_facts_partner_days_ms(f, pol->slow_response_days) + 1000; /* strictly above */
+    int64_t best = 0;
+    uint32_t done = 0; /* seconds: questions started at or before it have passed */
+    for (int i = 0; i < PP_THREADS_MAX; i++) {
+        const pp_thread_t *t = &st->threads[i];
+        if (t->awaiting != PP_WAIT_PARTNER || t->id == 0 || t->since <= done)
+            continue;
+        int64_t at = pp_biz_add_ms(&f->clk[PP_SIDE_PARTNER], pp_ms(t->since), span);
+        if (at <= f->now)
+            done = t->since; /* passed: so has every older one */
+        else if (best == 0 || at < best)
+            best = at;
+    }
+    return best;
 }
 
 static inline bool slow_response_holds(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
@@ -475,7 +500,7 @@ static const pp_rule_def_t rules[PP_R_COUNT] = {
         .sentence = slow_response_sentence,
         .measure = PP_M_RESPONSE,
         .windowed = true,
-        .ages = true,
+        .due_at = slow_response_due,
     },
     [PP_R_UNANSWERED_FOLLOWUPS] = {
         .holds = unanswered_followups_holds,
@@ -626,26 +651,12 @@ ALWAYS_INLINE uint32_t daily_one(int r)
     return r < PP_R_COUNT && rules[r].daily ? 1u << r : 0;
 }
 
-ALWAYS_INLINE uint32_t ages_one(int r)
-{
-    return r < PP_R_COUNT && rules[r].ages ? 1u << r : 0;
-}
-
-bool pp_rules_daily(const pp_policy_t *pol, const pp_facts_t *f, uint32_t firing)
+bool pp_rules_daily(uint32_t firing)
 {
 #define DAILY(r) daily_one(r) |
-#define AGES(r) ages_one(r) |
-    const uint32_t daily = EACH_RULE(DAILY) 0, ages = EACH_RULE(AGES) 0; /* constants */
-#undef AGES
+    const uint32_t daily = EACH_RULE(DAILY) 0; /* a constant */
 #undef DAILY
-    if (firing & daily)
-        return true;
-    if (!f->waits.oldest_wait_partner)
-        return false;
-    for (uint32_t todo = ages & ~firing; todo; todo &= todo - 1)
-        if (pol->enabled[__builtin_ctz(todo)])
-            return true;
-    return false;
+    return (firing & daily) != 0;
 }
 
 ALWAYS_INLINE uint32_t windowed_one(int r)

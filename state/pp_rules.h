@@ -21,9 +21,9 @@
  *   - windowed: it judges sliding windows, so while it fires the engine
  *               re-judges it at every day boundary;
  *   - daily:    an absence rule: while it fires the engine re-judges it at
- *               every UTC midnight, an evaluation of its own;
- *   - ages:     it counts open questions at their age: while one awaits the
- *               partner and it is not firing, the same.
+ *               every UTC midnight, an evaluation of its own.
+ *   (slow_response counts open questions at their age: its due_at is the
+ *   next instant one of them passes its threshold, when the median may.)
  * Everything rules have in common (FIRING/RESOLVED, episodes, suppression,
  * inhibition by health_red, snoozes, timers) is pp_engine's lifecycle.
  *
@@ -87,12 +87,10 @@ int64_t pp_rules_critical_at(pp_rule_t r, const pp_policy_t *pol, const pp_partn
 
 /* Whether the partner must be re-judged at the next UTC midnight with no
  * event, in an evaluation of its own (DESIGN §6): an absence rule's episode
- * is open (the health keeps moving while the partner stays silent), or an
- * enabled rule that counts open questions at their age is not firing while
- * a question awaits the partner (its median moves). Unlike the window tick,
- * never folded into a later evaluation of the same day: business time and
- * censored ages move within a day. Reads of f only what pp_facts_waits() sets. */
-bool pp_rules_daily(const pp_policy_t *pol, const pp_facts_t *f, uint32_t firing);
+ * is open (the health keeps moving while the partner stays silent). Unlike
+ * the window tick, never folded into a later evaluation of the same day:
+ * business time moves within a day. */
+bool pp_rules_daily(uint32_t firing);
 
 /* Whether one of these rules is windowed (judges sliding windows): while it
  * fires, it must be re-judged at each day boundary. */
