@@ -161,6 +161,10 @@ typedef struct pp_partner {
     uint32_t followups_total;             /* our follow-ups while awaiting the partner */
     uint32_t automated_ignored;           /* automated messages not counted as responses */
     uint32_t threads_evicted;             /* waiting threads forgotten (table full) */
+    /* pp_secs since health_drop's condition holds, not yet tripped (its
+     * minimum duration); 0 = not pending. Added in version 7 in what was an
+     * alignment hole (zero in version-6 blobs), so the state stays within 4 KiB. */
+    uint32_t health_drop_since;
     int64_t last_inbound_ms;              /* latest non-automated inbound, 0 = none */
     int64_t last_outbound_ms;             /* latest non-automated outbound, 0 = none */
 
@@ -207,8 +211,6 @@ typedef struct pp_partner {
     /* Fields added in version 7 (a version-6 blob reads with them zero). */
     uint32_t zone_hash;                   /* pp_name_hash32 of the profile's timezone, 0 = not set */
     uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */
-    uint32_t health_drop_since;           /* pp_secs since health_drop's condition holds, not yet
-                                             tripped (its minimum duration); 0 = not pending */
 } pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */
