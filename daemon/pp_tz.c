@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pp_text.h"
+
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 #include <unicode/utypes.h>
@@ -35,19 +37,6 @@
 #define TZ_FROM_MS 0.0                 /* 1970-01-01T00:00:00Z */
 #define TZ_UNTIL_MS 4102444800000.0    /* 2100-01-01T00:00:00Z */
 #define CANONICAL_MAX 64               /* UChars of a canonical zone ID, with room to spare */
-
-static void seterr(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Write a sentence to err, if there is room for one. */
-static void seterr(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* IANA names are ASCII letters, digits and "/_+-" (ICU's invariant
  * characters, so u_charsToUChars() converts them exactly). */
@@ -87,12 +76,12 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
     }
     size_t len = strlen(iana_name);
     if (len >= sizeof zone.name) {
-        seterr(err, err_len, "time zone name \"%.60s...\" is too long (at most %d bytes; %s)", iana_name,
+        pp_text_error(err, err_len, "time zone name \"%.60s...\" is too long (at most %d bytes; %s)", iana_name,
                PP_ZONE_NAME_MAX - 1, hint);
         return -ENAMETOOLONG;
     }
     if (!name_chars_ok(iana_name)) {
-        seterr(err, err_len, "unknown time zone: the name has characters no IANA name has (%s)", hint);
+        pp_text_error(err, err_len, "unknown time zone: the name has characters no IANA name has (%s)", hint);
         return -ENOENT;
     }
 
@@ -104,7 +93,7 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
     if (U_SUCCESS(status) && canonical_len > 0 && canonical_len < (int32_t)sizeof canonical_name)
         u_UCharsToChars(canonical, canonical_name, canonical_len + 1);
     if (U_FAILURE(status) || !is_system || strcmp(canonical_name, "Etc/Unknown") == 0) {
-        seterr(err, err_len, "unknown time zone \"%s\" (%s)", iana_name, hint);
+        pp_text_error(err, err_len, "unknown time zone \"%s\" (%s)", iana_name, hint);
         return -ENOENT;
     }
 
@@ -128,7 +117,7 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
         if (offset == last) /* ICU also reports changes of name or of the raw/DST split */
             continue;
         if (zone.n_transitions == PP_ZONE_TRANSITIONS_MAX) {
-            seterr(err, err_len,
+            pp_text_error(err, err_len,
                    "time zone \"%s\" changes its UTC offset more than %d times between 1970 and 2100",
                    iana_name, PP_ZONE_TRANSITIONS_MAX);
             rc = -E2BIG;
@@ -147,7 +136,7 @@ int pp_tz_load(const char *iana_name, pp_zone_t *out, char *err, size_t err_len)
     goto out;
 
 icu_failed:
-    seterr(err, err_len, "time zone \"%s\": ICU failed (%s)", iana_name, u_errorName(status));
+    pp_text_error(err, err_len, "time zone \"%s\": ICU failed (%s)", iana_name, u_errorName(status));
     rc = -EIO;
 out:
     if (cal != NULL)

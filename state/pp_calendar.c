@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pp_text.h"
+
 #define DAY_S 86400
 #define DAY_MS 86400000LL
 #define LIMIT_MS PP_CAL_INSTANT_LIMIT_MS
@@ -50,19 +52,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int64_t clamp64(int64_t x, int64_t lo, int64_t hi)
 {
     return x < lo ? lo : (x > hi ? hi : x);
-}
-
-/* Write a sentence to err, if there is room for one. */
-static void seterr(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- zones ---- */
@@ -592,7 +581,7 @@ int pp_calendar_parse_workdays(const char *s, uint8_t *out, char *err, size_t er
             break;
         int first = read_day(&p);
         if (first < 0) {
-            seterr(err, err_len, "workdays \"%.64s\": \"%.*s\" is not a day (%s)", s,
+            pp_text_error(err, err_len, "workdays \"%.64s\": \"%.*s\" is not a day (%s)", s,
                    word_len(p) ? word_len(p) : 1, p, hint);
             return -1;
         }
@@ -605,7 +594,7 @@ int pp_calendar_parse_workdays(const char *s, uint8_t *out, char *err, size_t er
                 p++;
             last = read_day(&p);
             if (last < 0) {
-                seterr(err, err_len, "workdays \"%.64s\": a range needs a day after \"-\" (%s)", s, hint);
+                pp_text_error(err, err_len, "workdays \"%.64s\": a range needs a day after \"-\" (%s)", s, hint);
                 return -1;
             }
         }
@@ -615,13 +604,13 @@ int pp_calendar_parse_workdays(const char *s, uint8_t *out, char *err, size_t er
                 break;
         }
         if (*p != '\0' && *p != ',' && !is_space(*p)) {
-            seterr(err, err_len, "workdays \"%.64s\": unexpected \"%.*s\" (%s)", s, word_len(p) ? word_len(p) : 1,
+            pp_text_error(err, err_len, "workdays \"%.64s\": unexpected \"%.*s\" (%s)", s, word_len(p) ? word_len(p) : 1,
                    p, hint);
             return -1;
         }
     }
     if (mask == 0) {
-        seterr(err, err_len, "workdays is empty: name the days the calendar is open (%s)", hint);
+        pp_text_error(err, err_len, "workdays is empty: name the days the calendar is open (%s)", hint);
         return -1;
     }
     *out = (uint8_t)mask;
@@ -663,13 +652,13 @@ int pp_calendar_parse_hours(const char *s, int32_t *open_s, int32_t *close_s, ch
             p++;
     }
     if (open < 0 || close < 0 || *p != '\0') {
-        seterr(err, err_len,
+        pp_text_error(err, err_len,
                "hours \"%.64s\" are not HH:MM-HH:MM local time from 00:00 to 24:00 "
                "(e.g. 09:00-17:00, or 00:00-24:00 for the whole day)", s);
         return -1;
     }
     if (open >= close) {
-        seterr(err, err_len,
+        pp_text_error(err, err_len,
                "hours \"%.64s\": opening must come before closing (hours past midnight are not supported)", s);
         return -1;
     }
@@ -721,13 +710,13 @@ int pp_calendar_parse_holidays(const char *s, pp_calendar_t *cal, char *err, siz
         for (int i = 0; shape && i < 10; i++)
             shape = (i == 4 || i == 7) || is_digit(p[i]);
         if (!shape) {
-            seterr(err, err_len, "holidays: \"%.*s\" is not a date YYYY-MM-DD (e.g. 2026-12-24, 2026-12-25)",
+            pp_text_error(err, err_len, "holidays: \"%.*s\" is not a date YYYY-MM-DD (e.g. 2026-12-24, 2026-12-25)",
                    len > 32 ? 32 : len, p);
             return -1;
         }
         int64_t y = digits(p, 4), m = digits(p + 5, 2), d = digits(p + 8, 2);
         if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) {
-            seterr(err, err_len, "holidays: %.10s is not a date of the calendar (years 1970-9999)", p);
+            pp_text_error(err, err_len, "holidays: %.10s is not a date of the calendar (years 1970-9999)", p);
             return -1;
         }
         int32_t day = (int32_t)days_from_civil(y, m, d);
@@ -736,7 +725,7 @@ int pp_calendar_parse_holidays(const char *s, pp_calendar_t *cal, char *err, siz
             at++;
         if (at == n || days[at] != day) {
             if (n == PP_HOLIDAYS_MAX) {
-                seterr(err, err_len, "holidays: more than %d dates (a calendar holds at most %d distinct holidays)",
+                pp_text_error(err, err_len, "holidays: more than %d dates (a calendar holds at most %d distinct holidays)",
                        PP_HOLIDAYS_MAX, PP_HOLIDAYS_MAX);
                 return -1;
             }
@@ -758,7 +747,7 @@ int pp_calendar_set(pp_calendar_t *cal, const char *key, const char *value, char
     if (strcmp(key, "timezone") == 0) {
         size_t len = strlen(value);
         if (len >= sizeof cal->timezone) {
-            seterr(err, err_len, "timezone \"%.64s\" is too long (IANA names here are at most %d bytes)", value,
+            pp_text_error(err, err_len, "timezone \"%.64s\" is too long (IANA names here are at most %d bytes)", value,
                    PP_ZONE_NAME_MAX - 1);
             return -1;
         }
@@ -777,6 +766,6 @@ int pp_calendar_set(pp_calendar_t *cal, const char *key, const char *value, char
         return pp_calendar_parse_hours(value, &cal->open_s, &cal->close_s, err, err_len);
     if (strcmp(key, "holidays") == 0)
         return pp_calendar_parse_holidays(value, cal, err, err_len);
-    seterr(err, err_len, "unknown calendar key \"%.48s\" (timezone, workdays, hours or holidays)", key);
+    pp_text_error(err, err_len, "unknown calendar key \"%.48s\" (timezone, workdays, hours or holidays)", key);
     return -1;
 }

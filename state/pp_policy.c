@@ -566,14 +566,6 @@ int pp_policyset_calendar(pp_policyset_t *ps, const char *name, const char *key,
     return pp_calendar_set(&ps->calendars[i], key, value, err, err_len);
 }
 
-const pp_calendar_t *pp_policyset_calendar_by_hash(const pp_policyset_t *ps, uint32_t hash)
-{
-    for (int i = 0; i < ps->n_calendars; i++)
-        if (ps->cal_hash[i] == hash)
-            return &ps->calendars[i];
-    return NULL;
-}
-
 const pp_zone_t *pp_policyset_zone_by_hash(const pp_policyset_t *ps, uint32_t hash)
 {
     size_t lo = 0, hi = ps->n_zones;

@@ -200,8 +200,6 @@ int pp_policyset_calendar(pp_policyset_t *ps, const char *name, const char *key,
 int pp_policyset_zones(pp_policyset_t *ps, const pp_zone_t *zones, const uint32_t *hashes, size_t n, char *err,
                        size_t err_len);
 
-/* The calendar named (pp_name_hash32) hash, NULL if none. */
-const pp_calendar_t *pp_policyset_calendar_by_hash(const pp_policyset_t *ps, uint32_t hash);
 /* The zone named (pp_name_hash32) hash, NULL if the set does not hold it. */
 const pp_zone_t *pp_policyset_zone_by_hash(const pp_policyset_t *ps, uint32_t hash);
 

@@ -109,6 +109,16 @@ static int format(char *buf, size_t cap, const char *fmt, va_list ap)
     return (int)t.n;
 }
 
+void pp_text_error(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
 int pp_text_format(char *buf, size_t cap, const char *fmt, ...)
 {
     va_list ap, again;

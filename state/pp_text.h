@@ -26,6 +26,11 @@
  */
 int pp_text_format(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Write one error sentence (any printf format) into err, if there is room:
+ * nothing when err is NULL or err_len 0. Cold path (rejections, config
+ * errors): plain vsnprintf. */
+void pp_text_error(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The decimal digits of u written backwards so that they end just before
  * `end` (20 bytes at most); returns where they start. No sign, no NUL. */
 char *pp_text_digits(char *end, uint64_t u);
