@@ -152,7 +152,8 @@ typedef struct emit_ctx {
     int n;                /* alerts written */
     int64_t proc_ms;      /* processing time, stamped on each */
     const char *evidence; /* event_id behind the evaluation, or "timer" */
-    uint32_t open;        /* rules open once the evaluation is done (enabled and holding) */
+    uint32_t holding;     /* pp_rules_judge's verdict: with pol->enabled, the rules open once
+                             the evaluation is done (health_red's sentence names them) */
 } emit_ctx_t;
 
 static bool suppressed(const pp_partner_t *st, pp_rule_t r, int64_t now)
@@ -189,7 +190,11 @@ static void emit(emit_ctx_t *e, const pp_partner_t *st, pp_rule_t r, int status,
     a->value = v->value;
     a->threshold = v->threshold;
     pp_verdict_t sv = *v;
-    sv.open = e->open;
+    sv.open = 0;
+    if (r == PP_R_HEALTH_RED) /* only its sentence names them: not worked out per evaluation */
+        for (int o = 0; o < PP_R_COUNT; o++)
+            if ((e->holding >> o & 1) && e->pol->enabled[o])
+                sv.open |= 1u << o;
     pp_rules_sentence(r, e->pol, st, status == PP_ALERT_FIRING, &sv, a->message, sizeof a->message);
     a->started_at_ms = rs->started_at_ms;
     a->event_time_ms = at;
@@ -294,9 +299,7 @@ static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partn
     emit_ctx_t e = {.pol = pol, .out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     uint32_t firing = firing_rules(st);
     uint32_t holding = pp_rules_judge(pol, st, &f, firing);
-    for (int r = 0; r < PP_R_COUNT; r++) /* what health_red's sentence names */
-        if ((holding >> r & 1) && pol->enabled[r])
-            e.open |= 1u << r;
+    e.holding = holding;
     uint32_t critical = firing ? pp_rules_turned_critical(pol, st, &f, firing) : 0;
     /* a rule that neither holds nor fires has nothing to do; health_red
      * first: its state decides what the others inhibit */
