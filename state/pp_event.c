@@ -33,6 +33,7 @@ static const char *const reject_names[PP_REJ_COUNT] = {
     [PP_REJ_WRONG_TOPIC] = "wrong_topic",
     [PP_REJ_TIMEZONE] = "timezone",
     [PP_REJ_CALENDAR] = "calendar",
+    [PP_REJ_CURRENCY] = "currency",
 };
 
 const char *pp_reject_name(pp_reject_t r)

@@ -63,6 +63,7 @@ typedef enum pp_reject {
     PP_REJ_WRONG_TOPIC,      /* carries another event type's fields */
     PP_REJ_TIMEZONE,         /* timezone is not an IANA zone name the daemon knows */
     PP_REJ_CALENDAR,         /* calendar names no configured [calendar:NAME] */
+    PP_REJ_CURRENCY,         /* currency is no ISO 4217 code, or has no configured rate */
     PP_REJ_COUNT
 } pp_reject_t;
 
@@ -94,6 +95,7 @@ typedef struct pp_event {
             int direction;            /* enum pp_ref_dir */
             int status;               /* enum pp_ref_status */
             int64_t value_minor;
+            char currency[4];         /* ISO 4217, "" = the reporting currency */
         } referral;
         struct {
             uint64_t thread;          /* hash of thread_id (0 if none) */

@@ -20,7 +20,8 @@
 #include "pp_bizclock.h"
 #include "pp_event.h"
 
-#define PP_DAYS_MAX 90      /* longest rolling window the state keeps (days) */
+#define PP_DAYS_MAX 90      /* buckets of the rolling windows' ring (one day each up to 90-day windows) */
+#define PP_WINDOW_DAYS_MAX 540 /* longest window a policy may set (DESIGN §5: 18 months) */
 #define PP_BAND_POINTS 8
 #define PP_TIERS_MAX 8
 #define PP_OVERRIDES_MAX 128
@@ -79,7 +80,7 @@ typedef struct pp_policy {
     double red_below;                /* health < this is RED */
     double rag_hysteresis;           /* points beyond a boundary needed to leave a band */
     int short_window_days;           /* 30 */
-    int long_window_days;            /* 90, <= PP_DAYS_MAX */
+    int long_window_days;            /* 90, <= PP_WINDOW_DAYS_MAX */
     int win_rate_min_closed;         /* closed deals needed for win rate */
     int response_min_samples;        /* responses needed for the response measure */
     int delivery_min_due;            /* commitments due needed for delivery */
@@ -183,7 +184,7 @@ int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char 
 
 /* Compute the resolved policies and the version string (hash of all
  * settings). Call after the last set/override. Returns 0 or -1 with err
- * (e.g. long window above PP_DAYS_MAX). */
+ * (e.g. short window longer than the long one). */
 int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len);
 
 /* Recompute p's derived fields (the *_ms and the measure weights) from its settings. */
