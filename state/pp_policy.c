@@ -489,6 +489,56 @@ static int check_calendars(const pp_policyset_t *ps, const pp_policy_t *p, char 
     return 0;
 }
 
+static bool band_same(const pp_band_t *a, const pp_band_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++)
+        if (a->x[i] != b->x[i] || a->y[i] != b->y[i])
+            return false;
+    return true;
+}
+
+/* The money thresholds (band_revenue, band_pipeline, low_acv_major) are in
+ * major units of the reporting currency (DESIGN §3). Their defaults are
+ * written in USD: with another reporting currency, those left at their
+ * default are converted at rate.USD into p (a copy of the global policy; the
+ * settings themselves stay as written), and without a USD rate the config
+ * must set them. */
+static int money_defaults_in(const pp_policyset_t *ps, pp_policy_t *p, char *err, size_t err_len)
+{
+    if (strcmp(ps->money.reporting, "USD") == 0)
+        return 0;
+    pp_policy_t def;
+    policy_default(&def);
+    bool rev = band_same(&p->band[PP_M_REVENUE], &def.band[PP_M_REVENUE]);
+    bool pipe = band_same(&p->band[PP_M_PIPELINE], &def.band[PP_M_PIPELINE]);
+    bool acv = p->low_acv_major == def.low_acv_major;
+    if (!rev && !pipe && !acv)
+        return 0;
+    /* reporting major units per USD, from a million dollars (precision) */
+    int64_t out;
+    char why[160];
+    if (pp_money_convert(&ps->money, "USD", 100000000LL, INT64_MAX, &out, why, sizeof why) != PP_OK) {
+        snprintf(err, err_len,
+                 "reporting = %s: band_revenue, band_pipeline and low_acv_major are in %s; their defaults are "
+                 "in USD: give rate.USD in [currency] to convert them, or set them (%s%s%s)",
+                 ps->money.reporting, ps->money.reporting, rev ? "band_revenue " : "", pipe ? "band_pipeline " : "",
+                 acv ? "low_acv_major" : "");
+        return -1;
+    }
+    double per_usd = (double)out / pp_money_minor_per_major(&ps->money) / 1e6;
+    for (int k = 0; k < 2; k++) {
+        pp_band_t *b = &p->band[k == 0 ? PP_M_REVENUE : PP_M_PIPELINE];
+        if (k == 0 ? rev : pipe)
+            for (int i = 0; i < b->n; i++)
+                b->x[i] *= per_usd;
+    }
+    if (acv)
+        p->low_acv_major *= per_usd;
+    return 0;
+}
+
 int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
 {
     /* partners name their calendar by its hash (4 bytes of state): two
@@ -503,10 +553,13 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
     if (check(&ps->global, err, err_len) != 0)
         return -1;
     int64_t minor_per_major = (int64_t)pp_money_minor_per_major(&ps->money);
+    pp_policy_t base = ps->global;
+    if (money_defaults_in(ps, &base, err, err_len) != 0)
+        return -1;
     for (int t = 0; t <= PP_PTYPE_CO_SELL; t++) {
         for (int s = 0; s <= ps->n_tiers; s++) {
             pp_policy_t *p = &ps->resolved[t][s];
-            *p = ps->global;
+            *p = base;
             /* key by key, the most specific last: type, then tier, then
              * type+tier (DESIGN §5); within a layer the config's order */
             for (int pass = 0; pass < 3; pass++)

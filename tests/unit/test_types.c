@@ -448,4 +448,35 @@ Test(types, a_reporting_currency_without_minor_units)
     cr_assert_eq(admitted(deal_in("d", PP_STAGE_WON, 10000, "USD", T0), PP_OK), 15000);
     apply(deal_in("open", PP_STAGE_QUALIFIED, 100000, "USD", T0 + DAY_MS));
     cr_assert_float_eq(st.measure_value[PP_M_PIPELINE], 150000, 1e-6, "pipeline in yen, one yen a major unit");
+    /* the USD-sized default bands, converted: 150 000 yen = 1 000 USD of pipeline */
+    cr_assert_float_eq(st.measure_score[PP_M_PIPELINE], 2, 1e-3);
+}
+
+Test(types, the_usd_default_thresholds_follow_the_reporting_currency)
+{
+    money("reporting", "EUR");
+    money("rate.USD", "0.5"); /* a round rate: 1 USD = 0.5 EUR */
+    resolve();
+    const pp_policy_t *p = pp_policyset_for(&ps, PP_PTYPE_RESELLER, "");
+    cr_assert_float_eq(p->low_acv_major, 10000, 1e-6, "20 000 USD in EUR");
+    cr_assert_float_eq(p->band[PP_M_REVENUE].x[3], 75000, 1e-6);
+    cr_assert_float_eq(p->band[PP_M_PIPELINE].x[1], 12500, 1e-6);
+    cr_assert_float_eq(ps.global.low_acv_major, 20000, 1e-6, "the setting stays as written");
+    /* a threshold set in the config is taken as written, in EUR */
+    set("low_acv_major", "30000");
+    resolve();
+    cr_assert_float_eq(pp_policyset_for(&ps, PP_PTYPE_RESELLER, "")->low_acv_major, 30000, 1e-6);
+}
+
+Test(types, another_reporting_currency_without_a_usd_rate_must_set_its_thresholds)
+{
+    char err[256];
+    money("reporting", "JPY");
+    cr_assert_eq(pp_money_finish(&ps.money, err, sizeof err), 0, "%s", err);
+    cr_assert_neq(pp_policyset_resolve(&ps, err, sizeof err), 0);
+    cr_assert(strstr(err, "rate.USD") != NULL, "%s", err);
+    set("band_revenue", "0:0,1000000:40,5000000:75,20000000:100");
+    set("band_pipeline", "0:0,3000000:50,15000000:80,40000000:100");
+    set("low_acv_major", "3000000");
+    resolve();
 }
