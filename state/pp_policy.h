@@ -19,6 +19,7 @@
 
 #include "pp_bizclock.h"
 #include "pp_event.h"
+#include "pp_money.h"
 
 #define PP_DAYS_MAX 90      /* buckets of the rolling windows' ring (one day each up to 90-day windows) */
 #define PP_WINDOW_DAYS_MAX 540 /* longest window a policy may set (DESIGN §5: 18 months) */
@@ -145,6 +146,7 @@ typedef struct pp_override {
 
 typedef struct pp_policyset {
     pp_policy_t global;
+    pp_money_t money;                /* [currency]: reporting currency and rates (DESIGN §3) */
     /* Business-hours calendars ([calendar:NAME]): "business" and "always"
      * first, then the configured ones; cal_hash[i] = pp_name_hash32(name),
      * cal_zone[i] the calendar's own zone (NULL = UTC, or not resolved yet:
