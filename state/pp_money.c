@@ -313,21 +313,23 @@ pp_reject_t pp_money_convert(const pp_money_t *m, const char *currency, int64_t 
             return PP_REJ_CURRENCY;
         }
         /* out = amount * scaled * 10^rep_exp / (10^cur_exp * 1e12), on magnitudes:
-         * |amount| < 2^63 and scaled <= 1e18 < 2^60 make the product < 2^123;
-         * the exponents (0..4) cancel first, so at most one factor <= 1e4 is
-         * left for the numerator, checked before it could wrap. */
+         * |amount| <= 2^63 and scaled <= 1e18 < 2^60 make the product < 2^123;
+         * the exponents (0..4) cancel first, leaving one factor <= 1e4 for
+         * either the numerator or the denominator (den <= 1e16). Once
+         * num * f exceeds 2^63 * den the quotient is beyond int64: refused
+         * before the factor could wrap it. */
         bool neg = amount_minor < 0;
         pp_u128_t num = (pp_u128_t)(neg ? -(uint64_t)amount_minor : (uint64_t)amount_minor) * (uint64_t)r->scaled;
         pp_u128_t den = (pp_u128_t)PP_RATE_SCALE;
         int shift = m->reporting_exponent - r->exponent;
-        if (shift >= 0) {
-            uint64_t f = pow10u(shift);
-            if (num > ~(pp_u128_t)0 / f)
-                goto too_big; /* far above any int64 */
-            num *= f;
-        } else {
+        uint64_t f = 1;
+        if (shift >= 0)
+            f = pow10u(shift);
+        else
             den *= pow10u(-shift);
-        }
+        if (num > ((pp_u128_t)1 << 63) * den / f)
+            goto too_big;
+        num *= f;
         pp_u128_t q = (num + den / 2) / den; /* den is even: half away from zero on the magnitude */
         if (q > (pp_u128_t)INT64_MAX)
             goto too_big;

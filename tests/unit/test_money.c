@@ -199,6 +199,13 @@ Test(money, largest_product_does_not_wrap)
     cr_assert_eq(pp_money_convert(&m, "JPY", INT64_MAX, INT64_MAX, &out, why, sizeof why), PP_REJ_AMOUNT);
     cr_assert_eq(pp_money_convert(&m, "JPY", 1, INT64_MAX, &out, why, sizeof why), PP_OK, "%s", why);
     cr_assert_eq(out, 10000000000LL); /* ¥1 = 1e6 CLF = 1e10 ten-thousandths */
+    /* and the largest amount that still fits: CHF at 1, x100 into ten-thousandths */
+    set("rate.CHF", "1");
+    cr_assert_eq(pp_money_convert(&m, "CHF", INT64_MAX / 100, INT64_MAX, &out, why, sizeof why), PP_OK, "%s", why);
+    cr_assert_eq(out, INT64_MAX / 100 * 100);
+    cr_assert_eq(pp_money_convert(&m, "CHF", INT64_MAX / 100 + 1, INT64_MAX, &out, why, sizeof why), PP_REJ_AMOUNT);
+    cr_assert_eq(pp_money_convert(&m, "CHF", INT64_MIN, INT64_MAX, &out, why, sizeof why), PP_REJ_AMOUNT,
+                 "below int64 once converted");
 }
 
 Test(money, reporting_in_yen_converts_dollars_into_whole_yen)
