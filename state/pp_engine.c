@@ -297,6 +297,7 @@ static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partn
     pp_facts_gather(pol, clk, st, st->clock_ms, cy && cy->valid ? &cy->waits : NULL, &f);
     pp_score_update(pol, st, &f);
     drop_pending(pol, st, &f);
+    st->milestone = (uint8_t)pp_rules_milestone(pol, st, &f);
     emit_ctx_t e = {.pol = pol, .out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     uint32_t firing = firing_rules(st);
     uint32_t holding = pp_rules_judge(pol, st, &f, firing);

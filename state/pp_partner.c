@@ -936,6 +936,7 @@ static void apply_lifecycle(pp_partner_t *st, const pp_event_t *ev)
     if (ev->u.lc.kind == PP_LC_SIGNED) {
         st->signed_at_ms = ev->occurred_at_ms;
         st->exited = 0;
+        st->milestone = PP_MILESTONE_PENDING; /* a new signing restarts the clock */
     } else if (ev->u.lc.kind == PP_LC_EXITED) {
         st->exited = 1;
     }
@@ -1140,6 +1141,9 @@ int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
         return -EINVAL;
     if (version < 8) { /* the qualified opportunities still open, from the deal table */
         tmp.referrals_converted_to_us = 0;
+        /* a milestone already past was met then by version 7's rule (a
+         * qualified opportunity ever): not judged again on upgrade */
+        tmp.milestone = tmp.first_qualified_ms ? PP_MILESTONE_MET : PP_MILESTONE_PENDING;
         tmp.referrals_converted_to_partner = 0;
         tmp.open_qualified = 0;
         for (int i = 0; i < PP_DEALS_MAX; i++)

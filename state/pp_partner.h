@@ -93,6 +93,9 @@ typedef struct pp_thread {
 
 enum pp_commit_state { PP_COMMIT_OPEN = 1, PP_COMMIT_DELIVERED, PP_COMMIT_MISSED };
 
+/* The 90-day milestone (seed 004 l.88), judged once at SIGNED + no_pipeline_days. */
+enum pp_milestone { PP_MILESTONE_PENDING = 0, PP_MILESTONE_MET = 1, PP_MILESTONE_MISSED = 2 };
+
 typedef struct pp_commit {
     uint64_t id;             /* hash of commitment_id; 0 = free */
     uint32_t due;            /* pp_secs of the due date, 0 = none */
@@ -141,6 +144,8 @@ typedef struct pp_partner {
     uint8_t exited;                       /* 1 after EXITED (0/1: no bool in a blob read back from Redis) */
     uint8_t open_qualified;               /* deals of the table qualified and still open (saturating;
                                              version 8, in an alignment hole: the 90-day milestone) */
+    uint8_t milestone;                    /* enum pp_milestone: the 90-day milestone as judged at its
+                                             deadline (version 8, in an alignment hole) */
     int64_t signed_at_ms;                 /* 0 = not signed */
     char tier[PP_TIER_MAX + 1];
     char owner[48];                       /* truncated on a character boundary */
