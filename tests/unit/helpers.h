@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "pp_alert.h"
 #include "pp_event.h"
 #include "pp_partner.h"
 
@@ -96,6 +97,47 @@ static inline int zones_install(pp_policyset_t *ps, pp_zone_t *zones, uint32_t *
             hashes[j - 1] = h;
         }
     return pp_policyset_zones(ps, zones, hashes, n, err, err_len);
+}
+
+/* ---- the alert transitions an engine test saw, in order ---- */
+
+#define SEEN_MAX 1024
+typedef struct seen_log {
+    pp_alert_t a[SEEN_MAX];
+    int n;
+} seen_log_t;
+
+/* Keep out[0..n) (what an engine call returned), up to SEEN_MAX in all. */
+static inline void seen_add(seen_log_t *l, const pp_alert_t *out, int n)
+{
+    for (int i = 0; i < n && l->n < SEEN_MAX; i++)
+        l->a[l->n++] = out[i];
+}
+
+/* Transitions of rule r with status `status` (-1: any). */
+static inline int seen_count(const seen_log_t *l, pp_rule_t r, int status)
+{
+    int n = 0;
+    for (int i = 0; i < l->n; i++)
+        n += l->a[i].rule == r && (status < 0 || l->a[i].status == status);
+    return n;
+}
+
+/* The first / last transition of rule r with status `status` (-1: any), NULL if none. */
+static inline const pp_alert_t *seen_first(const seen_log_t *l, pp_rule_t r, int status)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->a[i].rule == r && (status < 0 || l->a[i].status == status))
+            return &l->a[i];
+    return NULL;
+}
+
+static inline const pp_alert_t *seen_last(const seen_log_t *l, pp_rule_t r, int status)
+{
+    for (int i = l->n - 1; i >= 0; i--)
+        if (l->a[i].rule == r && (status < 0 || l->a[i].status == status))
+            return &l->a[i];
+    return NULL;
 }
 
 static inline pp_event_t ev_base(pp_topic_t topic, const char *partner, const char *event_id, int64_t t)

@@ -21,9 +21,7 @@ static pp_partner_t st;
 static pp_alert_t out[PP_ENGINE_ALERTS_CAP];
 static int64_t offset;
 static int seq;
-/* every transition seen in this test, in order */
-static pp_alert_t seen[512];
-static int n_seen;
+static seen_log_t seen; /* every transition seen in this test, in order */
 
 static void setup(void)
 {
@@ -31,7 +29,7 @@ static void setup(void)
     pp_partner_init(&st, "acme");
     offset = 0;
     seq = 0;
-    n_seen = 0;
+    seen.n = 0;
 }
 
 TestSuite(engine, .init = setup);
@@ -39,8 +37,7 @@ TestSuite(engine, .init = setup);
 static void record(int n)
 {
     cr_assert_geq(n, 0);
-    for (int i = 0; i < n && n_seen < 512; i++)
-        seen[n_seen++] = out[i];
+    seen_add(&seen, out, n);
 }
 
 static void apply(pp_event_t ev)
@@ -65,30 +62,19 @@ static const char *eid(void)
     return buf;
 }
 
-/* transitions of rule r with status s seen so far */
 static int count(pp_rule_t r, int status)
 {
-    int n = 0;
-    for (int i = 0; i < n_seen; i++)
-        n += seen[i].rule == r && seen[i].status == status;
-    return n;
+    return seen_count(&seen, r, status);
 }
 
-/* the first transition of rule r with status s seen, NULL if none */
 static const pp_alert_t *first(pp_rule_t r, int status)
 {
-    for (int i = 0; i < n_seen; i++)
-        if (seen[i].rule == r && seen[i].status == status)
-            return &seen[i];
-    return NULL;
+    return seen_first(&seen, r, status);
 }
 
 static const pp_alert_t *last(pp_rule_t r)
 {
-    for (int i = n_seen - 1; i >= 0; i--)
-        if (seen[i].rule == r)
-            return &seen[i];
-    return NULL;
+    return seen_last(&seen, r, -1);
 }
 
 static void signed_at(int64_t t, int ptype)

@@ -22,8 +22,7 @@ static pp_partner_t st;
 static pp_alert_t out[PP_ENGINE_ALERTS_CAP];
 static int64_t offset;
 static int seq;
-static pp_alert_t seen[1024];
-static int n_seen;
+static seen_log_t seen; /* every transition seen in this test, in order */
 
 static void setup(void)
 {
@@ -31,7 +30,7 @@ static void setup(void)
     pp_partner_init(&st, "acme");
     offset = 0;
     seq = 0;
-    n_seen = 0;
+    seen.n = 0;
 }
 
 TestSuite(types, .init = setup);
@@ -39,10 +38,8 @@ TestSuite(types, .init = setup);
 static void record(int n)
 {
     cr_assert_geq(n, 0);
-    for (int i = 0; i < n; i++) {
-        cr_assert_lt(n_seen, 1024);
-        seen[n_seen++] = out[i];
-    }
+    cr_assert_leq(seen.n + n, SEEN_MAX, "more transitions than this test expects");
+    seen_add(&seen, out, n);
 }
 
 /* Admit (as the daemon does) and apply. */
@@ -72,18 +69,12 @@ static const char *eid(void)
 
 static int count(pp_rule_t r, int status)
 {
-    int n = 0;
-    for (int i = 0; i < n_seen; i++)
-        n += seen[i].rule == r && seen[i].status == status;
-    return n;
+    return seen_count(&seen, r, status);
 }
 
 static const pp_alert_t *last(pp_rule_t r, int status)
 {
-    for (int i = n_seen - 1; i >= 0; i--)
-        if (seen[i].rule == r && seen[i].status == status)
-            return &seen[i];
-    return NULL;
+    return seen_last(&seen, r, status);
 }
 
 static void set(const char *key, const char *value)
