@@ -264,8 +264,17 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         return 1;
     }
     if (strncmp(section, "type:", 5) == 0 || strncmp(section, "tier:", 5) == 0) {
-        int rc = section[1] == 'y' ? pp_policyset_override_type(cfg->policy, section + 5, name, value, p->err, p->err_len)
+        /* [type:T], [tier:N] or, most specific, [type:T tier:N] (DESIGN §5) */
+        const char *both = section[1] == 'y' ? strstr(section, " tier:") : NULL;
+        int rc;
+        if (both) {
+            char type[32];
+            snprintf(type, sizeof type, "%.*s", (int)(both - (section + 5)), section + 5);
+            rc = pp_policyset_override_type_tier(cfg->policy, type, both + 6, name, value, p->err, p->err_len);
+        } else {
+            rc = section[1] == 'y' ? pp_policyset_override_type(cfg->policy, section + 5, name, value, p->err, p->err_len)
                                    : pp_policyset_override_tier(cfg->policy, section + 5, name, value, p->err, p->err_len);
+        }
         if (rc != 0) {
             p->failed = true;
             return 0;

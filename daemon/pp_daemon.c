@@ -703,8 +703,8 @@ static void collect(pp_daemon_t *d, int timeout_ms)
         }
         n->rej = pp_event_decode(m.topic, m.payload, m.len, m.key, m.key_len, &d->cfg->limits, wall, &n->ev,
                                  n->why, sizeof n->why);
-        if (n->rej == PP_OK) /* a profile's zone and calendar must be ones we know */
-            n->rej = pp_policyset_check_event(d->cfg->policy, &n->ev, n->why, sizeof n->why);
+        if (n->rej == PP_OK) /* zones and calendars we know; amounts into the reporting currency */
+            n->rej = pp_policyset_admit_event(d->cfg->policy, &n->ev, &d->cfg->limits, n->why, sizeof n->why);
         int64_t t = n->rej == PP_OK ? n->ev.occurred_at_ms : INT64_MIN;
         if (pp_merge_push(d->merge, m.topic, m.partition, t, n, now) != 0)
             abort(); /* out of memory */

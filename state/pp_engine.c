@@ -39,6 +39,7 @@ static inline bool derived_ok(const pp_policy_t *pol)
            pol->no_pipeline_ms == days_ms(pol->no_pipeline_days) &&
            pol->health_drop_min_ms == (int64_t)llround(pol->health_drop_min_hours * PP_HOUR_MS_D) &&
            pol->commitment_grace_ms == (int64_t)(pol->commitment_grace_hours * PP_HOUR_MS_D) &&
+           pol->impact_horizon_ms == days_ms(pol->impact_horizon_days) && pol->minor_per_major > 0 &&
            pol->measure_weight[PP_M_COUNT - 1] == pol->weight[(PP_M_COUNT - 1) / 2] * 0.5;
 }
 
@@ -422,7 +423,7 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
     const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
     /* timers due before this event fire first, at their own time */
     int n = advance_pol(pol, clk, st, ev->occurred_at_ms - 1, proc_ms, out);
-    int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms, clk); /* ev's partner checked above */
+    int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms, clk, pol); /* ev's partner checked above */
     if (rc != 0)
         return rc;
     if (ev->topic == PP_TOPIC_LIFECYCLE)

@@ -226,6 +226,19 @@ static bucket_t bucket_at(pp_partner_t *st, int32_t d)
 #define COUNT8(k, f) COUNT_SAT(k, f, UINT8_MAX)
 #define COUNT16(k, f) COUNT_SAT(k, f, UINT16_MAX)
 
+/* Count n (0..255) into the 8-bit counter f of bucket k, saturating, and
+ * into the sum by as much as the bucket moved. */
+#define COUNT8_N(k, f, n)                                          \
+    do {                                                           \
+        if ((k).day) {                                             \
+            unsigned was_ = (k).day->f, add_ = (unsigned)(n);      \
+            unsigned now_ = was_ + add_ > UINT8_MAX ? UINT8_MAX : was_ + add_; \
+            (k).day->f = (uint8_t)now_;                            \
+            if ((k).sum)                                           \
+                (k).sum->f += now_ - was_;                         \
+        }                                                          \
+    } while (0)
+
 void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
                         pp_window_sum_t *lw, pp_window_sum_t *sw)
 {
@@ -304,6 +317,8 @@ static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
         /* All slots hold open deals: forget the stalest one and its pipeline. */
         d = oldest_open;
         sat_add(pipeline_of(st, d->attribution), -d->amount_minor);
+        if (d->qualified && st->open_qualified > 0)
+            st->open_qualified--;
         st->deals_evicted++;
     }
     memset(d, 0, sizeof *d);
@@ -362,7 +377,7 @@ static void note_inbound(pp_partner_t *st, const pp_event_t *ev, size_t idn)
 
 /* The apply_* functions get the event's day (pp_day_of(ev->occurred_at_ms))
  * and the length of its id from pp_partner_apply_own, which computes both once. */
-static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
+static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn, int64_t minor_per_major)
 {
     bool is_new;
     pp_deal_slot_t *d = deal_slot(st, ev->u.deal.deal, &is_new);
@@ -381,6 +396,8 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_
         return; /* closed deals stay closed: a late or repeated event changes nothing */
     } else {
         sat_add(pipeline_of(st, d->attribution), -d->amount_minor);
+        if (d->qualified && st->open_qualified > 0) /* counted again below if it stays open */
+            st->open_qualified--;
     }
     d->stage = (uint8_t)ev->u.deal.stage;
     d->attribution = (uint8_t)ev->u.deal.attribution;
@@ -396,13 +413,15 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_
     set_evidence(st, PP_M_PIPELINE, ev->event_id, idn);
     if (stage_open(d->stage)) {
         sat_add(pipeline_of(st, d->attribution), d->amount_minor);
+        if (d->qualified && st->open_qualified < UINT8_MAX)
+            st->open_qualified++; /* a qualified opportunity in active pipeline (seed 004 l.88) */
     } else if (d->stage == PP_STAGE_WON) {
         st->deals_won++;
         sat_add(d->attribution == PP_ATTR_SOURCED ? &st->revenue_won_sourced_minor : &st->revenue_won_influenced_minor,
                 d->amount_minor);
         if (day.day) {
             COUNT8(day, won);
-            int64_t major = d->amount_minor / 100;
+            int64_t major = d->amount_minor / minor_per_major; /* reporting currency (DESIGN §3) */
             uint32_t was = day.day->won_major;
             day.day->won_major = (uint32_t)((int64_t)day.day->won_major + major > UINT32_MAX
                                                 ? UINT32_MAX
@@ -419,21 +438,35 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_
     }
 }
 
-static void apply_referral(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
+/* A referral is a contribution of the side that sends it (seed 000 §6.4):
+ * SENT counts sent_w, CONVERTED (it brought a customer) adds converted_w. */
+static void apply_referral(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn, int sent_w,
+                           int converted_w)
 {
-    if (ev->u.referral.status != PP_REF_SENT)
+    int status = ev->u.referral.status;
+    if (status != PP_REF_SENT && status != PP_REF_CONVERTED)
         return;
     bucket_t day = bucket_at(st, dn);
-    if (ev->u.referral.direction == PP_REF_TO_US) {
-        st->referrals_to_us++;
-        COUNT8(day, registered);
-        COUNT8(day, theirs);
-        set_evidence(st, PP_M_ACTIVITY, ev->event_id, idn);
-        note_inbound(st, ev, idn); /* a referral partner working through a portal is not dark */
+    bool to_us = ev->u.referral.direction == PP_REF_TO_US;
+    int w = status == PP_REF_SENT ? sent_w : converted_w;
+    if (status == PP_REF_SENT) {
+        if (to_us) {
+            st->referrals_to_us++;
+            COUNT8(day, registered);
+            set_evidence(st, PP_M_ACTIVITY, ev->event_id, idn);
+            note_inbound(st, ev, idn); /* a referral partner working through a portal is not dark */
+        } else {
+            st->referrals_to_partner++;
+        }
+    } else if (to_us) {
+        st->referrals_converted_to_us++;
     } else {
-        st->referrals_to_partner++;
-        COUNT8(day, ours);
+        st->referrals_converted_to_partner++;
     }
+    if (to_us)
+        COUNT8_N(day, theirs, w);
+    else
+        COUNT8_N(day, ours, w);
     set_evidence(st, PP_M_RECIPROCITY, ev->event_id, idn);
 }
 
@@ -743,12 +776,11 @@ static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn,
     case PP_KIND_REQUEST:
         if (ev->u.eng.thread)
             apply_thread_message(st, ev, idn, clk);
-        if (kind == PP_KIND_REQUEST) {
-            /* the partner asking work of us is our contribution (seed 000 §6.5) */
-            if (inbound)
-                COUNT8(day, ours);
-            else
-                COUNT8(day, theirs);
+        if (kind == PP_KIND_REQUEST && inbound) {
+            /* the partner asking work of us is our contribution (seed 000
+             * §6.5); our REQUEST is our ask, no contribution of theirs: the
+             * more we chase a partner, the more one-sided it is, not less */
+            COUNT8(day, ours);
             set_evidence(st, PP_M_RECIPROCITY, ev->event_id, idn);
         }
         break;
@@ -813,11 +845,11 @@ int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, 
 {
     if (strcmp(st->id, ev->partner_id) != 0)
         return -EINVAL;
-    return pp_partner_apply_own(st, ev, partition, offset, now_ms, clk);
+    return pp_partner_apply_own(st, ev, partition, offset, now_ms, clk, NULL);
 }
 
 int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
-                         int64_t now_ms, const pp_bizclock_t clk[2])
+                         int64_t now_ms, const pp_bizclock_t clk[2], const pp_policy_t *pol)
 {
     static const pp_bizclock_t real_time[2] = {{NULL, NULL}, {NULL, NULL}};
     if (clk == NULL)
@@ -827,10 +859,10 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
     lsum_before(st, d);
     switch (ev->topic) {
     case PP_TOPIC_DEALS:
-        apply_deal(st, ev, d, idn);
+        apply_deal(st, ev, d, idn, pol ? pol->minor_per_major : 100);
         break;
     case PP_TOPIC_REFERRALS:
-        apply_referral(st, ev, d, idn);
+        apply_referral(st, ev, d, idn, pol ? pol->referral_sent_weight : 1, pol ? pol->referral_converted_weight : 2);
         break;
     case PP_TOPIC_ENGAGEMENTS:
         apply_engagement(st, ev, d, idn, clk);
@@ -970,13 +1002,17 @@ static bool blob_sane(const pp_partner_t *t)
 
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
 {
-    /* Version 6 is version 7 without the fields at the end (zone_hash,
-     * calendar_hash): it reads with them zero. */
+    /* Version 7 is version 8 without the fields at the end (the converted
+     * referrals) and with open_qualified zero (counted below); version 6 is
+     * version 7 without zone_hash and calendar_hash. Both read with the
+     * missing fields zero. Amounts were stored as published: they read as
+     * amounts in the reporting currency (DESIGN §3; docs/redis.md). */
     const size_t v6_size = offsetof(pp_partner_t, zone_hash);
+    const size_t v7_size = offsetof(pp_partner_t, referrals_converted_to_us);
     if (len < BLOB_HEADER || len > pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0)
         return -EINVAL;
     uint32_t version = get_u32(buf + 4);
-    size_t n = version == PP_STATE_VERSION ? sizeof *st : version == 6 ? v6_size : 0;
+    size_t n = version == PP_STATE_VERSION ? sizeof *st : version == 7 ? v7_size : version == 6 ? v6_size : 0;
     if (n == 0 || get_u32(buf + 8) != n)
         return -EINVAL;
     pp_partner_t tmp;
@@ -1000,6 +1036,13 @@ int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
         return -EINVAL;
     if (!blob_sane(&tmp))
         return -EINVAL;
+    if (version < 8) { /* the qualified opportunities still open, from the deal table */
+        tmp.open_qualified = 0;
+        for (int i = 0; i < PP_DEALS_MAX; i++)
+            if (tmp.deals[i].id && tmp.deals[i].qualified && stage_open(tmp.deals[i].stage) &&
+                tmp.open_qualified < UINT8_MAX)
+                tmp.open_qualified++;
+    }
     *st = tmp;
     return 0;
 }

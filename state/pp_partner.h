@@ -26,7 +26,7 @@
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
 #define PP_SAMPLES_MAX 16        /* response-time samples kept per direction */
 #define PP_EVIDENCE_MAX 36       /* bytes of an event_id kept as evidence (a UUID fits) */
-#define PP_STATE_VERSION 7       /* bump when pp_partner_t's layout changes */
+#define PP_STATE_VERSION 8       /* bump when pp_partner_t's layout or meaning changes */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -47,7 +47,7 @@ typedef struct pp_applied {
 /* One deal the partner is involved in. */
 typedef struct pp_deal_slot {
     uint64_t id;             /* hash of deal_id; 0 = free slot */
-    int64_t amount_minor;    /* amount of the latest event */
+    int64_t amount_minor;    /* amount of the latest event, reporting currency (DESIGN §3) */
     uint32_t last_seen;      /* pp_secs of the latest event (eviction order) */
     uint8_t stage;           /* latest stage (enum pp_stage) */
     uint8_t attribution;     /* attribution of the latest event (enum pp_attr) */
@@ -132,6 +132,8 @@ typedef struct pp_partner {
     /* Profile (PartnerEvent). */
     uint8_t partner_type;                 /* enum pp_ptype */
     uint8_t exited;                       /* 1 after EXITED (0/1: no bool in a blob read back from Redis) */
+    uint8_t open_qualified;               /* deals of the table qualified and still open (saturating;
+                                             version 8, in an alignment hole: the 90-day milestone) */
     int64_t signed_at_ms;                 /* 0 = not signed */
     char tier[PP_TIER_MAX + 1];
     char owner[48];                       /* truncated on a character boundary */
@@ -211,6 +213,10 @@ typedef struct pp_partner {
     /* Fields added in version 7 (a version-6 blob reads with them zero). */
     uint32_t zone_hash;                   /* pp_name_hash32 of the profile's timezone, 0 = not set */
     uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */
+
+    /* Fields added in version 8 (a version-7 blob reads with them zero). */
+    uint32_t referrals_converted_to_us;   /* CONVERTED events, partner → us (seed 000 §6.4) */
+    uint32_t referrals_converted_to_partner; /* CONVERTED events, us → partner */
 } pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */
@@ -225,19 +231,23 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
                                 int64_t offset);
 
 /*
- * Apply one validated event that arrived at (partition, offset) of its topic.
+ * Apply one validated event that arrived at (partition, offset) of its topic,
+ * its amounts already in the reporting currency (pp_policyset_admit_event).
  * now_ms is processing time (stored as updated_at_ms). clk: the business
  * clocks of both sides, indexed by enum pp_side (response times are counted
  * in the clock of the side that owed the answer); NULL = real time for both.
+ * The policy's defaults weigh referrals and turn amounts into major units.
  * Returns 0, or -EINVAL if ev belongs to another partner.
  */
 int pp_partner_apply(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
                      int64_t now_ms, const pp_bizclock_t clk[2]);
 
 /* pp_partner_apply for a caller that has already checked that ev belongs to
- * st (strcmp(st->id, ev->partner_id) == 0): pp_engine_apply. */
+ * st (strcmp(st->id, ev->partner_id) == 0), under the partner's policy pol
+ * (referral weights, the reporting currency's minor units; NULL = the
+ * defaults): pp_engine_apply. */
 int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partition, int64_t offset,
-                         int64_t now_ms, const pp_bizclock_t clk[2]);
+                         int64_t now_ms, const pp_bizclock_t clk[2], const pp_policy_t *pol);
 
 #define PP_DAY_MS 86400000LL
 

@@ -98,6 +98,9 @@ static const key_t_ keys[] = {
     I("delivery_min_due", delivery_min_due, 1, 1000),
     I("reciprocity_min_total", reciprocity_min_total, 1, 1000),
     D("min_confidence", min_confidence, 0, 1),
+    D("impact_horizon_days", impact_horizon_days, 0, 3650),
+    I("referral_sent_weight", referral_sent_weight, 0, 100),
+    I("referral_converted_weight", referral_converted_weight, 0, 100),
     B("slow_response_enabled", enabled[PP_R_SLOW_RESPONSE]),
     B("unanswered_followups_enabled", enabled[PP_R_UNANSWERED_FOLLOWUPS]),
     B("reply_overdue_enabled", enabled[PP_R_REPLY_OVERDUE]),
@@ -153,6 +156,9 @@ void pp_policy_derive(pp_policy_t *p)
     p->no_pipeline_ms = days_to_ms(p->no_pipeline_days);
     p->health_drop_min_ms = (int64_t)llround(p->health_drop_min_hours * 3600000.0);
     p->commitment_grace_ms = (int64_t)(p->commitment_grace_hours * 3600000.0); /* truncated, as before */
+    p->impact_horizon_ms = days_to_ms(p->impact_horizon_days);
+    if (p->minor_per_major <= 0)
+        p->minor_per_major = 100; /* USD until pp_policyset_resolve says otherwise */
     p->weight_sum = 0;
     for (int m = 0; m < PP_M_COUNT; m++) {
         p->measure_weight[m] = p->weight[m / 2] * 0.5; /* measure_component: measures pair up in order */
@@ -288,6 +294,11 @@ static void policy_default(pp_policy_t *p)
     p->delivery_min_due = 2;
     p->reciprocity_min_total = 4;
     p->min_confidence = 0.4;
+    p->impact_horizon_days = 0;
+    /* seed 000 §6.4: referrals are the contribution that counts; one that
+     * brought a customer counts three times one that was only sent */
+    p->referral_sent_weight = 1;
+    p->referral_converted_weight = 2;
     for (int r = 0; r < PP_R_COUNT; r++)
         p->enabled[r] = true;
     p->clear_ratio = 0.8;
@@ -329,12 +340,14 @@ void pp_policyset_default(pp_policyset_t *ps)
     ps->n_calendars = 2;
     for (int i = 0; i < ps->n_calendars; i++)
         ps->cal_hash[i] = pp_name_hash32(ps->calendars[i].name);
-    /* seed 004: integration partners pay off over 6-18 months, not in pipeline */
+    pp_money_default(&ps->money);
+    /* seed 004: integration partners pay off over 6-18 months ("time to
+     * first attributable impact"), not in 90 days of pipeline; the 90-day
+     * milestone is for co-sell and channel alike (seed 004 l.88) */
     pp_policyset_override_type(ps, "TECHNOLOGY", "no_pipeline_90d_enabled", "false", err, sizeof err);
+    pp_policyset_override_type(ps, "TECHNOLOGY", "impact_horizon_days", "180", err, sizeof err);
     pp_policyset_override_type(ps, "TECHNOLOGY", "weight_financial", "15", err, sizeof err);
     pp_policyset_override_type(ps, "TECHNOLOGY", "weight_relationship", "35", err, sizeof err);
-    /* seed 004: co-sell is the fastest to first revenue (1-3 months) */
-    pp_policyset_override_type(ps, "CO_SELL", "no_pipeline_days", "60", err, sizeof err);
     if (pp_policyset_resolve(ps, err, sizeof err) != 0)
         abort();
 }
@@ -377,8 +390,8 @@ int pp_policyset_override_type(pp_policyset_t *ps, const char *type_name, const 
     return add_override(ps, t, "", key, value, err, err_len);
 }
 
-int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char *key, const char *value,
-                               char *err, size_t err_len)
+/* Register tier (1-31 bytes) among those with overrides. */
+static int tier_register(pp_policyset_t *ps, const char *tier, char *err, size_t err_len)
 {
     if (tier[0] == '\0' || strlen(tier) > PP_TIER_MAX) {
         snprintf(err, err_len, "tier name must be 1-%d bytes", PP_TIER_MAX);
@@ -395,7 +408,28 @@ int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char 
         }
         snprintf(ps->tiers[ps->n_tiers++], PP_TIER_MAX + 1, "%s", tier);
     }
+    return 0;
+}
+
+int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char *key, const char *value,
+                               char *err, size_t err_len)
+{
+    if (tier_register(ps, tier, err, err_len) != 0)
+        return -1;
     return add_override(ps, 0, tier, key, value, err, err_len);
+}
+
+int pp_policyset_override_type_tier(pp_policyset_t *ps, const char *type_name, const char *tier, const char *key,
+                                    const char *value, char *err, size_t err_len)
+{
+    int t = pp_ptype_from_name(type_name);
+    if (t == 0) {
+        snprintf(err, err_len, "unknown partner type '%s' (REFERRAL, RESELLER, TECHNOLOGY or CO_SELL)", type_name);
+        return -1;
+    }
+    if (tier_register(ps, tier, err, err_len) != 0)
+        return -1;
+    return add_override(ps, t, tier, key, value, err, err_len);
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -455,6 +489,56 @@ static int check_calendars(const pp_policyset_t *ps, const pp_policy_t *p, char 
     return 0;
 }
 
+static bool band_same(const pp_band_t *a, const pp_band_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++)
+        if (a->x[i] != b->x[i] || a->y[i] != b->y[i])
+            return false;
+    return true;
+}
+
+/* The money thresholds (band_revenue, band_pipeline, low_acv_major) are in
+ * major units of the reporting currency (DESIGN §3). Their defaults are
+ * written in USD: with another reporting currency, those left at their
+ * default are converted at rate.USD into p (a copy of the global policy; the
+ * settings themselves stay as written), and without a USD rate the config
+ * must set them. */
+static int money_defaults_in(const pp_policyset_t *ps, pp_policy_t *p, char *err, size_t err_len)
+{
+    if (strcmp(ps->money.reporting, "USD") == 0)
+        return 0;
+    pp_policy_t def;
+    policy_default(&def);
+    bool rev = band_same(&p->band[PP_M_REVENUE], &def.band[PP_M_REVENUE]);
+    bool pipe = band_same(&p->band[PP_M_PIPELINE], &def.band[PP_M_PIPELINE]);
+    bool acv = p->low_acv_major == def.low_acv_major;
+    if (!rev && !pipe && !acv)
+        return 0;
+    /* reporting major units per USD, from a million dollars (precision) */
+    int64_t out;
+    char why[160];
+    if (pp_money_convert(&ps->money, "USD", 100000000LL, INT64_MAX, &out, why, sizeof why) != PP_OK) {
+        snprintf(err, err_len,
+                 "reporting = %s: band_revenue, band_pipeline and low_acv_major are in %s; their defaults are "
+                 "in USD: give rate.USD in [currency] to convert them, or set them (%s%s%s)",
+                 ps->money.reporting, ps->money.reporting, rev ? "band_revenue " : "", pipe ? "band_pipeline " : "",
+                 acv ? "low_acv_major" : "");
+        return -1;
+    }
+    double per_usd = (double)out / pp_money_minor_per_major(&ps->money) / 1e6;
+    for (int k = 0; k < 2; k++) {
+        pp_band_t *b = &p->band[k == 0 ? PP_M_REVENUE : PP_M_PIPELINE];
+        if (k == 0 ? rev : pipe)
+            for (int i = 0; i < b->n; i++)
+                b->x[i] *= per_usd;
+    }
+    if (acv)
+        p->low_acv_major *= per_usd;
+    return 0;
+}
+
 int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
 {
     /* partners name their calendar by its hash (4 bytes of state): two
@@ -468,15 +552,24 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
             }
     if (check(&ps->global, err, err_len) != 0)
         return -1;
+    int64_t minor_per_major = (int64_t)pp_money_minor_per_major(&ps->money);
+    pp_policy_t base = ps->global;
+    if (money_defaults_in(ps, &base, err, err_len) != 0)
+        return -1;
     for (int t = 0; t <= PP_PTYPE_CO_SELL; t++) {
         for (int s = 0; s <= ps->n_tiers; s++) {
             pp_policy_t *p = &ps->resolved[t][s];
-            *p = ps->global;
-            for (int pass = 0; pass < 2; pass++) /* type first, then tier: the tier wins */
+            *p = base;
+            /* key by key, the most specific last: type, then tier, then
+             * type+tier (DESIGN §5); within a layer the config's order */
+            for (int pass = 0; pass < 3; pass++)
                 for (int i = 0; i < ps->n_overrides; i++) {
                     const pp_override_t *o = &ps->overrides[i];
-                    bool hit = pass == 0 ? (o->ptype != 0 && o->ptype == t)
-                                         : (s > 0 && o->ptype == 0 && strcmp(o->tier, ps->tiers[s - 1]) == 0);
+                    bool typed = o->ptype != 0 && o->ptype == t;
+                    bool tiered = s > 0 && strcmp(o->tier, ps->tiers[s - 1]) == 0;
+                    bool hit = pass == 0   ? typed && o->tier[0] == '\0'
+                               : pass == 1 ? tiered && o->ptype == 0
+                                           : typed && tiered;
                     if (hit && set_key(p, o->key, o->value, err, err_len) != 0)
                         return -1;
                 }
@@ -487,11 +580,15 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
                 return -1;
             }
             pp_policy_derive(p);
+            p->minor_per_major = minor_per_major;
+            memcpy(p->currency, ps->money.reporting, sizeof p->currency);
             p->calendar_idx = calendar_of(ps, p->calendar);
             p->our_calendar_idx = calendar_of(ps, p->our_calendar);
         }
     }
     pp_policy_derive(&ps->global); /* not what the engine reads, but never stale either */
+    ps->global.minor_per_major = minor_per_major;
+    memcpy(ps->global.currency, ps->money.reporting, sizeof ps->global.currency);
     ps->global.calendar_idx = calendar_of(ps, ps->global.calendar);
     ps->global.our_calendar_idx = calendar_of(ps, ps->global.our_calendar);
     /* version: a hash of everything that shapes a decision */
@@ -511,6 +608,7 @@ int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len)
         h = fnv(h, &c->close_s, sizeof c->close_s);
         h = fnv(h, c->holidays, (size_t)c->n_holidays * sizeof c->holidays[0]);
     }
+    h = pp_money_hash(&ps->money, h);
     for (int i = 0; i < ps->n_overrides; i++) {
         const pp_override_t *o = &ps->overrides[i];
         h = fnv(h, &o->ptype, sizeof o->ptype);
@@ -625,8 +723,32 @@ void pp_policyset_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, uint3
     out[PP_SIDE_US].zone = ps->cal_zone[oc];
 }
 
-pp_reject_t pp_policyset_check_event(const pp_policyset_t *ps, const pp_event_t *ev, char *why, size_t why_len)
+/* Amount a of currency cur into the reporting currency, in place (cur then
+ * names the reporting currency). */
+static pp_reject_t admit_money(const pp_policyset_t *ps, int64_t *a, char cur[4], const pp_limits_t *lim, char *why,
+                               size_t why_len)
 {
+    int64_t out;
+    pp_reject_t r = pp_money_convert(&ps->money, cur, *a, lim->max_amount_minor, &out, why, why_len);
+    if (r != PP_OK)
+        return r;
+    *a = out;
+    memcpy(cur, ps->money.reporting, 4);
+    return PP_OK;
+}
+
+pp_reject_t pp_policyset_admit_event(const pp_policyset_t *ps, pp_event_t *ev, const pp_limits_t *lim, char *why,
+                                     size_t why_len)
+{
+    pp_limits_t def;
+    if (lim == NULL) {
+        pp_limits_default(&def);
+        lim = &def;
+    }
+    if (ev->topic == PP_TOPIC_DEALS)
+        return admit_money(ps, &ev->u.deal.amount_minor, ev->u.deal.currency, lim, why, why_len);
+    if (ev->topic == PP_TOPIC_REFERRALS)
+        return admit_money(ps, &ev->u.referral.value_minor, ev->u.referral.currency, lim, why, why_len);
     if (ev->topic != PP_TOPIC_LIFECYCLE)
         return PP_OK;
     const char *tz = ev->u.lc.timezone, *cal = ev->u.lc.calendar;

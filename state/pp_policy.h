@@ -19,6 +19,7 @@
 
 #include "pp_bizclock.h"
 #include "pp_event.h"
+#include "pp_money.h"
 
 #define PP_DAYS_MAX 90      /* buckets of the rolling windows' ring (one day each up to 90-day windows) */
 #define PP_WINDOW_DAYS_MAX 540 /* longest window a policy may set (DESIGN §5: 18 months) */
@@ -86,6 +87,10 @@ typedef struct pp_policy {
     int delivery_min_due;            /* commitments due needed for delivery */
     int reciprocity_min_total;       /* contributions needed for reciprocity */
     double min_confidence;           /* health_red/health_drop need this much data */
+    double impact_horizon_days;      /* days after signing before revenue, win rate, pipeline and deal
+                                        activity are judged (TECHNOLOGY 180, seed 004); 0 = from the start */
+    int referral_sent_weight;        /* contributions a SENT referral counts (reciprocity, seed 000 §6.4) */
+    int referral_converted_weight;   /* ...and a CONVERTED one adds (it brought a customer) */
 
     /* rules */
     bool enabled[PP_R_COUNT];
@@ -125,6 +130,12 @@ typedef struct pp_policy {
     int64_t no_pipeline_ms;
     int64_t health_drop_min_ms;
     int64_t commitment_grace_ms;
+    int64_t impact_horizon_ms;
+    /* Minor units per major unit of the reporting currency (100 for USD,
+     * 1 for JPY): bands and the ACV line are in major units (DESIGN §3);
+     * pp_policyset_resolve sets it from the set's money. */
+    int64_t minor_per_major;
+    char currency[4];                /* ...and its ISO 4217 code, for sentences */
     /* Each component's weight is shared equally by its two measures (2c and
      * 2c + 1): measure_weight[m] = weight[m / 2] * 0.5, and weight_sum their
      * sum, added in measure order. */
@@ -137,14 +148,15 @@ typedef struct pp_policy {
 } pp_policy_t;
 
 typedef struct pp_override {
-    int ptype;                       /* enum pp_ptype for a type override, 0 for a tier one */
-    char tier[PP_TIER_MAX + 1];      /* tier name for a tier override, "" otherwise */
+    int ptype;                       /* enum pp_ptype of a type or type+tier override, else 0 */
+    char tier[PP_TIER_MAX + 1];      /* tier name of a tier or type+tier override, else "" */
     char key[48];
     char value[128];
 } pp_override_t;
 
 typedef struct pp_policyset {
     pp_policy_t global;
+    pp_money_t money;                /* [currency]: reporting currency and rates (DESIGN §3) */
     /* Business-hours calendars ([calendar:NAME]): "business" and "always"
      * first, then the configured ones; cal_hash[i] = pp_name_hash32(name),
      * cal_zone[i] the calendar's own zone (NULL = UTC, or not resolved yet:
@@ -168,8 +180,9 @@ typedef struct pp_policyset {
 } pp_policyset_t;
 
 /* Defaults of DESIGN §5/§6 (global) plus the default type overrides (seed 004):
- * TECHNOLOGY has no no_pipeline_90d and weighs relationship over revenue;
- * CO_SELL expects pipeline within 60 days. Then pp_policyset_resolve(). */
+ * TECHNOLOGY has no no_pipeline_90d, is not judged on revenue or pipeline
+ * before day 180 and weighs relationship over revenue. Reporting currency
+ * USD, no rates. Then pp_policyset_resolve(). */
 void pp_policyset_default(pp_policyset_t *ps);
 
 /* Set a key on the global policy. Returns 0, or -1 with a sentence in err. */
@@ -181,10 +194,15 @@ int pp_policyset_override_type(pp_policyset_t *ps, const char *type_name, const 
                                const char *value, char *err, size_t err_len);
 int pp_policyset_override_tier(pp_policyset_t *ps, const char *tier, const char *key,
                                const char *value, char *err, size_t err_len);
+/* ...and for a type and a tier together (the most specific layer). */
+int pp_policyset_override_type_tier(pp_policyset_t *ps, const char *type_name, const char *tier, const char *key,
+                                    const char *value, char *err, size_t err_len);
 
-/* Compute the resolved policies and the version string (hash of all
- * settings). Call after the last set/override. Returns 0 or -1 with err
- * (e.g. short window longer than the long one). */
+/* Compute the resolved policies, layered key by key: global < type < tier
+ * < type+tier (DESIGN §5), and the version string (hash of all settings,
+ * the reporting currency and the rates included). Call after the last
+ * set/override and pp_money_finish. Returns 0 or -1 with err (e.g. short
+ * window longer than the long one). */
 int pp_policyset_resolve(pp_policyset_t *ps, char *err, size_t err_len);
 
 /* Recompute p's derived fields (the *_ms and the measure weights) from its settings. */
@@ -211,10 +229,16 @@ const pp_zone_t *pp_policyset_zone_by_hash(const pp_policyset_t *ps, uint32_t ha
 void pp_policyset_clocks(const pp_policyset_t *ps, const pp_policy_t *pol, uint32_t calendar_hash,
                          uint32_t zone_hash, pp_bizclock_t out[2]);
 
-/* Check what only the policy set can: a PartnerEvent's timezone must be a
- * zone of the set and its calendar a configured one. Returns PP_OK, or
- * PP_REJ_TIMEZONE / PP_REJ_CALENDAR with a sentence in why. */
-pp_reject_t pp_policyset_check_event(const pp_policyset_t *ps, const pp_event_t *ev, char *why, size_t why_len);
+/* Admit a decoded event with what only the policy set knows (DESIGN §3):
+ * a PartnerEvent's timezone must be a zone of the set and its calendar a
+ * configured one; a deal's amount and a referral's value are converted into
+ * the reporting currency in place (the currency field then names it).
+ * lim: the amount limit (NULL = pp_limits_default's). Returns PP_OK, or
+ * PP_REJ_TIMEZONE / PP_REJ_CALENDAR / PP_REJ_CURRENCY / PP_REJ_AMOUNT with a
+ * sentence in why (ev then unchanged). Every event the engine applies has
+ * been admitted. */
+pp_reject_t pp_policyset_admit_event(const pp_policyset_t *ps, pp_event_t *ev, const pp_limits_t *lim, char *why,
+                                     size_t why_len);
 
 /* The policy for a partner of this type and tier. Never NULL. */
 const pp_policy_t *pp_policyset_for(const pp_policyset_t *ps, int ptype, const char *tier);

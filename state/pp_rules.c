@@ -304,17 +304,27 @@ static void one_sided_sentence(char *buf, size_t cap, const char *who, const pp_
         pp_text_format(buf, cap, "Contributions with %s are balanced again (%.1fx).", who, v->value);
 }
 
-/* ---- no_pipeline_90d: signed long ago, no qualified opportunity yet (timer) ---- */
+/* ---- no_pipeline_90d: the 90-day milestone (timer) ----
+ * Seed 004 l.88: "by ninety days into a co-sell or channel partnership, the
+ * program should have produced at least one qualified opportunity in active
+ * sales pipeline. Not a closed deal — pipeline." It is met by a qualified
+ * opportunity still open, or one won; a qualified deal that was then lost
+ * does not meet it. Judged at the deadline and from then on. */
+
+static inline bool milestone_met(const pp_partner_t *st)
+{
+    return st->open_qualified > 0 || st->deals_won > 0;
+}
 
 static int64_t no_pipeline_due(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
 {
     (void)f, (void)firing;
-    return st->signed_at_ms && !st->first_qualified_ms && !st->exited ? st->signed_at_ms + pol->no_pipeline_ms : 0;
+    return st->signed_at_ms && !milestone_met(st) && !st->exited ? st->signed_at_ms + pol->no_pipeline_ms : 0;
 }
 
 static inline bool no_pipeline_holds(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
 {
-    if (st->first_qualified_ms != 0 || st->signed_at_ms == 0 || st->exited)
+    if (milestone_met(st) || st->signed_at_ms == 0 || st->exited)
         return false;
     return firing || f->now >= st->signed_at_ms + pol->no_pipeline_ms;
 }
@@ -329,11 +339,14 @@ static void no_pipeline_detail(const pp_policy_t *pol, const pp_partner_t *st, c
 static void no_pipeline_sentence(char *buf, size_t cap, const char *who, const pp_policy_t *pol,
                                  const pp_partner_t *st, bool firing, const pp_verdict_t *v)
 {
-    (void)pol, (void)st;
-    if (firing)
-        pp_text_format(buf, cap, "%s signed %.0f days ago and has no qualified opportunity yet.", who, v->value);
+    (void)pol;
+    if (!firing)
+        pp_text_format(buf, cap, "%s has a qualified opportunity in pipeline now.", who);
+    else if (st->deals_qualified > 0)
+        pp_text_format(buf, cap, "%s signed %.0f days ago and has no qualified opportunity open or won: "
+                                 "every one it had was lost.", who, v->value);
     else
-        pp_text_format(buf, cap, "%s has its first qualified opportunity.", who);
+        pp_text_format(buf, cap, "%s signed %.0f days ago and has no qualified opportunity yet.", who, v->value);
 }
 
 /* ---- health_red: the health score is red (with enough data) ---- */
@@ -455,10 +468,10 @@ static void health_drop_sentence(char *buf, size_t cap, const char *who, const p
 
 /* ---- low_acv_channel: a reseller whose average won deal is small (info) ---- */
 
-/* The average won deal in major units (0 without one). */
-static double average_won_major(const pp_partner_t *st)
+/* The average won deal in major units of the reporting currency (0 without one). */
+static double average_won_major(const pp_policy_t *pol, const pp_partner_t *st)
 {
-    return st->deals_won ? (double)(pp_partner_revenue_minor(st) / 100) / st->deals_won : 0;
+    return st->deals_won ? (double)(pp_partner_revenue_minor(st) / pol->minor_per_major) / st->deals_won : 0;
 }
 
 static inline bool low_acv_holds(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
@@ -466,7 +479,7 @@ static inline bool low_acv_holds(const pp_policy_t *pol, const pp_partner_t *st,
     (void)f;
     if (st->partner_type != PP_PTYPE_RESELLER)
         return false;
-    double avg = average_won_major(st);
+    double avg = average_won_major(pol, st);
     if (firing)
         return !(avg >= pol->low_acv_major / pol->clear_ratio);
     return st->deals_won >= (uint32_t)pol->low_acv_min_won && avg < pol->low_acv_major;
@@ -475,7 +488,7 @@ static inline bool low_acv_holds(const pp_policy_t *pol, const pp_partner_t *st,
 static void low_acv_detail(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, pp_verdict_t *v)
 {
     (void)f;
-    v->value = average_won_major(st);
+    v->value = average_won_major(pol, st);
     v->threshold = pol->low_acv_major;
     v->severity = PP_SEV_INFO;
 }
@@ -483,12 +496,12 @@ static void low_acv_detail(const pp_policy_t *pol, const pp_partner_t *st, const
 static void low_acv_sentence(char *buf, size_t cap, const char *who, const pp_policy_t *pol,
                              const pp_partner_t *st, bool firing, const pp_verdict_t *v)
 {
-    (void)pol, (void)st;
+    (void)st;
     if (firing)
-        pp_text_format(buf, cap, "%s resells deals averaging %.0f, below the %.0f where channel margins work.", who,
-                       v->value, v->threshold);
+        pp_text_format(buf, cap, "%s resells deals averaging %.0f %s, below the %.0f %s where channel margins work.",
+                       who, v->value, pol->currency, v->threshold, pol->currency);
     else
-        pp_text_format(buf, cap, "%s's average deal is %.0f now.", who, v->value);
+        pp_text_format(buf, cap, "%s's average deal is %.0f %s now.", who, v->value, pol->currency);
 }
 
 /* ---- the table ---- */

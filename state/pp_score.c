@@ -27,6 +27,11 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
 {
     int64_t since_signed = st->signed_at_ms ? f->now - st->signed_at_ms : 0;
     int64_t since_first = f->now - (st->signed_at_ms ? st->signed_at_ms : st->first_event_ms);
+    /* seed 004: a partner type with a long time to first attributable
+     * impact (TECHNOLOGY: 6-18 months) is not judged on revenue or pipeline
+     * before its horizon */
+    if (m <= PP_M_ACTIVITY && since_first < pol->impact_horizon_ms)
+        return NAN;
     switch (m) {
     case PP_M_REVENUE:
         /* judged on revenue once the long window has passed since signing;
@@ -43,7 +48,7 @@ static inline __attribute__((always_inline)) double measure_value(const pp_polic
     case PP_M_PIPELINE:
         if (st->deals_sourced + st->deals_influenced == 0 && since_signed < pol->short_window_ms)
             return NAN;
-        return (double)pp_partner_pipeline_minor(st) / 100.0;
+        return (double)pp_partner_pipeline_minor(st) / (double)pol->minor_per_major;
     case PP_M_ACTIVITY:
         if (f->lw.registered == 0 && since_first < pol->short_window_ms)
             return NAN;

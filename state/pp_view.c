@@ -64,14 +64,16 @@ static int explain_order(const pp_policyset_t *ps, const pp_partner_t *st, int o
  * "response 4.5 d -10.8 pts [p0002-slow-e171]", or for an open rule
  * "going_dark 34.0 d -25.0 pts [p0003-dark-e80]". Response and recency are
  * in business days (docs/scoring.md). */
-static void factor_text(const pp_partner_t *st, int m, int rule, double cost, char *buf, size_t cap)
+static void factor_text(const pp_partner_t *st, const char *currency, int m, int rule, double cost, char *buf,
+                        size_t cap)
 {
     static const char *const units[PP_M_COUNT] = {"", "", "", " regs", " d", "", "", " d"};
     double v = st->measure_value[m];
     bool pct = m == PP_M_WIN_RATE || m == PP_M_DELIVERY || m == PP_M_RECIPROCITY;
+    bool money = m == PP_M_REVENUE || m == PP_M_PIPELINE; /* major units of the reporting currency */
     const char *name = rule >= 0 ? pp_rule_name((pp_rule_t)rule) : pp_measure_name((pp_measure_t)m);
-    int n = pp_text_format(buf, cap, "%s %.*f%s%s -%.1f pts [%s]", name, pct ? 0 : 1,
-                           pct ? v * 100 : v, pct ? "%" : "", units[m], cost,
+    int n = pp_text_format(buf, cap, "%s %.*f%s%s%s -%.1f pts [%s]", name, pct || money ? 0 : 1,
+                           pct ? v * 100 : v, pct ? "%" : "", money ? " " : units[m], money ? currency : "", cost,
                            st->evidence[m][0] ? st->evidence[m] : "-");
     if (n > 64 && cap > 64) { /* keep it a listpack value: cut the evidence */
         buf[62] = ']';
@@ -87,7 +89,7 @@ size_t pp_engine_factor(const pp_policyset_t *ps, const pp_partner_t *st, int i,
     buf[0] = '\0';
     if (i < 0 || i >= k)
         return 0;
-    factor_text(st, order[i], rule_of[i], cost[order[i]], buf, cap);
+    factor_text(st, ps->money.reporting, order[i], rule_of[i], cost[order[i]], buf, cap);
     return strlen(buf);
 }
 
@@ -219,7 +221,7 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     for (int i = 0; i < 3; i++) {
         buf[0] = '\0';
         if (i < k)
-            factor_text(st, order[i], rule_of[i], cost[order[i]], buf, sizeof buf);
+            factor_text(st, ps->money.reporting, order[i], rule_of[i], cost[order[i]], buf, sizeof buf);
         fs(&f, why_names[i], buf);
     }
     fd(&f, "score_financial", or_nan(st->component[PP_C_FINANCIAL]), 1);
@@ -247,7 +249,9 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fs(&f, "timezone", clk[PP_SIDE_PARTNER].zone ? clk[PP_SIDE_PARTNER].zone->name : "UTC");
     fs(&f, "our_calendar", clk[PP_SIDE_US].cal ? clk[PP_SIDE_US].cal->name : "");
 
-    /* pipeline and revenue (seed 003 scorecard) */
+    /* pipeline and revenue (seed 003 scorecard); every amount in the
+     * reporting currency (DESIGN §3), which this field names */
+    fs(&f, "currency", ps->money.reporting);
     fi(&f, "deals_sourced", st->deals_sourced);
     fi(&f, "deals_influenced", st->deals_influenced);
     fi(&f, "deals_qualified", st->deals_qualified);
@@ -264,12 +268,15 @@ size_t pp_engine_fields(const pp_policyset_t *ps, const pp_partner_t *st, pp_fie
     fi(&f, "revenue_won_long_major", (int64_t)x.lw.won_major);
     fd(&f, "win_rate_long", x.lw.won + x.lw.lost ? (double)x.lw.won / (x.lw.won + x.lw.lost) : NAN, 3);
     fi(&f, "qualified_long", x.lw.qualified);
+    fi(&f, "qualified_open", st->open_qualified);
     fi(&f, "registrations_long", x.lw.registered);
     fi(&f, "active", x.lw.registered > 0);
 
     /* referrals */
     fi(&f, "referrals_to_us", st->referrals_to_us);
     fi(&f, "referrals_to_partner", st->referrals_to_partner);
+    fi(&f, "referrals_converted_to_us", st->referrals_converted_to_us);
+    fi(&f, "referrals_converted_to_partner", st->referrals_converted_to_partner);
 
     /* responsiveness, both directions (seed 000 §6.2), in business hours
      * (_bh) of the side that owes, open waits counted at their age */

@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "pp_cli.h"
+#include "pp_money.h"
 
 typedef struct redis_opts {
     const char *host;
@@ -43,10 +44,22 @@ static long long hget_ll(const redisReply *h, const char *field)
     return v ? atoll(v) : 0;
 }
 
-static void fmt_money(const char *minor, char *out, size_t cap)
+/* Minor units of the hash's reporting currency (its "currency" field,
+ * DESIGN §3) as major units with the currency's ISO 4217 exponent. */
+static void fmt_money(const char *minor, const char *currency, char *out, size_t cap)
 {
     long long v = minor ? atoll(minor) : 0;
-    snprintf(out, cap, "%lld.%02lld", v / 100, (v < 0 ? -v : v) % 100);
+    int e = currency && currency[0] ? pp_iso4217_exponent(currency) : 2;
+    if (e < 0)
+        e = 2; /* a hash of an older layout: amounts as published (cents) */
+    long long unit = 1;
+    for (int i = 0; i < e; i++)
+        unit *= 10;
+    const char *code = currency && currency[0] ? currency : "";
+    if (e == 0)
+        snprintf(out, cap, "%lld%s%s", v, code[0] ? " " : "", code);
+    else /* e is 1..4 (ISO 4217) */
+        snprintf(out, cap, "%lld.%0*lld%s%s", v / unit, e & 7, (v < 0 ? -v : v) % unit, code[0] ? " " : "", code);
 }
 
 static void fmt_time(const char *ms, char *out, size_t cap)
@@ -158,7 +171,7 @@ static void print_partner(const char *id, const redisReply *h)
         if (v == NULL || v[0] == '\0') {
             snprintf(pretty, sizeof pretty, "n/a");
         } else if (f->fmt == F_MONEY) {
-            fmt_money(v, pretty, sizeof pretty);
+            fmt_money(v, hget(h, "currency"), pretty, sizeof pretty);
         } else if (f->fmt == F_TIME) {
             fmt_time(v, pretty, sizeof pretty);
         } else if (f->fmt == F_HOURS) {
@@ -299,13 +312,13 @@ int pp_cmd_top(int argc, char **argv)
                 freeReplyObject(h);
             continue;
         }
-        char pipe[32], won[32], ps[32], ws[32];
+        char pipe[40], won[40], ps[32], ws[32];
         long long pipeline = hget_ll(h, "pipeline_sourced_minor") + hget_ll(h, "pipeline_influenced_minor");
         long long revenue = hget_ll(h, "revenue_won_sourced_minor") + hget_ll(h, "revenue_won_influenced_minor");
         snprintf(ps, sizeof ps, "%lld", pipeline);
         snprintf(ws, sizeof ws, "%lld", revenue);
-        fmt_money(ps, pipe, sizeof pipe);
-        fmt_money(ws, won, sizeof won);
+        fmt_money(ps, hget(h, "currency"), pipe, sizeof pipe);
+        fmt_money(ws, hget(h, "currency"), won, sizeof won);
         const char *rag = hget(h, "rag"), *flags = hget(h, "flags"), *ev = hget(h, "events_applied");
         const char *rin = hget(h, "referrals_to_us"), *rout = hget(h, "referrals_to_partner");
         printf("%-24s %6.1f %-6s %7s %14s %14s %6s %6s  %s\n", id, atof(z->element[i + 1]->str),

@@ -105,15 +105,15 @@ Test(calendar_policy, a_profile_with_an_unknown_zone_or_calendar_goes_to_the_dlq
     pp_event_t ev = ev_lifecycle("acme", "e1", T0, PP_LC_PROFILE_CHANGED, 0, NULL);
     char why[256];
     strcpy(ev.u.lc.timezone, "Asia/Tokyo");
-    cr_assert_eq(pp_policyset_check_event(&ps, &ev, why, sizeof why), PP_OK);
+    cr_assert_eq(pp_policyset_admit_event(&ps, &ev, NULL, why, sizeof why), PP_OK);
     strcpy(ev.u.lc.timezone, "Mars/Olympus");
-    cr_assert_eq(pp_policyset_check_event(&ps, &ev, why, sizeof why), PP_REJ_TIMEZONE);
+    cr_assert_eq(pp_policyset_admit_event(&ps, &ev, NULL, why, sizeof why), PP_REJ_TIMEZONE);
     cr_assert_str_eq(pp_reject_name(PP_REJ_TIMEZONE), "timezone");
     cr_assert(strstr(why, "Mars/Olympus") != NULL, "%s", why);
     ev.u.lc.timezone[0] = '\0';
     strcpy(ev.u.lc.calendar, "nope");
-    cr_assert_eq(pp_policyset_check_event(&ps, &ev, why, sizeof why), PP_REJ_CALENDAR);
+    cr_assert_eq(pp_policyset_admit_event(&ps, &ev, NULL, why, sizeof why), PP_REJ_CALENDAR);
     cr_assert_str_eq(pp_reject_name(PP_REJ_CALENDAR), "calendar");
     strcpy(ev.u.lc.calendar, "always");
-    cr_assert_eq(pp_policyset_check_event(&ps, &ev, why, sizeof why), PP_OK);
+    cr_assert_eq(pp_policyset_admit_event(&ps, &ev, NULL, why, sizeof why), PP_OK);
 }

@@ -437,10 +437,13 @@ Test(engine, technology_partners_are_exempt_by_default)
     cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 0);
 }
 
-Test(engine, co_sell_partners_are_expected_in_60_days)
+/* seed 004 l.88: "by ninety days into a co-sell or channel partnership" */
+Test(engine, co_sell_partners_are_expected_in_90_days_like_channel_ones)
 {
     signed_at(T0, PP_PTYPE_CO_SELL);
     tick(T0 + 60 * DAY_MS);
+    cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 0);
+    tick(T0 + 90 * DAY_MS);
     cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 1);
 }
 
