@@ -28,6 +28,9 @@ SEED=${PP_TRUST_SEED:-2027}
 "$PP" gen --partners "$PARTNERS" --seed "$SEED" --days 120 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")
 expected_totals "$WORK/events.jsonl" "$WORK/expected.json"
+# the stream proves what it should: multicur's average won deal is low only
+# once converted, tech4 has no deals and is under 180 days old
+python3 "$E2E_DIR/check_gen.py" "$WORK/events.jsonl" --config "$CURRENCY_INI" || fail "gen broke a promise of its archetypes"
 create_topics
 produce "$WORK/events.jsonl"
 log "produced $n events for $PARTNERS partners"
