@@ -288,6 +288,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         return 1;
     }
+    if (strcmp(section, "currency") == 0) { /* reporting currency and rates (DESIGN §3 "Money") */
+        if (pp_money_set(&cfg->policy->money, name, value, p->err, p->err_len) != 0) {
+            p->failed = true;
+            return 0;
+        }
+        return 1;
+    }
     INT_KEY("limits", "max_message_bytes", 64, 16 * 1024 * 1024, cfg->limits.max_message_bytes)
     INT_KEY("limits", "max_amount_minor", 0, INT64_MAX, cfg->limits.max_amount_minor)
     INT_KEY("limits", "max_future_skew_ms", 0, INT64_MAX / 4, cfg->limits.max_future_skew_ms)
@@ -321,7 +328,10 @@ int pp_config_load(pp_config_t *cfg, const char *path, char *err, size_t err_len
                  path, rc);
         return -1;
     }
-    if (pp_policyset_resolve(cfg->policy, err, err_len) != 0) {
+    /* the [currency] section as a whole (a rate for the reporting currency
+     * must be 1), before resolve folds it into config_version */
+    if (pp_money_finish(&cfg->policy->money, err, err_len) != 0 ||
+        pp_policyset_resolve(cfg->policy, err, err_len) != 0) {
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", err);
         snprintf(err, err_len, "%s: %s", path, tmp);

@@ -2,7 +2,8 @@
  * pp_config: the daemon's INI configuration (docs/configuration.md).
  *
  * Sections: [kafka] (every key passed to librdkafka verbatim), [topics],
- * [redis], [daemon], [alerts], [limits]. Unknown keys outside [kafka] are errors, so a
+ * [redis], [daemon], [alerts], [limits], and the policy's [score], [rules],
+ * [type:NAME], [tier:NAME], [calendar:NAME], [currency]. Unknown keys outside [kafka] are errors, so a
  * typo is caught at start rather than silently ignored.
  */
 #ifndef PP_CONFIG_H
@@ -56,7 +57,7 @@ typedef struct pp_config {
     int64_t publish_max_age_ms; /* transitions older than this (event time vs wall clock) are
                                    recorded, not published; 0 = no limit */
 
-    /* [score], [rules], [type:NAME], [tier:NAME], [calendar:NAME]: the health policy */
+    /* [score], [rules], [type:NAME], [tier:NAME], [calendar:NAME], [currency]: the health policy */
     pp_policyset_t *policy;
     pp_zonetab_t zones;      /* every IANA zone, loaded by pp_config_load for the policy */
 

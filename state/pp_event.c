@@ -180,6 +180,18 @@ static pp_reject_t check_amount(int64_t v, const pp_limits_t *lim, const char *f
     return PP_OK;
 }
 
+/* currency: empty (= the reporting currency) or 3 bytes, copied into
+ * out[4]. Whether it is an ISO 4217 code with a rate is pp_money_convert's
+ * question (PP_REJ_CURRENCY), asked against the configuration in force. */
+static pp_reject_t check_currency(const char *currency, char out[4], char *why, size_t why_len)
+{
+    size_t clen = currency ? strlen(currency) : 0;
+    if (clen != 0 && clen != 3)
+        return fail(why, why_len, PP_REJ_STRING, "currency must be a 3-letter ISO 4217 code");
+    memcpy(out, clen ? currency : "", clen + 1);
+    return PP_OK;
+}
+
 /* ---- decoding without a malloc per message ----
  * protobuf-c allocates the unpacked message, its strings and unknown fields
  * through an allocator: this one hands out pieces of a buffer on the
@@ -266,16 +278,12 @@ static pp_reject_t decode_deal(ProtobufCAllocator *al, const uint8_t *buf, size_
     }
     if ((r = check_amount(m->amount_minor, lim, "amount_minor", why, why_len)) != PP_OK)
         goto out;
-    size_t clen = m->currency ? strlen(m->currency) : 0;
-    if (clen != 0 && clen != 3) {
-        r = fail(why, why_len, PP_REJ_STRING, "currency must be a 3-letter ISO 4217 code");
+    if ((r = check_currency(m->currency, ev->u.deal.currency, why, why_len)) != PP_OK)
         goto out;
-    }
     ev->topic = PP_TOPIC_DEALS;
     ev->u.deal.stage = (int)m->stage;
     ev->u.deal.attribution = (int)m->attribution;
     ev->u.deal.amount_minor = m->amount_minor;
-    memcpy(ev->u.deal.currency, clen ? m->currency : "", clen + 1);
 out:
     (void)m; /* the arena is released by pp_event_decode */
     return r;
@@ -308,6 +316,8 @@ static pp_reject_t decode_referral(ProtobufCAllocator *al, const uint8_t *buf, s
         goto out;
     }
     if ((r = check_amount(m->value_minor, lim, "value_minor", why, why_len)) != PP_OK)
+        goto out;
+    if ((r = check_currency(m->currency, ev->u.referral.currency, why, why_len)) != PP_OK)
         goto out;
     ev->topic = PP_TOPIC_REFERRALS;
     ev->u.referral.direction = (int)m->direction;

@@ -58,6 +58,10 @@ int pp_money_finish(pp_money_t *m, char *err, size_t err_len);
 /* The ISO 4217 exponent of an active code, -1 if the code is not one. */
 int pp_iso4217_exponent(const char *code);
 
+/* The i-th code of the built-in table, in ascending order; NULL past the
+ * end (to list the table, and for its tests). */
+const char *pp_iso4217_code(size_t i);
+
 /* Minor units per major unit of the reporting currency (100 for USD, 1 for JPY). */
 double pp_money_minor_per_major(const pp_money_t *m);
 

@@ -460,7 +460,7 @@ static void apply_referral(pp_partner_t *st, const pp_event_t *ev, int32_t dn, s
         }
     } else if (to_us) {
         st->referrals_converted_to_us++;
-    } else {
+    } else if (st->referrals_converted_to_partner < UINT16_MAX) {
         st->referrals_converted_to_partner++;
     }
     if (to_us)
@@ -1002,17 +1002,16 @@ static bool blob_sane(const pp_partner_t *t)
 
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
 {
-    /* Version 7 is version 8 without the fields at the end (the converted
-     * referrals) and with open_qualified zero (counted below); version 6 is
-     * version 7 without zone_hash and calendar_hash. Both read with the
-     * missing fields zero. Amounts were stored as published: they read as
-     * amounts in the reporting currency (DESIGN §3; docs/redis.md). */
+    /* Version 7 is version 8 with zeros in the holes version 8 fills
+     * (open_qualified, counted below, and the converted referrals); version
+     * 6 is version 7 without zone_hash and calendar_hash, which read zero.
+     * Amounts were stored as published: they read as amounts in the
+     * reporting currency (DESIGN §3; docs/redis.md). */
     const size_t v6_size = offsetof(pp_partner_t, zone_hash);
-    const size_t v7_size = offsetof(pp_partner_t, referrals_converted_to_us);
     if (len < BLOB_HEADER || len > pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0)
         return -EINVAL;
     uint32_t version = get_u32(buf + 4);
-    size_t n = version == PP_STATE_VERSION ? sizeof *st : version == 7 ? v7_size : version == 6 ? v6_size : 0;
+    size_t n = version == PP_STATE_VERSION || version == 7 ? sizeof *st : version == 6 ? v6_size : 0;
     if (n == 0 || get_u32(buf + 8) != n)
         return -EINVAL;
     pp_partner_t tmp;
@@ -1037,6 +1036,8 @@ int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
     if (!blob_sane(&tmp))
         return -EINVAL;
     if (version < 8) { /* the qualified opportunities still open, from the deal table */
+        tmp.referrals_converted_to_us = 0;
+        tmp.referrals_converted_to_partner = 0;
         tmp.open_qualified = 0;
         for (int i = 0; i < PP_DEALS_MAX; i++)
             if (tmp.deals[i].id && tmp.deals[i].qualified && stage_open(tmp.deals[i].stage) &&

@@ -173,6 +173,8 @@ typedef struct pp_partner {
     /* Commitments (seed 000 §6.3), lifetime per owner: [0] partner's, [1] ours. */
     uint32_t commits_made[2], commits_delivered[2], commits_missed[2];
     uint32_t commits_evicted;
+    uint32_t referrals_converted_to_us;   /* CONVERTED events, partner → us (seed 000 §6.4; version 8,
+                                             in an alignment hole) */
     int64_t last_missed_ms;               /* event time of the latest partner miss */
     pp_commit_t commits[PP_COMMITS_MAX];
 
@@ -181,6 +183,8 @@ typedef struct pp_partner {
     pp_sample_t resp_partner[PP_SAMPLES_MAX]; /* the partner answering us (ring) */
     pp_sample_t resp_us[PP_SAMPLES_MAX];      /* us answering the partner (ring) */
     uint8_t resp_partner_next, resp_us_next;  /* ring write positions */
+    uint16_t referrals_converted_to_partner;  /* CONVERTED events, us → partner (saturating;
+                                                 version 8, in an alignment hole) */
 
     /* Rolling windows: one bucket per day of event time, ring indexed by day. */
     int32_t head_day;                     /* newest day held (days since 1970), 0 = none */
@@ -212,12 +216,7 @@ typedef struct pp_partner {
 
     /* Fields added in version 7 (a version-6 blob reads with them zero). */
     uint32_t zone_hash;                   /* pp_name_hash32 of the profile's timezone, 0 = not set */
-    uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */
-
-    /* Fields added in version 8 (a version-7 blob reads with them zero). */
-    uint32_t referrals_converted_to_us;   /* CONVERTED events, partner → us (seed 000 §6.4) */
-    uint32_t referrals_converted_to_partner; /* CONVERTED events, us → partner */
-} pp_partner_t;
+    uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */} pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */
 void pp_partner_init(pp_partner_t *st, const char *id);

@@ -335,6 +335,7 @@ void pp_policyset_default(pp_policyset_t *ps)
     char err[256];
     memset(ps, 0, sizeof *ps);
     policy_default(&ps->global);
+    pp_money_default(&ps->money);
     pp_calendar_business(&ps->calendars[0]);
     pp_calendar_always(&ps->calendars[1]);
     ps->n_calendars = 2;

@@ -95,7 +95,12 @@ HEALTHY_MAY = {"health_drop"}
 # question and our next question into a follow-up, so unanswered_followups
 # can trip although no thread has more than one nudge (reported; p0021 of
 # test_trust's stream).
+# An overpromiser loses most of its deals: when every qualified one it had is
+# lost by day 90 and none is won, it misses the 90-day milestone, which only a
+# qualified opportunity open or won meets (seed 004 l.88, "in active sales
+# pipeline"; p0049 of test_alerts' stream: d1..d4 lost by day 78).
 ALSO_ALLOWED = {
+    "overpromise": {"no_pipeline_90d"},
     "dark": {"one_sided", "slow_response"},
     "silent": {"one_sided", "slow_response"},
     "ignorer": {"unanswered_followups"},

@@ -56,6 +56,9 @@ static void check_referral(const pp_event_t *ev, const pp_limits_t *lim)
     PP_FUZZ_CHECK(ev->u.referral.status >= PP_REF_SENT && ev->u.referral.status <= PP_REF_REJECTED);
     PP_FUZZ_CHECK(ev->u.referral.value_minor >= 0 &&
                   ev->u.referral.value_minor <= lim->max_amount_minor);
+    PP_FUZZ_CHECK(bounded(ev->u.referral.currency, sizeof ev->u.referral.currency));
+    size_t clen = strlen(ev->u.referral.currency);
+    PP_FUZZ_CHECK(clen == 0 || clen == 3);
 }
 
 static void check_engagement(const pp_event_t *ev)
@@ -128,7 +131,8 @@ static bool event_equal(const pp_event_t *a, const pp_event_t *b)
         return a->u.referral.referral == b->u.referral.referral &&
                a->u.referral.direction == b->u.referral.direction &&
                a->u.referral.status == b->u.referral.status &&
-               a->u.referral.value_minor == b->u.referral.value_minor;
+               a->u.referral.value_minor == b->u.referral.value_minor &&
+               strcmp(a->u.referral.currency, b->u.referral.currency) == 0;
     case PP_TOPIC_ENGAGEMENTS:
         return a->u.eng.thread == b->u.eng.thread && a->u.eng.commitment == b->u.eng.commitment &&
                a->u.eng.direction == b->u.eng.direction && a->u.eng.kind == b->u.eng.kind &&

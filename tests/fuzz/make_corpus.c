@@ -387,6 +387,12 @@ static void referrals(struct sink *s)
     v.referral_id = S("");
     v.value_minor = 0;
     emit_msg(s, tg, "valid-rejected-no-referral-id", &v.base, NULL);
+    v = m;
+    v.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__CONVERTED;
+    v.currency = S("JPY");
+    emit_msg(s, tg, "valid-converted-in-yen", &v.base, NULL);
+    v.currency = S("usd");
+    emit_msg(s, tg, "valid-currency-lower-case", &v.base, NULL); /* 3 bytes: pp_money refuses it later */
 
     v = m;
     v.direction = (Partnerpulse__V1__ReferralEvent__Direction)3;
@@ -409,6 +415,11 @@ static void referrals(struct sink *s)
     emit_msg(s, tg, "edge-value-negative", &v.base, NULL);
     v.value_minor = INT64_MAX;
     emit_msg(s, tg, "edge-value-over-max", &v.base, NULL);
+    v = m;
+    v.currency = S("EU");
+    emit_msg(s, tg, "edge-currency-2-letters", &v.base, NULL);
+    v.currency = S("EURO");
+    emit_msg(s, tg, "edge-currency-4-letters", &v.base, NULL);
 
     Partnerpulse__V1__EngagementEvent e = PARTNERPULSE__V1__ENGAGEMENT_EVENT__INIT;
     e.event_id = S("ev-e-1");

@@ -257,3 +257,70 @@ Test(event, profile_timezone_and_calendar_are_names_or_rejected)
     n = partnerpulse__v1__partner_event__pack(&m, buf);
     cr_assert_eq(pp_event_decode(PP_TOPIC_LIFECYCLE, buf, n, NULL, 0, &lim, NOW, &ev, why, sizeof why), PP_REJ_CALENDAR);
 }
+
+static Partnerpulse__V1__ReferralEvent good_referral(void)
+{
+    Partnerpulse__V1__ReferralEvent m = PARTNERPULSE__V1__REFERRAL_EVENT__INIT;
+    m.event_id = "e1";
+    m.partner_id = "acme-1";
+    m.occurred_at_ms = NOW - 1000;
+    m.referral_id = "r1";
+    m.direction = PARTNERPULSE__V1__REFERRAL_EVENT__DIRECTION__TO_US;
+    m.status = PARTNERPULSE__V1__REFERRAL_EVENT__STATUS__CONVERTED;
+    m.value_minor = 150000;
+    m.currency = "JPY";
+    return m;
+}
+
+static pp_reject_t decode_referral(Partnerpulse__V1__ReferralEvent *m, pp_event_t *ev, char *why)
+{
+    size_t n = partnerpulse__v1__referral_event__pack(m, buf);
+    return pp_event_decode(PP_TOPIC_REFERRALS, buf, n, m->partner_id, strlen(m->partner_id), &lim, NOW, ev, why,
+                           256);
+}
+
+Test(event, valid_referral_decodes_all_fields)
+{
+    Partnerpulse__V1__ReferralEvent m = good_referral();
+    pp_event_t ev;
+    char why[256];
+    cr_assert_eq(decode_referral(&m, &ev, why), PP_OK, "%s", why);
+    cr_assert_eq(ev.topic, PP_TOPIC_REFERRALS);
+    cr_assert_str_eq(ev.partner_id, "acme-1");
+    cr_assert_eq(ev.u.referral.referral, pp_hash_str("r1"));
+    cr_assert_eq(ev.u.referral.direction, PP_REF_TO_US);
+    cr_assert_eq(ev.u.referral.status, PP_REF_CONVERTED);
+    cr_assert_eq(ev.u.referral.value_minor, 150000);
+    cr_assert_str_eq(ev.u.referral.currency, "JPY");
+}
+
+Test(event, currency_is_empty_or_three_bytes_on_deals_and_referrals)
+{
+    /* whether it is an ISO 4217 code with a rate is pp_money's question */
+    Partnerpulse__V1__ReferralEvent r = good_referral();
+    Partnerpulse__V1__DealEvent d = good_deal();
+    pp_event_t ev;
+    char why[256];
+    r.currency = NULL;
+    cr_assert_eq(decode_referral(&r, &ev, why), PP_OK, "%s", why);
+    cr_assert_str_eq(ev.u.referral.currency, "");
+    r.currency = "XYZ";
+    cr_assert_eq(decode_referral(&r, &ev, why), PP_OK, "%s", why);
+    cr_assert_str_eq(ev.u.referral.currency, "XYZ");
+    d.currency = "";
+    cr_assert_eq(decode_deal(&d, &ev, why), PP_OK, "%s", why);
+    cr_assert_str_eq(ev.u.deal.currency, "");
+    static const char *const bad[] = {"US", "EURO", "U"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r.currency = (char *)bad[i];
+        cr_assert_eq(decode_referral(&r, &ev, why), PP_REJ_STRING, "referral %s", bad[i]);
+        cr_assert(strstr(why, "currency") != NULL, "%s", why);
+        d.currency = (char *)bad[i];
+        cr_assert_eq(decode_deal(&d, &ev, why), PP_REJ_STRING, "deal %s", bad[i]);
+    }
+}
+
+Test(event, currency_reject_name_is_stable)
+{
+    cr_assert_str_eq(pp_reject_name(PP_REJ_CURRENCY), "currency");
+}
