@@ -684,10 +684,11 @@ static void thread2(Gen *g, int64_t t, int first_dir, int first_kind, char prefi
 
 /* ---- deals ---- */
 
-/* Dark partner: the deal cannot advance; half of them we close LOST later. */
-static int64_t stale_deal(Gen *g, int64_t t, uint32_t id, int attr, int64_t amt) {
+/* Dark partner: the deal cannot advance; half of them we close LOST later, but
+ * never the first (keep): it stays open. */
+static int64_t stale_deal(Gen *g, int64_t t, uint32_t id, int attr, int64_t amt, int keep) {
     if (g->arch == A_SILENT) return INT64_MAX; /* nothing moves at all */
-    if (!chance(g, 50)) return INT64_MAX;
+    if (!chance(g, 50) || keep) return INT64_MAX;
     t = biz(g, t + rnd(g, 14 * DAY_MS, 40 * DAY_MS));
     emit_deal(g, t, id, ST_LOST, attr, amt);
     return t;
@@ -725,11 +726,15 @@ static void deal(Gen *g, int64_t t, int force_qualify) {
     }
     t = biz(g, t + rnd(g, 3 * DAY_MS, 14 * DAY_MS));
     if (t >= g->dark_at) {
-        close = stale_deal(g, t, id, attr, amt);
+        close = stale_deal(g, t, id, attr, amt, force_qualify);
         goto done;
     }
     emit_deal(g, t, id, ST_QUALIFIED, attr, amt);
-    if (chance(g, g->a->lost[1])) {
+    /* The first deal (force_qualify) is never lost once qualified: it is won, or
+     * still open, at day 90, the milestone a qualified opportunity open or won
+     * meets (DESIGN §6). The draw is made all the same, so that partners whose
+     * first deal was won anyway keep their stream byte for byte. */
+    if (chance(g, g->a->lost[1]) && !force_qualify) {
         t = biz(g, t + rnd(g, 5 * DAY_MS, 20 * DAY_MS));
         emit_deal(g, t, id, ST_LOST, attr, amt);
         close = t;
@@ -737,17 +742,17 @@ static void deal(Gen *g, int64_t t, int force_qualify) {
     }
     t = biz(g, t + rnd(g, 7 * DAY_MS, 21 * DAY_MS));
     if (t >= g->dark_at) {
-        close = stale_deal(g, t, id, attr, amt);
+        close = stale_deal(g, t, id, attr, amt, force_qualify);
         goto done;
     }
     amt = revise(g, amt, 85, 115);
     emit_deal(g, t, id, ST_PROPOSAL, attr, amt);
     t = biz(g, t + rnd(g, 7 * DAY_MS, 30 * DAY_MS));
     if (t >= g->dark_at) {
-        close = stale_deal(g, t, id, attr, amt);
+        close = stale_deal(g, t, id, attr, amt, force_qualify);
         goto done;
     }
-    if (chance(g, g->a->lost[2])) {
+    if (chance(g, g->a->lost[2]) && !force_qualify) {
         emit_deal(g, t, id, ST_LOST, attr, amt);
     } else {
         amt = revise(g, amt, 90, 105); /* the WON event carries the final amount */
