@@ -297,6 +297,7 @@ static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partn
     pp_facts_gather(pol, clk, st, st->clock_ms, cy && cy->valid ? &cy->waits : NULL, &f);
     pp_score_update(pol, st, &f);
     drop_pending(pol, st, &f);
+    st->milestone = (uint8_t)pp_rules_milestone(pol, st, &f);
     emit_ctx_t e = {.pol = pol, .out = out, .n = 0, .proc_ms = proc_ms, .evidence = evidence};
     uint32_t firing = firing_rules(st);
     uint32_t holding = pp_rules_judge(pol, st, &f, firing);
@@ -331,6 +332,7 @@ static int evaluate(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partn
 static int tick_pol(const pp_policy_t *pol, const pp_bizclock_t clk[2], pp_partner_t *st, int64_t now_ms,
                     int64_t proc_ms, pp_alert_t *out, carry_t *cy)
 {
+    pp_partner_set_bucket_days(st, pp_policy_bucket_days(pol)); /* the ring in the policy's bucket width */
     if (now_ms > st->clock_ms)
         st->clock_ms = now_ms;
     uint32_t first_due; /* the pass over the commitments gives the next one due as well */
@@ -401,7 +403,7 @@ void pp_engine_prefetch(const pp_partner_t *st, const pp_event_t *ev)
     /* the event's own day bucket, and the deal table for a deal */
     int32_t day = pp_facts_day_of(ev->occurred_at_ms);
     if (day >= 0)
-        __builtin_prefetch(&st->days[day % PP_DAYS_MAX], 1, 3);
+        __builtin_prefetch(&st->days[(st->bucket_days > 1 ? day / st->bucket_days : day) % PP_DAYS_MAX], 1, 3);
     if (ev->topic == PP_TOPIC_DEALS)
         prefetch_span(st, offsetof(pp_partner_t, deals), offsetof(pp_partner_t, referrals_to_us));
 }
@@ -421,6 +423,7 @@ int pp_engine_apply(const pp_policyset_t *ps, pp_partner_t *st, const pp_event_t
      * lifecycle event changes the profile they depend on */
     pp_bizclock_t clk[2];
     const pp_policy_t *pol = pp_facts_policy(ps, st, clk);
+    pp_partner_set_bucket_days(st, pp_policy_bucket_days(pol)); /* the ring in the policy's bucket width */
     /* timers due before this event fire first, at their own time */
     int n = advance_pol(pol, clk, st, ev->occurred_at_ms - 1, proc_ms, out);
     int rc = pp_partner_apply_own(st, ev, partition, offset, proc_ms, clk, pol); /* ev's partner checked above */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,11 +33,44 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
     return a->partition == partition && offset <= a->offset;
 }
 
-/* ---- rolling windows ---- */
+/* ---- rolling windows ----
+ *
+ * The ring holds PP_DAYS_MAX buckets of w = bucket_w(st) days: bucket number
+ * b = day / w, ring slot b % PP_DAYS_MAX, the newest bucket that of head_day
+ * (day numbers are positive: events are after 2000). A window of D days
+ * ending at day t is buckets window_lo(t, D, w) .. t / w: whole buckets, the
+ * oldest being the first whose first day is within (t - D, t]. That is at
+ * most ceil(D / w) <= PP_DAYS_MAX buckets. (Counting every bucket with a day
+ * in the window instead would need PP_DAYS_MAX + 1 of them for D = 90 w.)
+ * With w = 1, every window up to PP_DAYS_MAX days, a bucket is a day and the
+ * code below takes its w == 1 branches: no division, the results of before. */
 
 int32_t pp_day_of(int64_t ms)
 {
     return (int32_t)(ms / PP_DAY_MS);
+}
+
+/* bucket_days fills the alignment hole after rp_n: no other field moved. */
+_Static_assert(offsetof(pp_partner_t, bucket_days) == offsetof(pp_partner_t, rp_n) + 1 &&
+                   offsetof(pp_partner_t, rp_p50) == offsetof(pp_partner_t, bucket_days) + 1,
+               "bucket_days sits in the hole before rp_p50");
+
+static inline int bucket_w(const pp_partner_t *st)
+{
+    return st->bucket_days > 1 ? st->bucket_days : 1; /* 0 (older blobs) = 1 */
+}
+
+/* The bucket number of day `day`. */
+static inline int32_t bucket_no(int32_t day, int w)
+{
+    return w == 1 ? day : day / w;
+}
+
+/* The oldest bucket of the window of `days` days ending at day t: the first
+ * whose first day b * w is after t - days, i.e. ceil((t - days + 1) / w). */
+static inline int32_t window_lo(int32_t t, int days, int w)
+{
+    return w == 1 ? t - days + 1 : (t - days + w) / w;
 }
 
 /* A bucket with nothing in it (a shortcut only: a bucket that fails this
@@ -80,22 +114,26 @@ static inline void sub_day(pp_window_sum_t *o, const pp_day_t *b)
     o->won_major -= b->won_major;
 }
 
-/* lsum_slide's work, when the end does move: the days that leave are
- * lsum_day - lsum_days + 1 .. t - lsum_days, of which only those the ring
- * holds, (head_day - PP_DAYS_MAX, head_day], were ever added. */
+/* lsum_slide's work, when the end does move: the buckets that leave are
+ * window_lo(lsum_day) .. window_lo(t) - 1, of which only those the ring
+ * holds, (hb - PP_DAYS_MAX, hb] with hb head_day's bucket, were ever added;
+ * when that reaches past lsum_day's bucket, every bucket of the sum leaves
+ * (the buckets after it are empty: see lsum_before). */
 static void lsum_slide_to(pp_partner_t *st, int32_t t)
 {
-    if (t - st->lsum_day >= st->lsum_days) {
+    int w = bucket_w(st);
+    int32_t last = window_lo(t, st->lsum_days, w) - 1;
+    if (last >= bucket_no(st->lsum_day, w)) {
         memset(&st->lsum, 0, sizeof st->lsum);
     } else if (st->head_day != 0) {
-        int32_t x = st->lsum_day - st->lsum_days + 1; /* > 0: day numbers since 1970 */
-        int32_t last = t - st->lsum_days;
-        if (x <= st->head_day - PP_DAYS_MAX)
-            x = st->head_day - PP_DAYS_MAX + 1;
-        if (last > st->head_day)
-            last = st->head_day;
+        int32_t x = window_lo(st->lsum_day, st->lsum_days, w); /* > 0: day numbers since 1970 */
+        int32_t hb = bucket_no(st->head_day, w);
+        if (x <= hb - PP_DAYS_MAX)
+            x = hb - PP_DAYS_MAX + 1;
+        if (last > hb)
+            last = hb;
         if (x <= last) {
-            int i = x % PP_DAYS_MAX; /* the ring slot of day x, kept in step */
+            int i = x % PP_DAYS_MAX; /* the ring slot of bucket x, kept in step */
             for (; x <= last; x++) {
                 const pp_day_t *b = &st->days[i];
                 if (!day_empty(b))
@@ -107,9 +145,9 @@ static void lsum_slide_to(pp_partner_t *st, int32_t t)
     st->lsum_day = t;
 }
 
-/* Move the running long-window sum's end to day t (> lsum_day): the days
- * that leave are subtracted while their buckets still hold them. Inline:
- * each evaluation asks, and the end mostly stays where it is. */
+/* Move the running long-window sum's end to day t (> lsum_day): the buckets
+ * that leave are subtracted while the ring still holds them. Inline: each
+ * evaluation asks, and the end mostly stays where it is. */
 static inline void lsum_slide(pp_partner_t *st, int32_t t)
 {
     if (st->lsum_day == 0 || t <= st->lsum_day)
@@ -137,6 +175,8 @@ void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_
 
 void pp_partner_long_window_at(pp_partner_t *st, int64_t now_ms, int32_t now_day, int long_days, pp_window_sum_t *out)
 {
+    /* a window of another width (the partner's policy changed) re-buckets */
+    pp_partner_set_bucket_days(st, pp_window_bucket_days(long_days));
     if (st->lsum_day == 0 || st->lsum_days != long_days || now_day < st->lsum_day) {
         long_window_rebuild(st, now_ms, now_day, long_days, out);
         return;
@@ -146,30 +186,35 @@ void pp_partner_long_window_at(pp_partner_t *st, int64_t now_ms, int32_t now_day
 }
 
 /* Before bucket d changes: bring the running sum up to d if it lags (the
- * days after the sum's end must stay empty: sliding adds none of them). */
+ * buckets after the sum's end bucket must stay empty: sliding adds none). */
 static void lsum_before(pp_partner_t *st, int32_t d)
 {
     if (st->lsum_day != 0 && d > st->lsum_day)
         lsum_slide(st, d);
 }
 
-/* The bucket of day `day` (pp_partner_day, with the day already computed). */
-static pp_day_t *day_bucket(pp_partner_t *st, int32_t day)
+/* The bucket of day `day` (pp_partner_day, with the day already computed;
+ * w = bucket_w(st)). Inlined into bucket_at, which every counted event goes
+ * through. */
+static inline __attribute__((always_inline)) pp_day_t *day_bucket(pp_partner_t *st, int32_t day, int w)
 {
     if (day > st->head_day && st->head_day != 0)
-        lsum_slide(st, day); /* before the ring reuses the slots of leaving days */
+        lsum_slide(st, day); /* before the ring reuses the slots of leaving buckets */
+    int32_t b = bucket_no(day, w);
     if (st->head_day == 0) {
         memset(st->days, 0, sizeof st->days);
         st->head_day = day;
     } else if (day > st->head_day) {
-        if (day - st->head_day >= PP_DAYS_MAX) {
+        int32_t hb = bucket_no(st->head_day, w);
+        if (b - hb >= PP_DAYS_MAX) {
             memset(st->days, 0, sizeof st->days);
         } else {
-            /* the new days head_day + 1 .. day (fewer than PP_DAYS_MAX): one
-             * or two runs of consecutive slots; mostly one day or a few, which
-             * are cleared in place (a memset of a run is a library call) */
-            int n = day - st->head_day;
-            int i = (st->head_day + 1) % PP_DAYS_MAX;
+            /* the new buckets hb + 1 .. b (fewer than PP_DAYS_MAX, none when
+             * day is in head_day's bucket): one or two runs of consecutive
+             * slots; mostly one or a few, which are cleared in place (a
+             * memset of a run is a library call) */
+            int n = b - hb;
+            int i = (hb + 1) % PP_DAYS_MAX;
             if (n <= 4) {
                 static const pp_day_t empty;
                 for (; n > 0; n--, i = i + 1 == PP_DAYS_MAX ? 0 : i + 1)
@@ -183,15 +228,66 @@ static pp_day_t *day_bucket(pp_partner_t *st, int32_t day)
             }
         }
         st->head_day = day;
-    } else if (day <= st->head_day - PP_DAYS_MAX) {
-        return NULL; /* older than the longest window: lifetime totals only */
+    } else if (b <= bucket_no(st->head_day, w) - PP_DAYS_MAX) {
+        return NULL; /* older than the ring holds (the longest window): lifetime totals only */
     }
-    return &st->days[day % PP_DAYS_MAX];
+    return &st->days[b % PP_DAYS_MAX];
 }
 
 pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms)
 {
-    return day_bucket(st, pp_day_of(ms));
+    return day_bucket(st, pp_day_of(ms), bucket_w(st));
+}
+
+/* *a += b, saturating at max. */
+#define SAT_ADD(a, b, max) ((a) = (uint64_t)(a) + (b) > (max) ? (max) : (a) + (b))
+
+/* Counters of `from` added into `into`, saturating as counting does. */
+static void merge_day(pp_day_t *into, const pp_day_t *from)
+{
+    SAT_ADD(into->in, from->in, UINT16_MAX);
+    SAT_ADD(into->out, from->out, UINT16_MAX);
+    SAT_ADD(into->theirs, from->theirs, UINT8_MAX);
+    SAT_ADD(into->ours, from->ours, UINT8_MAX);
+    SAT_ADD(into->registered, from->registered, UINT8_MAX);
+    SAT_ADD(into->qualified, from->qualified, UINT8_MAX);
+    SAT_ADD(into->won, from->won, UINT8_MAX);
+    SAT_ADD(into->lost, from->lost, UINT8_MAX);
+    SAT_ADD(into->missed, from->missed, UINT8_MAX);
+    SAT_ADD(into->delivered, from->delivered, UINT8_MAX);
+    SAT_ADD(into->won_major, from->won_major, UINT32_MAX);
+}
+
+/* Out of line and cold: a width changes when a partner's policy does, and
+ * inlined into pp_partner_long_window_at its 1.4 KiB copy of the ring made
+ * every call set up a large stack frame (callgrind: +15 instructions a call). */
+__attribute__((noinline, cold)) void pp_partner_rebucket(pp_partner_t *st, int w)
+{
+    if (w < 1)
+        w = 1;
+    if (w > PP_BUCKET_DAYS_MAX)
+        w = PP_BUCKET_DAYS_MAX;
+    int old = bucket_w(st);
+    if (w == old)
+        return;
+    st->bucket_days = (uint8_t)w;
+    memset(&st->lsum, 0, sizeof st->lsum); /* rebuilt from the new buckets at the next read */
+    st->lsum_day = 0;
+    st->lsum_days = 0;
+    if (st->head_day == 0)
+        return;
+    pp_day_t was[PP_DAYS_MAX];
+    memcpy(was, st->days, sizeof was);
+    memset(st->days, 0, sizeof st->days);
+    int32_t ohb = st->head_day / old, nhb = st->head_day / w;
+    for (int32_t k = ohb - PP_DAYS_MAX + 1; k <= ohb; k++) {
+        const pp_day_t *b = &was[k % PP_DAYS_MAX];
+        if (day_empty(b))
+            continue;
+        int32_t nb = k * old / w; /* the new bucket of the old one's first day */
+        if (nb > nhb - PP_DAYS_MAX) /* else older than the new ring holds (finer only) */
+            merge_day(&st->days[nb % PP_DAYS_MAX], b);
+    }
 }
 
 /* A day bucket an event counts into, and the running long-window sum when
@@ -206,9 +302,12 @@ typedef struct bucket {
 static bucket_t bucket_at(pp_partner_t *st, int32_t d)
 {
     bucket_t k;
+    int w = bucket_w(st);
     lsum_before(st, d);
-    k.day = day_bucket(st, d); /* non-NULL: d is in the ring now */
-    k.sum = k.day != NULL && st->lsum_day != 0 && d <= st->lsum_day && d > st->lsum_day - st->lsum_days
+    k.day = day_bucket(st, d, w); /* non-NULL: d is in the ring now */
+    int32_t b = bucket_no(d, w);
+    k.sum = k.day != NULL && st->lsum_day != 0 && b <= bucket_no(st->lsum_day, w) &&
+                    b >= window_lo(st->lsum_day, st->lsum_days, w)
                 ? &st->lsum
                 : NULL;
     return k;
@@ -246,13 +345,15 @@ void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, i
     memset(sw, 0, sizeof *sw);
     if (st->head_day == 0)
         return;
+    int w = bucket_w(st);
     int32_t now_day = pp_day_of(now_ms);
-    int32_t lo = now_day - long_days + 1;
-    if (lo <= st->head_day - PP_DAYS_MAX)
-        lo = st->head_day - PP_DAYS_MAX + 1;
-    int32_t short_lo = now_day - short_days + 1;
-    int32_t hi = now_day < st->head_day ? now_day : st->head_day;
-    int i = lo % PP_DAYS_MAX; /* d's ring slot, kept in step (lo > 0: a day of the ring) */
+    int32_t hb = bucket_no(st->head_day, w), nb = bucket_no(now_day, w);
+    int32_t lo = window_lo(now_day, long_days, w);
+    if (lo <= hb - PP_DAYS_MAX)
+        lo = hb - PP_DAYS_MAX + 1;
+    int32_t short_lo = window_lo(now_day, short_days, w);
+    int32_t hi = nb < hb ? nb : hb;
+    int i = lo % PP_DAYS_MAX; /* d's ring slot, kept in step (lo > 0: a bucket of the ring) */
     for (int32_t d = lo; d <= hi; d++, i = i + 1 == PP_DAYS_MAX ? 0 : i + 1) {
         const pp_day_t *b = &st->days[i];
         /* most days of a quiet partner are empty: skip them cheaply (won_major
@@ -835,6 +936,7 @@ static void apply_lifecycle(pp_partner_t *st, const pp_event_t *ev)
     if (ev->u.lc.kind == PP_LC_SIGNED) {
         st->signed_at_ms = ev->occurred_at_ms;
         st->exited = 0;
+        st->milestone = PP_MILESTONE_PENDING; /* a new signing restarts the clock */
     } else if (ev->u.lc.kind == PP_LC_EXITED) {
         st->exited = 1;
     }
@@ -986,7 +1088,9 @@ static bool blob_sane(const pp_partner_t *t)
     if ((t->head_day != 0 && (t->head_day < lo || t->head_day > hi)) ||
         (t->health_hist_day != 0 && (t->health_hist_day < lo || t->health_hist_day > hi)))
         return false;
-    if (t->lsum_days < 0 || t->lsum_days > PP_DAYS_MAX || (t->lsum_day != 0 && (t->lsum_day < lo || t->lsum_day > hi)))
+    /* a running sum covers at most the ring's buckets */
+    if (t->bucket_days > PP_BUCKET_DAYS_MAX || t->lsum_days < 0 || t->lsum_days > PP_DAYS_MAX * bucket_w(t) ||
+        (t->lsum_day != 0 && (t->lsum_day < lo || t->lsum_day > hi)))
         return false;
     for (int i = 0; i < PP_TOPIC_COUNT; i++)
         if (t->applied[i].partition < -1 || t->applied[i].offset < -1)
@@ -1037,6 +1141,9 @@ int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
         return -EINVAL;
     if (version < 8) { /* the qualified opportunities still open, from the deal table */
         tmp.referrals_converted_to_us = 0;
+        /* a milestone already past was met then by version 7's rule (a
+         * qualified opportunity ever): not judged again on upgrade */
+        tmp.milestone = tmp.first_qualified_ms ? PP_MILESTONE_MET : PP_MILESTONE_PENDING;
         tmp.referrals_converted_to_partner = 0;
         tmp.open_qualified = 0;
         for (int i = 0; i < PP_DEALS_MAX; i++)

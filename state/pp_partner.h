@@ -54,7 +54,8 @@ typedef struct pp_deal_slot {
     uint8_t qualified;       /* has reached QUALIFIED or beyond */
 } pp_deal_slot_t;
 
-/* One day of event time in the rolling windows (saturating counters). */
+/* One bucket of the rolling windows: one day of event time, or bucket_days
+ * days for windows over PP_DAYS_MAX days (saturating counters, per bucket). */
 typedef struct pp_day {
     uint16_t in, out;        /* non-automated engagements from / to the partner */
     uint8_t theirs, ours;    /* contributions each way (reciprocity) */
@@ -66,7 +67,8 @@ typedef struct pp_day {
     uint32_t won_major;      /* won amount, major units */
 } pp_day_t;
 
-/* Sums of the day buckets over the `days` days ending at now_ms (inclusive). */
+/* Sums of the buckets over the `days` days ending at now_ms (inclusive; see
+ * pp_partner_windows for buckets wider than a day). */
 typedef struct pp_window_sum {
     uint32_t in, out, theirs, ours, registered, qualified, won, lost, missed, delivered;
     uint64_t won_major;
@@ -90,6 +92,9 @@ typedef struct pp_thread {
 } pp_thread_t;
 
 enum pp_commit_state { PP_COMMIT_OPEN = 1, PP_COMMIT_DELIVERED, PP_COMMIT_MISSED };
+
+/* The 90-day milestone (seed 004 l.88), judged once at SIGNED + no_pipeline_days. */
+enum pp_milestone { PP_MILESTONE_PENDING = 0, PP_MILESTONE_MET = 1, PP_MILESTONE_MISSED = 2 };
 
 typedef struct pp_commit {
     uint64_t id;             /* hash of commitment_id; 0 = free */
@@ -118,6 +123,11 @@ typedef struct pp_partner {
      * field is that of version 6, whose blobs (zeros there) read as "no cache". */
     uint8_t rp_days;                      /* window length it was computed for */
     uint8_t rp_n;                         /* responses in the window */
+    /* Width in days of the rolling windows' buckets (days[], lsum): 1 for
+     * windows up to PP_DAYS_MAX days, ceil(long window / PP_DAYS_MAX) beyond
+     * (pp_partner_set_bucket_days). In an alignment hole: 0 in older blobs,
+     * which means 1. */
+    uint8_t bucket_days;
     uint32_t rp_p50;                      /* their median wait, seconds */
     pp_applied_t applied[PP_TOPIC_COUNT]; /* last applied offset per input topic */
     int32_t home_partition;               /* input partition the partner lives in (-1 unknown) */
@@ -134,6 +144,8 @@ typedef struct pp_partner {
     uint8_t exited;                       /* 1 after EXITED (0/1: no bool in a blob read back from Redis) */
     uint8_t open_qualified;               /* deals of the table qualified and still open (saturating;
                                              version 8, in an alignment hole: the 90-day milestone) */
+    uint8_t milestone;                    /* enum pp_milestone: the 90-day milestone as judged at its
+                                             deadline (version 8, in an alignment hole) */
     int64_t signed_at_ms;                 /* 0 = not signed */
     char tier[PP_TIER_MAX + 1];
     char owner[48];                       /* truncated on a character boundary */
@@ -186,14 +198,15 @@ typedef struct pp_partner {
     uint16_t referrals_converted_to_partner;  /* CONVERTED events, us → partner (saturating;
                                                  version 8, in an alignment hole) */
 
-    /* Rolling windows: one bucket per day of event time, ring indexed by day. */
+    /* Rolling windows: a ring of buckets of bucket_days days of event time,
+     * indexed by bucket number (day / bucket_days), the newest at head_day's. */
     int32_t head_day;                     /* newest day held (days since 1970), 0 = none */
     pp_day_t days[PP_DAYS_MAX];
     /* Running sum of the long window ending at lsum_day, kept up to date as
      * buckets change and the window slides (evaluation is O(1), not O(days)). */
     pp_window_sum_t lsum;
     int32_t lsum_day;                     /* 0 = not valid */
-    int32_t lsum_days;                    /* window length lsum was built for */
+    int32_t lsum_days;                    /* window length lsum was built for, days */
 
     /* Health score (pp_score), as of clock_ms. */
     double health;                        /* 0..100 */
@@ -253,20 +266,60 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
 /* Day number (days since 1970, UTC) of an event time. */
 int32_t pp_day_of(int64_t ms);
 
+/* Widest bucket a policy can ask for: ceil(PP_WINDOW_DAYS_MAX / PP_DAYS_MAX) days. */
+#define PP_BUCKET_DAYS_MAX ((PP_WINDOW_DAYS_MAX + PP_DAYS_MAX - 1) / PP_DAYS_MAX)
+
 /* The window bucket for event time ms, advancing the ring if ms is newer than
- * anything held; NULL when ms is older than the longest window. */
+ * anything held; NULL when ms is older than the ring holds (PP_DAYS_MAX
+ * buckets, at least the longest window): such an event counts in lifetime
+ * totals only. */
 pp_day_t *pp_partner_day(pp_partner_t *st, int64_t ms);
 
+/*
+ * Give the ring buckets of w days (pp_policy_bucket_days() of the partner's
+ * policy; below 1 is 1, above PP_BUCKET_DAYS_MAX that), re-bucketing what it
+ * holds when the width changes:
+ *   - coarser: old buckets are merged into the new bucket of their first day;
+ *     exact when w is a multiple of the old width (always from 1-day buckets);
+ *   - finer: an old bucket's counts all go to the new bucket of its first day
+ *     (an approximation: they were spread over the old bucket's days), and
+ *     what is older than the new ring holds is dropped;
+ * counters saturate as they do when counting. The running long-window sum is
+ * invalidated (rebuilt at the next pp_partner_long_window). No-op when the
+ * width stays. The engine calls it before an event is applied and before a
+ * timer's evaluation.
+ */
+void pp_partner_rebucket(pp_partner_t *st, int w);
+
+/* pp_partner_rebucket, inline: the engine asks on every event and timer, and
+ * while one-day buckets stay (every window up to PP_DAYS_MAX days) the
+ * answer is two compares. */
+static inline void pp_partner_set_bucket_days(pp_partner_t *st, int w)
+{
+    if (st->bucket_days > 1 || w > 1)
+        pp_partner_rebucket(st, w);
+}
+
+/* The sums over the `days` days ending at now_ms. With 1-day buckets that is
+ * exactly days now_day - days + 1 .. now_day. With wider buckets (windows
+ * over PP_DAYS_MAX days) the window is whole buckets: the bucket holding
+ * now_day and the older ones whose first day is within the window, so the
+ * far edge moves a bucket at a time and an event counts for between
+ * days - bucket_days + 1 and days days. A window needing more than the ring's
+ * PP_DAYS_MAX buckets at the state's width is cut to what the ring holds. */
 void pp_partner_window(const pp_partner_t *st, int64_t now_ms, int days, pp_window_sum_t *out);
 
 /* The long window ending at now_ms, from the running sum (rebuilt if the
- * window length changed). now_ms must not be before the last evaluation. */
+ * window length changed). now_ms must not be before the last evaluation.
+ * Re-buckets the ring first if long_days needs another bucket width
+ * (pp_window_bucket_days), so the answer is always that of long_days. */
 void pp_partner_long_window(pp_partner_t *st, int64_t now_ms, int long_days, pp_window_sum_t *out);
 
 /* The same for a caller that has now_day = pp_day_of(now_ms) at hand. */
 void pp_partner_long_window_at(pp_partner_t *st, int64_t now_ms, int32_t now_day, int long_days, pp_window_sum_t *out);
 
-/* Both windows in one pass over the buckets (short_days <= long_days). */
+/* Both windows in one pass over the buckets (short_days <= long_days), as
+ * pp_partner_window gives each, at the state's bucket width. */
 void pp_partner_windows(const pp_partner_t *st, int64_t now_ms, int long_days, int short_days,
                         pp_window_sum_t *lw, pp_window_sum_t *sw);
 

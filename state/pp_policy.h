@@ -279,4 +279,19 @@ pp_component_t pp_measure_component(pp_measure_t m);
 const char *pp_ptype_name(int ptype);
 int pp_ptype_from_name(const char *name); /* 0 if unknown */
 
+/* Width in days of the rolling windows' buckets for a long window of
+ * long_days: 1 up to PP_DAYS_MAX days (one bucket per day), else
+ * ceil(long_days / PP_DAYS_MAX), so that the ring of PP_DAYS_MAX buckets
+ * holds the whole window (540 days: buckets of 6 days). */
+static inline int pp_window_bucket_days(int long_days)
+{
+    return long_days <= PP_DAYS_MAX ? 1 : (long_days + PP_DAYS_MAX - 1) / PP_DAYS_MAX;
+}
+
+/* The bucket width of a partner under policy pol. */
+static inline int pp_policy_bucket_days(const pp_policy_t *pol)
+{
+    return pp_window_bucket_days(pol->long_window_days);
+}
+
 #endif

@@ -316,24 +316,38 @@ static inline bool milestone_met(const pp_partner_t *st)
     return st->open_qualified > 0 || st->deals_won > 0;
 }
 
+int pp_rules_milestone(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f)
+{
+    if (st->milestone == PP_MILESTONE_PENDING) /* judged once, at the deadline */
+        return st->signed_at_ms && f->now >= st->signed_at_ms + pol->no_pipeline_ms
+                   ? (milestone_met(st) ? PP_MILESTONE_MET : PP_MILESTONE_MISSED)
+                   : PP_MILESTONE_PENDING;
+    if (st->milestone == PP_MILESTONE_MISSED && milestone_met(st))
+        return PP_MILESTONE_MET; /* reached late: passed for good */
+    return st->milestone;
+}
+
+/* The deadline is a timer whether the milestone is met now or not: it is
+ * judged as the partner stands at that instant. */
 static int64_t no_pipeline_due(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
 {
     (void)f, (void)firing;
-    return st->signed_at_ms && !milestone_met(st) && !st->exited ? st->signed_at_ms + pol->no_pipeline_ms : 0;
+    return st->signed_at_ms && st->milestone == PP_MILESTONE_PENDING && !st->exited
+               ? st->signed_at_ms + pol->no_pipeline_ms
+               : 0;
 }
 
 static inline bool no_pipeline_holds(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, bool firing)
 {
-    if (milestone_met(st) || st->signed_at_ms == 0 || st->exited)
-        return false;
-    return firing || f->now >= st->signed_at_ms + pol->no_pipeline_ms;
+    (void)pol, (void)f, (void)firing;
+    return st->milestone == PP_MILESTONE_MISSED && st->signed_at_ms != 0 && !st->exited;
 }
 
 static void no_pipeline_detail(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f, pp_verdict_t *v)
 {
     v->value = st->signed_at_ms ? (double)(f->now - st->signed_at_ms) / PP_DAY_MS_D : 0;
     v->threshold = pol->no_pipeline_days;
-    v->trip_at = no_pipeline_due(pol, st, f, false);
+    v->trip_at = st->signed_at_ms + pol->no_pipeline_ms;
 }
 
 static void no_pipeline_sentence(char *buf, size_t cap, const char *who, const pp_policy_t *pol,

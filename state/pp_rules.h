@@ -101,6 +101,12 @@ bool pp_rules_any_windowed(uint32_t which);
  * st->health_drop_since, which the condition then reads. */
 bool pp_rules_drop_pending(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f);
 
+/* The 90-day milestone's judgement at f->now (enum pp_milestone), for the
+ * engine to keep in st->milestone before the rules are judged: judged once,
+ * at SIGNED + no_pipeline_days, as met (a qualified opportunity open, or a
+ * won deal) or missed; a missed one becomes met when one appears. */
+int pp_rules_milestone(const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f);
+
 /* Rule r's verdict at f->now: the defaults (value and threshold 0, WARNING,
  * trip_at f->now), then what its detail says. Transitions only. */
 pp_verdict_t pp_rules_verdict(pp_rule_t r, const pp_policy_t *pol, const pp_partner_t *st, const pp_facts_t *f);

@@ -480,3 +480,31 @@ Test(types, another_reporting_currency_without_a_usd_rate_must_set_its_threshold
     set("low_acv_major", "3000000");
     resolve();
 }
+
+Test(types, the_milestone_is_judged_at_its_deadline_once)
+{
+    sign(PP_PTYPE_RESELLER, T0);
+    apply(ev_deal("acme", eid(), T0 + 30 * DAY_MS, "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 500000));
+    run_timers(T0 + 91 * DAY_MS);
+    cr_assert_eq(st.milestone, PP_MILESTONE_MET, "open and qualified at day 90");
+    /* lost after the deadline: the milestone was met, the partner is judged on pipeline by its score */
+    apply(ev_deal("acme", eid(), T0 + 100 * DAY_MS, "d1", PP_STAGE_LOST, PP_ATTR_SOURCED, 500000));
+    run_timers(T0 + 130 * DAY_MS);
+    cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 0);
+}
+
+Test(types, a_milestone_reached_late_stays_reached)
+{
+    sign(PP_PTYPE_CO_SELL, T0);
+    run_timers(T0 + 91 * DAY_MS);
+    cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 1);
+    apply(ev_deal("acme", eid(), T0 + 95 * DAY_MS, "d1", PP_STAGE_QUALIFIED, PP_ATTR_SOURCED, 500000));
+    cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_RESOLVED), 1);
+    apply(ev_deal("acme", eid(), T0 + 110 * DAY_MS, "d1", PP_STAGE_LOST, PP_ATTR_SOURCED, 500000));
+    run_timers(T0 + 140 * DAY_MS);
+    cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 1, "no second episode");
+    /* a new signing restarts the clock */
+    apply(ev_lifecycle("acme", eid(), T0 + 150 * DAY_MS, PP_LC_SIGNED, PP_PTYPE_CO_SELL, NULL));
+    run_timers(T0 + 241 * DAY_MS);
+    cr_assert_eq(count(PP_R_NO_PIPELINE_90D, PP_ALERT_FIRING), 2);
+}
