@@ -1,8 +1,8 @@
 /* pp_gen.c — `partnerpulse gen`: deterministic synthetic partner event streams.
  *
  * Generates N partners, each with one behavioural archetype (healthy, slow, dark,
- * onesided, overpromise, nopipeline, lastword, tokyo, silent, ignorer, portal;
- * partner i, 0-based, gets archetype i % 11),
+ * onesided, overpromise, nopipeline, lastword, tokyo, silent, ignorer, portal,
+ * multicur, tech4; partner i, 0-based, gets archetype i % 13),
  * simulates their deals, referrals, conversations, meetings, contributions,
  * commitments and lifecycle over --days of event time, and prints every event as
  * one compact JSON line, the whole stream sorted by occurred_at_ms (ties: partner
@@ -99,6 +99,26 @@ enum { PT_REFERRAL = 1, PT_RESELLER, PT_TECHNOLOGY, PT_CO_SELL };
 static const char *const PTYPE_NAMES[] = {"PARTNER_TYPE_UNSPECIFIED", "REFERRAL", "RESELLER",
                                           "TECHNOLOGY", "CO_SELL"};
 
+/* Currencies of generated amounts (ISO 4217 code and exponent) and the rate a daemon
+ * consuming gen streams must be configured with, in reporting (USD) units per unit,
+ * times 10^4. This table is the one place these rates are written down:
+ * `gen --print-currency-config` prints them as the [currency] section that the e2e
+ * tests, deploy/demo and deploy/bench put into their configs, and the oracles read
+ * them back from those configs. The multicur archetype sizes its deals with them. */
+enum { CUR_USD, CUR_EUR, CUR_JPY, CUR_KWD, N_CUR };
+#define RATE_SCALE 10000
+typedef struct {
+    const char *code;
+    int64_t minor;  /* minor units per unit: 10^exponent */
+    int64_t rate4;  /* USD per unit x RATE_SCALE (USD: the reporting currency itself) */
+} Currency;
+static const Currency CURRENCIES[N_CUR] = {
+    [CUR_USD] = {"USD", 100, RATE_SCALE},
+    [CUR_EUR] = {"EUR", 100, 10800},  /* 1.08 */
+    [CUR_JPY] = {"JPY", 1, 67},       /* 0.0067 */
+    [CUR_KWD] = {"KWD", 1000, 32500}, /* 3.25 */
+};
+
 #define N_TIERS 4
 static const char *const TIERS[N_TIERS] = {"authorized", "silver", "gold", "platinum"};
 
@@ -159,6 +179,7 @@ typedef struct {
     uint8_t owner; /* partner events: owner index */
     uint8_t reply; /* engagement: expects_reply RE_*; partner: time zone ZONE_* */
     uint8_t cal;   /* partner events: calendar CAL_* */
+    uint8_t cur;   /* deal events: currency CUR_* of num */
 } Ev;
 
 typedef struct {
@@ -204,6 +225,8 @@ enum {
     A_SILENT,
     A_IGNORER,
     A_PORTAL,
+    A_MULTICUR,
+    A_TECH4,
     N_ARCH
 };
 
@@ -282,6 +305,18 @@ static const Arch ARCHES[N_ARCH] = {
                   DG(14, 21), 100, {10, 10, 30}, DG(6, 8), NEVER,
                   NEVER, NEVER, NEVER, NEVER, NEVER, NEVER,
                   NEVER, NEVER, NEVER, 0},
+    /* Healthy reseller whose deals are in JPY, KWD, EUR and USD (multicur_deals): its
+     * average won deal is under 20 000 USD once converted, over it read as USD. */
+    [A_MULTICUR] = {"multicur", {PT_RESELLER, PT_RESELLER}, {2, 3}, DG(5, 8), 45, 20, 360, 0,
+                    DG(8, 12), 55, {0, 0, 0}, DG(18, 28), DG(18, 28),
+                    DG(12, 20), DG(12, 20), DG(30, 45), DG(30, 45), DG(45, 70), DG(40, 60),
+                    DG(25, 40), DG(18, 28), DG(18, 30), 0},
+    /* Technology partner signed ~120 days before the end (gen_partner), engaged both
+     * ways, no deals at all: not judged on revenue or pipeline before day 180. */
+    [A_TECH4] = {"tech4", {PT_TECHNOLOGY, PT_TECHNOLOGY}, {1, 2}, DG(4, 7), 50, 20, 240, 0,
+                 NEVER, 0, {0, 0, 0}, DG(16, 24), DG(16, 24),
+                 DG(8, 12), DG(8, 12), DG(20, 30), DG(20, 30), DG(25, 40), DG(25, 40),
+                 DG(20, 30), DG(12, 18), DG(14, 21), 0},
 };
 
 typedef struct {
@@ -310,6 +345,8 @@ typedef struct {
     int dark_hanging;
     int64_t open_close[MAX_OPEN_DEALS]; /* close times of deals open at the last registration */
     unsigned n_open;
+    uint32_t n_licence, n_opportunity; /* multicur: deals of each track so far */
+    int64_t last_won;                  /* multicur: time of its latest WON */
 } Gen;
 
 static int64_t rnd(Gen *g, int64_t lo, int64_t hi) { /* inclusive */
@@ -358,7 +395,9 @@ static void push(Gen *g, Ev *e) {
     (void)evbuf_push(g->buf, e);
 }
 
-static void emit_deal(Gen *g, int64_t t, uint32_t deal, int stage, int attr, int64_t amount) {
+/* A deal event; amount in minor units of currency cur (CUR_*). */
+static void emit_deal_cur(Gen *g, int64_t t, uint32_t deal, int stage, int attr, int64_t amount,
+                          int cur) {
     if (g->arch == A_SILENT && t >= g->dark_at) return; /* a silent partner's deals stall */
     Ev e = {0};
     e.t = t;
@@ -367,7 +406,12 @@ static void emit_deal(Gen *g, int64_t t, uint32_t deal, int stage, int attr, int
     e.kind = (uint8_t)stage;
     e.dir = (uint8_t)attr;
     e.num = amount;
+    e.cur = (uint8_t)cur;
     push(g, &e);
+}
+
+static void emit_deal(Gen *g, int64_t t, uint32_t deal, int stage, int attr, int64_t amount) {
+    emit_deal_cur(g, t, deal, stage, attr, amount, CUR_USD);
 }
 
 static void emit_ref(Gen *g, int64_t t, uint32_t ref, int dir, int status, int64_t value) {
@@ -640,21 +684,33 @@ static void thread2(Gen *g, int64_t t, int first_dir, int first_kind, char prefi
 
 /* ---- deals ---- */
 
-/* Dark partner: the deal cannot advance; half of them we close LOST later. */
-static int64_t stale_deal(Gen *g, int64_t t, uint32_t id, int attr, int64_t amt) {
+/* Dark partner: the deal cannot advance; half of them we close LOST later, but
+ * never the first (keep): it stays open. */
+static int64_t stale_deal(Gen *g, int64_t t, uint32_t id, int attr, int64_t amt, int keep) {
     if (g->arch == A_SILENT) return INT64_MAX; /* nothing moves at all */
-    if (!chance(g, 50)) return INT64_MAX;
+    if (!chance(g, 50) || keep) return INT64_MAX;
     t = biz(g, t + rnd(g, 14 * DAY_MS, 40 * DAY_MS));
     emit_deal(g, t, id, ST_LOST, attr, amt);
     return t;
 }
 
-static void deal(Gen *g, int64_t t, int force_qualify) {
+/* Whether a deal can be registered at t: fewer than MAX_OPEN_DEALS still open then. */
+static int deal_room(Gen *g, int64_t t) {
     unsigned k = 0;
     for (unsigned i = 0; i < g->n_open; i++)
         if (g->open_close[i] > t) g->open_close[k++] = g->open_close[i];
     g->n_open = k;
-    if (g->n_open >= MAX_OPEN_DEALS) return;
+    return g->n_open < MAX_OPEN_DEALS;
+}
+
+/* A deal registered now closes at `close` (WON or LOST; past the span: still open). */
+static void deal_opened(Gen *g, int64_t close) {
+    if (close >= g->end) close = INT64_MAX; /* still open when the stream ends */
+    g->open_close[g->n_open++] = close;
+}
+
+static void deal(Gen *g, int64_t t, int force_qualify) {
+    if (!deal_room(g, t)) return;
 
     uint32_t id = ++g->n_deal;
     int attr = chance(g, g->a->sourced) ? AT_SOURCED : AT_INFLUENCED;
@@ -670,11 +726,15 @@ static void deal(Gen *g, int64_t t, int force_qualify) {
     }
     t = biz(g, t + rnd(g, 3 * DAY_MS, 14 * DAY_MS));
     if (t >= g->dark_at) {
-        close = stale_deal(g, t, id, attr, amt);
+        close = stale_deal(g, t, id, attr, amt, force_qualify);
         goto done;
     }
     emit_deal(g, t, id, ST_QUALIFIED, attr, amt);
-    if (chance(g, g->a->lost[1])) {
+    /* The first deal (force_qualify) is never lost once qualified: it is won, or
+     * still open, at day 90, the milestone a qualified opportunity open or won
+     * meets (DESIGN §6). The draw is made all the same, so that partners whose
+     * first deal was won anyway keep their stream byte for byte. */
+    if (chance(g, g->a->lost[1]) && !force_qualify) {
         t = biz(g, t + rnd(g, 5 * DAY_MS, 20 * DAY_MS));
         emit_deal(g, t, id, ST_LOST, attr, amt);
         close = t;
@@ -682,17 +742,17 @@ static void deal(Gen *g, int64_t t, int force_qualify) {
     }
     t = biz(g, t + rnd(g, 7 * DAY_MS, 21 * DAY_MS));
     if (t >= g->dark_at) {
-        close = stale_deal(g, t, id, attr, amt);
+        close = stale_deal(g, t, id, attr, amt, force_qualify);
         goto done;
     }
     amt = revise(g, amt, 85, 115);
     emit_deal(g, t, id, ST_PROPOSAL, attr, amt);
     t = biz(g, t + rnd(g, 7 * DAY_MS, 30 * DAY_MS));
     if (t >= g->dark_at) {
-        close = stale_deal(g, t, id, attr, amt);
+        close = stale_deal(g, t, id, attr, amt, force_qualify);
         goto done;
     }
-    if (chance(g, g->a->lost[2])) {
+    if (chance(g, g->a->lost[2]) && !force_qualify) {
         emit_deal(g, t, id, ST_LOST, attr, amt);
     } else {
         amt = revise(g, amt, 90, 105); /* the WON event carries the final amount */
@@ -700,11 +760,92 @@ static void deal(Gen *g, int64_t t, int force_qualify) {
     }
     close = t;
 done:
-    if (close >= g->end) close = INT64_MAX; /* still open when the stream ends */
-    g->open_close[g->n_open++] = close;
+    deal_opened(g, close);
+}
+
+/* ---- multicur: deals in several currencies ----
+ *
+ * Two tracks. Licences it resells, one registered every deal.lo–hi: qualified,
+ * a proposal and always WON, 13–27 days after registration and in registration
+ * order, in KWD, JPY and EUR in turn, each worth 15 000–19 000 USD at the rates
+ * of CURRENCIES. Its average won deal, converted, is therefore under the 20 000
+ * of low_acv_channel; read as USD minor units (KWD ~50 000, JPY ~24 000, EUR
+ * ~16 000) the won deals of any prefix of three or more average over 27 000.
+ * Enterprise opportunities, one every 20–30 days, in EUR and USD in turn, worth
+ * 40 000–90 000 USD: qualified, a proposal, and then a long cycle: closed LOST
+ * 30–180 days later (no decision), so most are open pipeline at the end of a
+ * 120-day stream. Such deals are never won: they would lift the average. */
+
+/* amount_minor of currency cur worth usd_cents at its rate, rounded down to a
+ * multiple of `step` minor units. */
+static int64_t in_currency(int64_t usd_cents, int cur, int64_t step) {
+    const Currency *c = &CURRENCIES[cur];
+    /* usd_cents / 100 / rate4 * RATE_SCALE * minor */
+    int64_t v = usd_cents * c->minor * RATE_SCALE / (100 * c->rate4);
+    return v / step * step;
+}
+
+static void multicur_licence(Gen *g, int64_t t) {
+    static const int rotation[3] = {CUR_KWD, CUR_JPY, CUR_EUR};
+    static const int64_t step[N_CUR] = {[CUR_USD] = 1, [CUR_EUR] = 1, [CUR_JPY] = 50, [CUR_KWD] = 20};
+    if (!deal_room(g, t)) return;
+    uint32_t id = ++g->n_deal;
+    int cur = rotation[g->n_licence++ % 3];
+    int attr = chance(g, g->a->sourced) ? AT_SOURCED : AT_INFLUENCED;
+    /* JPY in 50 yen and KWD in 20 fils: some convert to exactly half a cent, which
+     * the daemon rounds away from zero */
+    int64_t amt = in_currency(rnd(g, 1500000, 1900000), cur, step[cur]);
+    emit_deal_cur(g, t, id, ST_REGISTERED, attr, amt, cur);
+    t = biz(g, t + rnd(g, 3 * DAY_MS, 7 * DAY_MS));
+    emit_deal_cur(g, t, id, ST_QUALIFIED, attr, amt, cur);
+    t = biz(g, t + rnd(g, 5 * DAY_MS, 10 * DAY_MS));
+    emit_deal_cur(g, t, id, ST_PROPOSAL, attr, amt, cur);
+    t = biz(g, t + rnd(g, 5 * DAY_MS, 10 * DAY_MS));
+    if (t <= g->last_won) t = biz(g, g->last_won + rnd(g, 2 * HOUR_MS, 2 * DAY_MS));
+    emit_deal_cur(g, t, id, ST_WON, attr, amt, cur);
+    g->last_won = t; /* past the end too: later licences are then never won before it */
+    deal_opened(g, t);
+}
+
+static void multicur_opportunity(Gen *g, int64_t t) {
+    if (!deal_room(g, t)) return;
+    uint32_t id = ++g->n_deal;
+    int cur = g->n_opportunity++ % 2 ? CUR_USD : CUR_EUR;
+    int attr = chance(g, g->a->sourced) ? AT_SOURCED : AT_INFLUENCED;
+    int64_t amt = in_currency(skewed_usd_minor(g, 40000, 90000), cur, 1);
+    emit_deal_cur(g, t, id, ST_REGISTERED, attr, amt, cur);
+    t = biz(g, t + rnd(g, 5 * DAY_MS, 14 * DAY_MS));
+    emit_deal_cur(g, t, id, ST_QUALIFIED, attr, amt, cur);
+    t = biz(g, t + rnd(g, 10 * DAY_MS, 25 * DAY_MS));
+    amt = amt * rnd(g, 90, 110) / 100;
+    emit_deal_cur(g, t, id, ST_PROPOSAL, attr, amt, cur);
+    t = biz(g, t + rnd(g, 30 * DAY_MS, 180 * DAY_MS));
+    emit_deal_cur(g, t, id, ST_LOST, attr, amt, cur);
+    deal_opened(g, t);
+}
+
+static void multicur_deals(Gen *g) {
+    int64_t t = g->signed_at + rnd(g, 3 * DAY_MS, 14 * DAY_MS);
+    int64_t o = g->signed_at + rnd(g, 3 * DAY_MS, 10 * DAY_MS);
+    for (;;) { /* both tracks, registrations in time order */
+        int64_t tb = biz(g, t), ob = biz(g, o);
+        if (tb >= g->end && ob >= g->end) break;
+        if (tb <= ob) {
+            multicur_licence(g, tb);
+            t += rnd(g, (int64_t)g->a->deal.lo * HOUR_MS, (int64_t)g->a->deal.hi * HOUR_MS);
+        } else {
+            multicur_opportunity(g, ob);
+            o += rnd(g, 20 * DAY_MS, 30 * DAY_MS);
+        }
+    }
 }
 
 static void deals(Gen *g) {
+    if (g->arch == A_TECH4) return; /* no deals at all */
+    if (g->arch == A_MULTICUR) {
+        multicur_deals(g);
+        return;
+    }
     if (g->arch == A_NOPIPELINE) { /* 0–2 registrations, all LOST before qualifying */
         int64_t n = rnd(g, 0, 2), t = g->signed_at;
         for (int64_t i = 0; i < n; i++) {
@@ -893,6 +1034,8 @@ static void lifecycle(Gen *g) {
     case A_LASTWORD:
     case A_IGNORER:
     case A_PORTAL:
+    case A_MULTICUR:
+    case A_TECH4:
         if (chance(g, 20)) {
             g->owner = other_owner(g);
             emit_partner(g, biz(g, s + rnd(g, 30 * DAY_MS, 100 * DAY_MS)), PK_OWNER_CHANGED);
@@ -963,6 +1106,10 @@ static void gen_partner(EvBuf *buf, Partner *p, uint32_t idx, uint64_t seed, int
     int64_t stagger = span / 20 < 7 * DAY_MS ? span / 20 : 7 * DAY_MS;
     g.signed_at = biz(&g, start + rnd(&g, 0, stagger));
     if (g.signed_at >= g.end) g.signed_at = start;
+    if (g.arch == A_TECH4) { /* signed ~4 months before the end (but not before the start) */
+        int64_t s4 = biz(&g, g.end - rnd(&g, 118 * DAY_MS, 124 * DAY_MS));
+        if (s4 > g.signed_at && s4 < g.end) g.signed_at = s4;
+    }
     g.dark_at = g.arch == A_DARK ? g.signed_at + (g.end - g.signed_at) / 3 : INT64_MAX;
     if (g.arch == A_SILENT) { /* the last 66–72 days silent, at least the last two thirds */
         int64_t q = g.end - rnd(&g, 66 * DAY_MS, 72 * DAY_MS), third = g.signed_at + (g.end - g.signed_at) / 3;
@@ -1113,7 +1260,8 @@ static void write_event(Out *o, const Ev *e, const Partner *p) {
         put_str(o, ATTR_NAMES[e->dir]);
         out_cstr(o, ",\"amount_minor\":");
         out_i64(o, e->num);
-        out_cstr(o, ",\"currency\":\"USD\"");
+        out_cstr(o, ",\"currency\":");
+        put_str(o, CURRENCIES[e->cur].code);
         break;
     case T_REFERRAL:
         out_cstr(o, ",\"referral_id\":");
@@ -1173,24 +1321,49 @@ static void write_event(Out *o, const Ev *e, const Partner *p) {
     out_cstr(o, "}\n");
 }
 
+/* ---- the [currency] section gen streams need ---- */
+
+/* Writes the [currency] section of a partnerpulsed config that converts every
+ * currency gen writes into USD at the rates of CURRENCIES. */
+static int print_currency_config(FILE *f) {
+    fputs("[currency]\n"
+          "; the rates `partnerpulse gen` streams need (docs/gen.md): USD per unit\n"
+          "reporting = USD\n",
+          f);
+    for (int c = 0; c < N_CUR; c++) {
+        if (c == CUR_USD) continue;
+        int64_t r = CURRENCIES[c].rate4;
+        char frac[8];
+        int n = snprintf(frac, sizeof frac, "%04" PRId64, r % RATE_SCALE);
+        while (n > 0 && frac[n - 1] == '0') frac[--n] = '\0';
+        fprintf(f, "rate.%s = %" PRId64 "%s%s\n", CURRENCIES[c].code, r / RATE_SCALE, n ? "." : "",
+                frac);
+    }
+    return fflush(f) == 0 && !ferror(f) ? 0 : 1;
+}
+
 /* ---- options ---- */
 
 static void usage(FILE *f) {
     fputs("usage: partnerpulse gen [--partners N] [--seed S] [--start-ms T] [--days D]\n"
           "                        [--out FILE]\n"
+          "       partnerpulse gen --print-currency-config\n"
           "\n"
           "Writes a deterministic synthetic stream of partner events as JSON lines\n"
           "(one event per line, sorted by occurred_at_ms). Same options => same bytes.\n"
           "\n"
           "  --partners N   number of partners, 0..100000 (default 20); partner i\n"
-          "                 (0-based) gets archetype i % 11: healthy, slow, dark,\n"
+          "                 (0-based) gets archetype i % 13: healthy, slow, dark,\n"
           "                 onesided, overpromise, nopipeline, lastword, tokyo,\n"
-          "                 silent, ignorer, portal (encoded in its id)\n"
+          "                 silent, ignorer, portal, multicur, tech4 (encoded in its id)\n"
           "  --seed S       PRNG seed, unsigned 64-bit (default 1)\n"
           "  --start-ms T   start of event time, Unix ms (default 1767225600000 =\n"
           "                 2026-01-01T00:00:00Z)\n"
           "  --days D       span of event time in days, 1..3650 (default 120)\n"
           "  --out FILE     write to FILE instead of standard output\n"
+          "  --print-currency-config\n"
+          "                 print the [currency] section a partnerpulsed config needs\n"
+          "                 to consume gen streams (USD, EUR, JPY, KWD amounts), and exit\n"
           "  --help         show this help\n"
           "\n"
           "See docs/gen.md for the archetypes and the JSON format.\n",
@@ -1234,6 +1407,8 @@ int pp_gen_main(int argc, char **argv) {
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return fflush(stdout) == 0 ? 0 : 1;
+        } else if (strcmp(a, "--print-currency-config") == 0) {
+            return print_currency_config(stdout);
         } else if (opt(argc, argv, &i, "--partners", &v)) {
             bad = parse_u64(v, MAX_PARTNERS, &partners);
         } else if (opt(argc, argv, &i, "--seed", &v)) {

@@ -8,7 +8,7 @@ docs/gen.md) and computes, per partner, the values the daemon must write into th
 no code with the C implementation on purpose.
 
 Usage:
-    expected_totals.py FILE [--partner ID]   # FILE may be '-' for stdin
+    expected_totals.py FILE [--config INI] [--partner ID]   # FILE may be '-' for stdin
     expected_totals.py --self-test
 
 Output: one JSON object {partner_id: {field: value}} with sorted keys, on one line.
@@ -18,8 +18,10 @@ Semantics (events in file order; per-partner Kafka order equals file order):
   events_applied            every event of the partner, all types
   deals_sourced/_influenced distinct deal_ids, by the attribution of the deal's first event
   pipeline_*_minor          deals whose latest event has stage REGISTERED, QUALIFIED or
-                            PROPOSAL: latest amount_minor, by latest attribution
-  revenue_won_*_minor       amount_minor of a deal's first WON event, by that event's attribution
+                            PROPOSAL: latest amount, by latest attribution
+  revenue_won_*_minor       amount of a deal's first WON event, by that event's attribution
+                            (amounts: each event's amount_minor converted into the reporting
+                            currency's minor units, see Money below)
   deals_won / deals_lost    deals closed WON / LOST
                             (once a deal is WON or LOST, later events of it are ignored for
                             the latest event, pipeline and revenue; they still count in
@@ -33,10 +35,21 @@ Semantics (events in file order; per-partner Kafka order equals file order):
   last_outbound_ms          max occurred_at_ms of non-automated OUTBOUND EngagementEvents, 0 if none
   New optional keys (expects_reply, timezone, calendar, PROFILE_CHANGED) change none of these:
   a lifecycle event of any kind counts in events_applied only.
+
+Money (DESIGN section 3): a deal's amount_minor is in the minor units of its `currency`
+(ISO 4217 exponent); it is converted into the reporting currency's minor units as
+    amount_minor * rate * 10^exponent(reporting) / 10^exponent(currency)
+exactly (fractions), rounded half away from zero, at the rates of the [currency] section
+of --config INI (`reporting = USD`, `rate.EUR = 1.08`: reporting units per unit; any
+partnerpulsed config, or the output of `partnerpulse gen --print-currency-config`).
+An empty currency is the reporting currency. Without --config the reporting currency is
+USD with no rates. A deal in a currency without a rate is an error here (exit 1): the
+daemon would send it to the DLQ (reason `currency`), and gen streams must be applied whole.
 """
 
 import json
 import sys
+from fractions import Fraction
 
 FIELDS = (
     "events_applied",
@@ -73,6 +86,65 @@ class InputError(Exception):
     pass
 
 
+# ISO 4217 minor-unit exponents of the codes this oracle knows (the daemon has the
+# whole table; a code missing here is an error, never a guess).
+ISO4217_EXPONENT = {
+    "USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2, "NZD": 2, "SEK": 2, "NOK": 2,
+    "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "CNY": 2, "HKD": 2, "SGD": 2, "INR": 2, "BRL": 2,
+    "MXN": 2, "ZAR": 2, "AED": 2, "SAR": 2, "ILS": 2, "TRY": 2, "THB": 2, "MYR": 2,
+    "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "PYG": 0, "UGX": 0, "XOF": 0, "XAF": 0,
+    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3, "LYD": 3, "IQD": 3,
+}
+
+
+class Money:
+    """The reporting currency and the rates of a [currency] section."""
+
+    def __init__(self, reporting="USD", rates=None):
+        self.reporting = reporting
+        self.rates = {reporting: Fraction(1)}
+        for code, rate in (rates or {}).items():
+            self.rates[code] = Fraction(rate)  # Fraction("1.08") is exact
+        for code in self.rates:
+            if code not in ISO4217_EXPONENT:
+                raise InputError("currency %r: no ISO 4217 exponent known to this oracle" % code)
+
+    @classmethod
+    def from_ini(cls, path):
+        """The [currency] section of an INI file (later keys win, as in inih)."""
+        section, reporting, rates = None, "USD", {}
+        with open(path, encoding="utf-8") as f:
+            for raw in f:
+                line = raw.strip()
+                if not line or line[0] in ";#":
+                    continue
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1].strip()
+                    continue
+                if section != "currency" or "=" not in line:
+                    continue
+                key, value = (x.strip() for x in line.split("=", 1))
+                if key == "reporting":
+                    reporting = value
+                elif key.startswith("rate."):
+                    rates[key[5:]] = value
+        return cls(reporting, rates)
+
+    def convert(self, amount, currency):
+        """amount minor units of currency -> reporting minor units, half away from zero."""
+        code = currency or self.reporting
+        if code not in self.rates:
+            raise InputError("currency %r has no rate (the daemon sends the event to the DLQ, reason "
+                             "currency): give --config with a [currency] section that has rate.%s" % (code, code))
+        x = (amount * self.rates[code] * 10 ** ISO4217_EXPONENT[self.reporting] /
+             10 ** ISO4217_EXPONENT[code])
+        n = abs(x)
+        whole = n.numerator // n.denominator
+        if n - whole >= Fraction(1, 2):
+            whole += 1
+        return whole if x >= 0 else -whole
+
+
 def _enum(ev, etype, field):
     v = ev.get(field)
     names = ENUMS[(etype, field)]
@@ -104,8 +176,10 @@ def _new_partner():
     return {"totals": dict.fromkeys(FIELDS, 0), "deals": {}}
 
 
-def compute(lines):
-    """lines: iterable of JSON-lines text. Returns {partner_id: {field: value}}."""
+def compute(lines, money=None):
+    """lines: iterable of JSON-lines text; money: a Money (default: USD, no rates).
+    Returns {partner_id: {field: value}}."""
+    money = money or Money()
     partners = {}
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -123,7 +197,7 @@ def compute(lines):
         if etype not in ("deal", "referral", "engagement", "partner"):
             raise InputError("line %d: unknown type %r" % (lineno, etype))
         try:
-            _apply(partners.setdefault(pid, _new_partner()), etype, ev)
+            _apply(partners.setdefault(pid, _new_partner()), etype, ev, money)
         except InputError as e:
             raise InputError("line %d: %s" % (lineno, e))
 
@@ -147,14 +221,18 @@ def _inbound(tot, ev):
         tot["last_inbound_ms"] = t
 
 
-def _apply(p, etype, ev):
+def _apply(p, etype, ev, money):
+    if etype == "deal":  # converted first: a deal without a rate is not applied at all
+        currency = ev.get("currency", "")
+        if not isinstance(currency, str):
+            raise InputError("field 'currency': expected a string, got %r" % (currency,))
+        amount = money.convert(_int(ev, "amount_minor"), currency)
     tot = p["totals"]
     tot["events_applied"] += 1
     if etype == "deal":
         deal_id = ev.get("deal_id", "")
         stage = _enum(ev, "deal", "stage")
         attribution = _enum(ev, "deal", "attribution")
-        amount = _int(ev, "amount_minor")
         deal = p["deals"].get(deal_id)
         if deal is None:
             deal = p["deals"][deal_id] = {"latest": None}
@@ -235,6 +313,42 @@ SELF_TEST_INPUT = """
 {"type":"partner","event_id":"c-10","partner_id":"c","occurred_at_ms":999,"kind":"PROFILE_CHANGED","partner_type":"REFERRAL","tier":"silver","owner":"Ann","display_name":"C","timezone":"Asia/Tokyo","calendar":"business"}
 """
 
+# Deals in other currencies, converted at SELF_TEST_RATES (the rates gen streams need).
+SELF_TEST_RATES = "[kafka]\nrate.EUR = 9\n[currency]\n; USD per unit\nreporting = USD\nrate.EUR = 1.08\nrate.JPY = 0.0067\nrate.KWD = 3.25\n[daemon]\n"
+SELF_TEST_MONEY_INPUT = """
+{"type":"deal","event_id":"m-1","partner_id":"m","occurred_at_ms":1,"deal_id":"d1","stage":"WON","attribution":"SOURCED","amount_minor":2400000,"currency":"JPY"}
+{"type":"deal","event_id":"m-2","partner_id":"m","occurred_at_ms":2,"deal_id":"d2","stage":"WON","attribution":"SOURCED","amount_minor":5000000,"currency":"KWD"}
+{"type":"deal","event_id":"m-3","partner_id":"m","occurred_at_ms":3,"deal_id":"d3","stage":"WON","attribution":"INFLUENCED","amount_minor":1500000,"currency":"EUR"}
+{"type":"deal","event_id":"m-4","partner_id":"m","occurred_at_ms":4,"deal_id":"d4","stage":"WON","attribution":"INFLUENCED","amount_minor":2387650,"currency":"JPY"}
+{"type":"deal","event_id":"m-5","partner_id":"m","occurred_at_ms":5,"deal_id":"d5","stage":"QUALIFIED","attribution":"SOURCED","amount_minor":4923460,"currency":"KWD"}
+{"type":"deal","event_id":"m-6","partner_id":"m","occurred_at_ms":6,"deal_id":"d6","stage":"PROPOSAL","attribution":"INFLUENCED","amount_minor":1481481,"currency":"EUR"}
+{"type":"deal","event_id":"m-7","partner_id":"m","occurred_at_ms":7,"deal_id":"d7","stage":"REGISTERED","attribution":"INFLUENCED","amount_minor":1234,"currency":""}
+{"type":"deal","event_id":"m-8","partner_id":"m","occurred_at_ms":8,"deal_id":"d8","stage":"REGISTERED","attribution":"INFLUENCED","amount_minor":1,"currency":"JPY"}
+{"type":"deal","event_id":"m-9","partner_id":"m","occurred_at_ms":9,"deal_id":"d9","stage":"REGISTERED","attribution":"INFLUENCED","amount_minor":50,"currency":"JPY"}
+"""
+SELF_TEST_MONEY_EXPECTED = {
+    "m": {
+        "events_applied": 9,
+        "deals_sourced": 3,
+        "deals_influenced": 6,
+        "pipeline_sourced_minor": 1600125,  # 4923460 fils * 3.25 = 1600124.5 cents: half rounds up
+        # 1481481 * 1.08 = 1599999.48 -> 1599999; 1234 (empty = USD); 1 yen = 0.67 cent -> 1;
+        # 50 yen = 33.5 cents -> 34
+        "pipeline_influenced_minor": 1599999 + 1234 + 1 + 34,
+        "revenue_won_sourced_minor": 1608000 + 1625000,  # JPY 2 400 000 = $16 080; KWD 5 000.000 = $16 250
+        # EUR 15 000 = $16 200; JPY 2 387 650 = 1599725.5 cents -> 1599726
+        "revenue_won_influenced_minor": 1620000 + 1599726,
+        "deals_won": 4,
+        "deals_lost": 0,
+        "referrals_to_us": 0,
+        "referrals_to_partner": 0,
+        "engagements_inbound": 0,
+        "engagements_outbound": 0,
+        "last_inbound_ms": 5,
+        "last_outbound_ms": 0,
+    },
+}
+
 SELF_TEST_EXPECTED = {
     "a": {
         "events_applied": 20,
@@ -293,10 +407,20 @@ SELF_TEST_EXPECTED = {
 
 
 def self_test():
+    import os
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+        f.write(SELF_TEST_RATES)
+    try:
+        money = Money.from_ini(f.name)
+    finally:
+        os.unlink(f.name)
     got = compute(SELF_TEST_INPUT.splitlines(True))
+    got.update(compute(SELF_TEST_MONEY_INPUT.splitlines(True), money))
+    want = dict(SELF_TEST_EXPECTED, **SELF_TEST_MONEY_EXPECTED)
     ok = True
-    for pid in sorted(set(got) | set(SELF_TEST_EXPECTED)):
-        exp, g = SELF_TEST_EXPECTED.get(pid), got.get(pid)
+    for pid in sorted(set(got) | set(want)):
+        exp, g = want.get(pid), got.get(pid)
         if exp != g:
             ok = False
             for f in FIELDS:
@@ -304,9 +428,11 @@ def self_test():
                 gv = g.get(f) if g else None
                 if ev != gv:
                     print("self-test: %s.%s: expected %r, got %r" % (pid, f, ev, gv), file=sys.stderr)
-    for bad in ('{"type":"deal"}', "not json", '{"type":"x","partner_id":"p"}'):
+    for bad, m in (('{"type":"deal"}', None), ("not json", None), ('{"type":"x","partner_id":"p"}', None),
+                   ('{"type":"deal","partner_id":"p","amount_minor":1,"currency":"JPY"}', None),
+                   ('{"type":"deal","partner_id":"p","amount_minor":1,"currency":"CHF"}', money)):
         try:
-            compute([bad])
+            compute([bad], m)
             ok = False
             print("self-test: accepted bad input %r" % bad, file=sys.stderr)
         except InputError:
@@ -319,7 +445,7 @@ def main(argv):
     args = argv[1:]
     if args == ["--self-test"]:
         return self_test()
-    path, partner = None, None
+    path, partner, config = None, None, None
     i = 0
     while i < len(args):
         a = args[i]
@@ -329,6 +455,12 @@ def main(argv):
         elif a.startswith("--partner="):
             partner = a[len("--partner="):]
             i += 1
+        elif a == "--config" and i + 1 < len(args):
+            config = args[i + 1]
+            i += 2
+        elif a.startswith("--config="):
+            config = a[len("--config="):]
+            i += 1
         elif a in ("-h", "--help"):
             print(__doc__.strip())
             return 0
@@ -336,17 +468,18 @@ def main(argv):
             path = a
             i += 1
         else:
-            print("usage: expected_totals.py FILE [--partner ID] | --self-test", file=sys.stderr)
+            print("usage: expected_totals.py FILE [--config INI] [--partner ID] | --self-test", file=sys.stderr)
             return 2
     if path is None:
-        print("usage: expected_totals.py FILE [--partner ID] | --self-test", file=sys.stderr)
+        print("usage: expected_totals.py FILE [--config INI] [--partner ID] | --self-test", file=sys.stderr)
         return 2
     try:
+        money = Money.from_ini(config) if config else Money()
         if path == "-":
-            result = compute(sys.stdin)
+            result = compute(sys.stdin, money)
         else:
             with open(path, encoding="utf-8") as f:
-                result = compute(f)
+                result = compute(f, money)
     except (OSError, InputError) as e:
         print("expected_totals.py: %s" % e, file=sys.stderr)
         return 1

@@ -53,7 +53,23 @@ create_topics() {
     "$PP" topics -b "$PP_TEST_KAFKA" -p "$TOPIC_PREFIX" -n "${PARTITIONS:-6}" >/dev/null
 }
 
+# CURRENCY_INI: the [currency] section gen streams need (reporting USD; EUR, JPY
+# and KWD amounts), as `partnerpulse gen --print-currency-config` prints it: the
+# one copy of the rates (docs/gen.md). write_config puts it into every daemon
+# config and expected_totals hands it to the oracle, so both convert alike.
+CURRENCY_INI=$WORK/currency.ini
+"$PP" gen --print-currency-config >"$CURRENCY_INI" || fail "partnerpulse gen --print-currency-config failed"
+
+# expected_totals EVENTS OUT: the oracle's per-partner totals for EVENTS (a gen
+# stream), amounts converted at the rates of CURRENCY_INI
+expected_totals() {
+    python3 "$E2E_DIR/expected_totals.py" "$1" --config "$CURRENCY_INI" >"$2" || fail "expected_totals.py failed on $1"
+}
+
 # write_config FILE [extra INI lines...]
+# The extra lines are appended after the last section, [daemon] (so bare keys
+# land there); lines that open a section of their own ("[alerts]", ...) may
+# follow. [currency] (CURRENCY_INI) comes before [daemon].
 write_config() {
     local f=$1
     shift
@@ -76,6 +92,8 @@ dlq = ${TOPIC_PREFIX}partner.dlq
 host = 127.0.0.1
 port = $PP_TEST_REDIS_PORT
 prefix = $REDIS_PREFIX
+
+$(cat "$CURRENCY_INI")
 
 [daemon]
 log_level = info

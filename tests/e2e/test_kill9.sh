@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 "$PP" gen --partners 1500 --seed 99 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")
 ((n >= 100000)) || fail "gen produced only $n events"
-python3 "$E2E_DIR/expected_totals.py" "$WORK/events.jsonl" >"$WORK/expected.json"
+expected_totals "$WORK/events.jsonl" "$WORK/expected.json"
 create_topics
 produce "$WORK/events.jsonl" # the whole history first: replay is then deterministic
 log "$n events for 1500 partners"

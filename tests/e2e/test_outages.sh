@@ -22,7 +22,7 @@ PP_TEST_REDIS_PORT=$RPORT # lib helpers (redis_sum, check) read this one
 
 "$PP" gen --partners 200 --seed 11 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")
-python3 "$E2E_DIR/expected_totals.py" "$WORK/events.jsonl" >"$WORK/expected.json"
+expected_totals "$WORK/events.jsonl" "$WORK/expected.json"
 
 paced_produce() { # FILE: 10 chunks, 0.5 s apart, in the background
     rm -f "$WORK"/chunk.*

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 "$PP" gen --partners 700 --seed 21 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")
-python3 "$E2E_DIR/expected_totals.py" "$WORK/events.jsonl" >"$WORK/expected.json"
+expected_totals "$WORK/events.jsonl" "$WORK/expected.json"
 create_topics
 produce "$WORK/events.jsonl" # the whole history first: replay is then deterministic
 write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 20" \

@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 "$PP" gen --partners 100 --seed 42 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")
 ((n >= 10000)) || fail "gen produced only $n events"
-python3 "$E2E_DIR/expected_totals.py" "$WORK/events.jsonl" >"$WORK/expected.json"
+expected_totals "$WORK/events.jsonl" "$WORK/expected.json"
 log "generated $n events for 100 partners"
 
 # ---- run 1: whole stream, one daemon
