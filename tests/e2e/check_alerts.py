@@ -93,12 +93,13 @@ HEALTHY_MAY = {"health_drop"}
 # An ignorer keeps more questions open than the engine tracks (PP_THREADS_MAX,
 # 12): evicting a thread that awaits us turns our answer on it into a new
 # question and our next question into a follow-up, so unanswered_followups
-# can trip although no thread has more than one nudge (reported; p0021 of
-# test_trust's stream).
-# An overpromiser loses most of its deals: when every qualified one it had is
-# lost by day 90 and none is won, it misses the 90-day milestone, which only a
-# qualified opportunity open or won meets (seed 004 l.88, "in active sales
-# pipeline"; p0049 of test_alerts' stream: d1..d4 lost by day 78).
+# can trip although no thread has more than one nudge (reported with the
+# 11-archetype rotation, an ignorer of test_trust's stream).
+# An overpromiser loses most of its deals: if its first deal qualifies only
+# after day 90 (gen never loses a first deal once qualified), it misses the
+# 90-day milestone, which only a qualified opportunity open or won at the
+# deadline meets (seed 004 l.88, "in active sales pipeline"; seen with the
+# 11-archetype rotation in test_alerts' stream, d1..d4 lost by day 78).
 ALSO_ALLOWED = {
     "overpromise": {"no_pipeline_90d"},
     "dark": {"one_sided", "slow_response"},
