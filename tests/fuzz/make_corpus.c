@@ -4,6 +4,12 @@
  *   fuzz_make_corpus write DIR   (re)write every seed into DIR/corpus/<target>/
  *                                and DIR/findings/<target>/ (DIR = tests/fuzz)
  *   fuzz_make_corpus check DIR   exit 1 when one of them is missing or differs
+ *   fuzz_make_corpus fixture FILE
+ *                                write the blob of a partner with rich state
+ *                                (fixture_partner below), in the current blob
+ *                                version, to FILE: tests/fixtures/state_v<N>.bin
+ *                                (tests/unit/test_upgrade.c reads every kept
+ *                                version; write the new one after a layout change)
  *
  * The seeds are checked in so that ctest replays them without running this
  * program; `check` (ctest fuzz_corpus_up_to_date) notices when the proto or
@@ -32,6 +38,7 @@
 
 #include "fuzz.h"
 #include "partnerpulse.pb-c.h"
+#include "pp_engine.h"
 #include "pp_event.h"
 #include "pp_partner.h"
 
@@ -770,10 +777,219 @@ static void state_blob(struct sink *s)
     s->sub = sub;
 }
 
+
+/* ---- the upgrade fixture (tests/fixtures/state_v<N>.bin) ---- */
+
+#define FX_T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define FX_HOUR 3600000LL
+
+/* The id of event i: every third one a 36-byte UUID (the longest evidence
+ * kept whole in version 8), the others short. */
+static const char *fx_eid(int i)
+{
+    static char buf[64];
+    if (i % 3 == 0)
+        snprintf(buf, sizeof buf, "%08x-58cc-4372-a567-0e02b2c3%04x", 0x1000u + (unsigned)i, (unsigned)i);
+    else
+        snprintf(buf, sizeof buf, "fx-e%d", i);
+    return buf;
+}
+
+struct fx {
+    pp_policyset_t ps;
+    pp_partner_t *st;
+    pp_alert_t out[PP_ENGINE_ALERTS_CAP];
+    int seq;
+    int alerts;
+};
+
+static void fx_apply(struct fx *f, pp_event_t ev)
+{
+    int n = pp_engine_apply(&f->ps, f->st, &ev, ev.topic, 100 + f->seq, ev.occurred_at_ms, f->out);
+    if (n < 0)
+        abort();
+    f->alerts += n;
+}
+
+static pp_event_t fx_ev(struct fx *f, pp_topic_t topic, int64_t t)
+{
+    return ev_common(topic, f->st->id, fx_eid(f->seq++), t);
+}
+
+/*
+ * A partner with something in every part of the state: profile, deals of
+ * every stage (more than the table holds: evictions), referrals both ways,
+ * answered and open threads with follow-ups, commitments delivered, missed
+ * and open, contributions, a snooze, and alerts fired by the engine. Built
+ * through the public API only, so the same code builds it under any layout.
+ */
+static void fixture_partner(pp_partner_t *st)
+{
+    static struct fx f;
+    memset(&f, 0, sizeof f);
+    pp_policyset_default(&f.ps);
+    f.st = st;
+    pp_partner_init(st, "fixture-partner-1");
+    int64_t t = FX_T0;
+
+    pp_event_t ev = fx_ev(&f, PP_TOPIC_LIFECYCLE, t);
+    ev.u.lc.kind = PP_LC_SIGNED;
+    ev.u.lc.partner_type = PP_PTYPE_RESELLER;
+    snprintf(ev.u.lc.tier, sizeof ev.u.lc.tier, "gold");
+    snprintf(ev.u.lc.owner, sizeof ev.u.lc.owner, "J\xc3\xb6rg M\xc3\xbcller");
+    snprintf(ev.u.lc.display_name, sizeof ev.u.lc.display_name, "Fixture Resellers GmbH");
+    fx_apply(&f, ev);
+
+    /* 30 deals over 30 days: every fifth won, every seventh lost, the
+     * others open at various stages (the table holds 24: evictions) */
+    for (int i = 0; i < 30; i++) {
+        char deal[32];
+        snprintf(deal, sizeof deal, "deal-%d", i);
+        t = FX_T0 + (int64_t)i * 24 * FX_HOUR + 10 * FX_HOUR;
+        int stages[3] = {PP_STAGE_REGISTERED, PP_STAGE_QUALIFIED, PP_STAGE_PROPOSAL};
+        int last = i % 5 == 0 ? PP_STAGE_WON : i % 7 == 0 ? PP_STAGE_LOST : stages[i % 3];
+        for (int k = 0; k < 3; k++) {
+            int stage = k == 2 ? last : stages[k];
+            if (k > 0 && stage == PP_STAGE_REGISTERED)
+                break;
+            ev = fx_ev(&f, PP_TOPIC_DEALS, t + k * FX_HOUR);
+            ev.u.deal.deal = pp_hash_str(deal);
+            ev.u.deal.stage = stage;
+            ev.u.deal.attribution = i % 2 ? PP_ATTR_INFLUENCED : PP_ATTR_SOURCED;
+            ev.u.deal.amount_minor = 100000 * (i + 1) + k;
+            memcpy(ev.u.deal.currency, "USD", 4);
+            fx_apply(&f, ev);
+            if (stage == last)
+                break;
+        }
+    }
+
+    /* referrals both ways */
+    for (int i = 0; i < 6; i++) {
+        ev = fx_ev(&f, PP_TOPIC_REFERRALS, FX_T0 + (int64_t)(31 + i) * 24 * FX_HOUR);
+        char ref[32];
+        snprintf(ref, sizeof ref, "ref-%d", i);
+        ev.u.referral.referral = pp_hash_str(ref);
+        ev.u.referral.direction = i % 3 == 2 ? PP_REF_TO_PARTNER : PP_REF_TO_US;
+        ev.u.referral.status = i % 2 ? PP_REF_CONVERTED : PP_REF_SENT;
+        fx_apply(&f, ev);
+    }
+
+    /* conversations: we ask, the partner answers after a while (response
+     * samples), we ask again and follow up with no answer (open waits) */
+    for (int i = 0; i < 14; i++) {
+        char thread[32];
+        snprintf(thread, sizeof thread, "thr-%d", i);
+        t = FX_T0 + (int64_t)(38 + i) * 24 * FX_HOUR + 9 * FX_HOUR;
+        ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, t);
+        ev.u.eng.thread = pp_hash_str(thread);
+        ev.u.eng.direction = PP_DIR_OUTBOUND;
+        ev.u.eng.kind = PP_KIND_MESSAGE;
+        fx_apply(&f, ev);
+        ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, t + (1 + i % 4) * FX_HOUR);
+        ev.u.eng.thread = pp_hash_str(thread);
+        ev.u.eng.direction = i < 10 ? PP_DIR_INBOUND : PP_DIR_OUTBOUND; /* the last ones: follow-ups */
+        ev.u.eng.kind = PP_KIND_MESSAGE;
+        fx_apply(&f, ev);
+        if (i % 4 == 1) { /* the partner asks us something back, answered or not */
+            ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, t + 6 * FX_HOUR);
+            ev.u.eng.thread = pp_hash_str(thread);
+            ev.u.eng.direction = PP_DIR_INBOUND;
+            ev.u.eng.kind = PP_KIND_REQUEST;
+            fx_apply(&f, ev);
+        }
+        if (i % 3 == 0) { /* contributions each way */
+            ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, t + 7 * FX_HOUR);
+            ev.u.eng.direction = i % 2 ? PP_DIR_INBOUND : PP_DIR_OUTBOUND;
+            ev.u.eng.kind = i % 2 ? PP_KIND_MEETING : PP_KIND_CO_MARKETING;
+            fx_apply(&f, ev);
+        }
+    }
+
+    /* commitments: made, delivered, missed, open past and future due dates */
+    for (int i = 0; i < 8; i++) {
+        char cid[32];
+        snprintf(cid, sizeof cid, "cmt-%d", i);
+        t = FX_T0 + (int64_t)(52 + i) * 24 * FX_HOUR;
+        ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, t);
+        ev.u.eng.commitment = pp_hash_str(cid);
+        ev.u.eng.direction = i % 3 == 2 ? PP_DIR_OUTBOUND : PP_DIR_INBOUND;
+        ev.u.eng.kind = PP_KIND_COMMITMENT_MADE;
+        ev.u.eng.due_at_ms = t + (int64_t)(2 + i) * 24 * FX_HOUR;
+        fx_apply(&f, ev);
+        if (i % 4 == 0 || i % 4 == 1) {
+            ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, t + FX_HOUR);
+            ev.u.eng.commitment = pp_hash_str(cid);
+            ev.u.eng.direction = i % 3 == 2 ? PP_DIR_OUTBOUND : PP_DIR_INBOUND;
+            ev.u.eng.kind = i % 4 == 0 ? PP_KIND_COMMITMENT_DELIVERED : PP_KIND_COMMITMENT_MISSED;
+            fx_apply(&f, ev);
+        }
+    }
+
+    /* a snooze, then silence long enough for rules to fire by timer */
+    ev = fx_ev(&f, PP_TOPIC_LIFECYCLE, FX_T0 + 60 * 24 * FX_HOUR);
+    ev.u.lc.kind = PP_LC_SNOOZE;
+    ev.u.lc.snooze_rule = PP_R_ONE_SIDED;
+    ev.u.lc.snooze_until_ms = FX_T0 + 200 * 24 * FX_HOUR;
+    fx_apply(&f, ev);
+    int n = pp_engine_advance(&f.ps, st, FX_T0 + 75 * 24 * FX_HOUR, FX_T0 + 75 * 24 * FX_HOUR, f.out);
+    if (n < 0)
+        abort();
+    f.alerts += n;
+    ev = fx_ev(&f, PP_TOPIC_ENGAGEMENTS, FX_T0 + 76 * 24 * FX_HOUR);
+    ev.u.eng.thread = pp_hash_str("thr-last");
+    ev.u.eng.direction = PP_DIR_OUTBOUND;
+    ev.u.eng.kind = PP_KIND_MESSAGE;
+    fx_apply(&f, ev);
+}
+
+/* fuzz_make_corpus fixture FILE: the blob of fixture_partner, and what it holds on stdout. */
+static int write_fixture(const char *path)
+{
+    static pp_partner_t st;
+    static uint8_t blob[SEED_MAX];
+    fixture_partner(&st);
+    size_t n = pp_partner_encode(&st, blob, sizeof blob);
+    FILE *fp = n ? fopen(path, "wb") : NULL;
+    if (fp == NULL || fwrite(blob, 1, n, fp) != n || fclose(fp) != 0) {
+        fprintf(stderr, "make_corpus: cannot write %s\n", path);
+        return 1;
+    }
+    printf("make_corpus: version %d blob of %s, %zu bytes, to %s\n", PP_STATE_VERSION, st.id, n, path);
+    printf("events_applied=%llu deals_sourced=%u deals_influenced=%u deals_won=%u deals_lost=%u "
+           "deals_qualified=%u deals_evicted=%u\n",
+           (unsigned long long)st.events_applied, st.deals_sourced, st.deals_influenced, st.deals_won,
+           st.deals_lost, st.deals_qualified, st.deals_evicted);
+    printf("pipeline_sourced=%lld pipeline_influenced=%lld revenue_sourced=%lld revenue_influenced=%lld\n",
+           (long long)st.pipeline_sourced_minor, (long long)st.pipeline_influenced_minor,
+           (long long)st.revenue_won_sourced_minor, (long long)st.revenue_won_influenced_minor);
+    printf("referrals_to_us=%u referrals_to_partner=%u converted_to_us=%u converted_to_partner=%u\n",
+           st.referrals_to_us, st.referrals_to_partner, st.referrals_converted_to_us,
+           (unsigned)st.referrals_converted_to_partner);
+    printf("eng_in=%u eng_out=%u followups=%u commits_made=%u/%u delivered=%u/%u missed=%u/%u\n",
+           st.engagements_inbound, st.engagements_outbound, st.followups_total, st.commits_made[0],
+           st.commits_made[1], st.commits_delivered[0], st.commits_delivered[1], st.commits_missed[0],
+           st.commits_missed[1]);
+    printf("health=%.17g rag=%u clock_ms=%lld next_deadline_ms=%lld last_event_id=%s tier=%s owner=%s "
+           "display_name=%s\n",
+           st.health, st.rag, (long long)st.clock_ms, (long long)st.next_deadline_ms, st.last_event_id, st.tier,
+           st.owner, st.display_name);
+    for (int r = 0; r < PP_R_COUNT; r++)
+        if (st.rules[r].started_at_ms || st.episodes[r] || st.snooze_until_ms[r])
+            printf("rule %s started=%lld episodes=%u sev=%u published=%u snooze_until=%lld\n",
+                   pp_rule_name((pp_rule_t)r), (long long)st.rules[r].started_at_ms, st.episodes[r],
+                   st.rules[r].severity, st.rules[r].published, (long long)st.snooze_until_ms[r]);
+    for (int m = 0; m < PP_M_COUNT; m++)
+        printf("evidence %s=%s\n", pp_measure_name((pp_measure_t)m), st.evidence[m]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "fixture") == 0)
+        return write_fixture(argv[2]);
     if (argc != 3 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "check") != 0)) {
-        fprintf(stderr, "usage: %s write|check CORPUS_DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s write|check CORPUS_DIR | fixture FILE\n", argv[0]);
         return 2;
     }
     struct sink s = {.dir = argv[2], .sub = CORPUS, .check = strcmp(argv[1], "check") == 0};
