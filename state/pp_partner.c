@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pp_upgrade.h"
+
 void pp_partner_init(pp_partner_t *st, const char *id)
 {
     memset(st, 0, sizeof *st);
@@ -31,6 +33,78 @@ bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_
 {
     const pp_applied_t *a = &st->applied[topic];
     return a->partition == partition && offset <= a->offset;
+}
+
+/* ---- exactly once by event_id ---- */
+
+/* The seed of the event_id fingerprints. Fixed: the fingerprints are stored
+ * (seen[]), so the same id must give the same fingerprint in every process
+ * and version; changing it makes every stored ring forget its ids. */
+#define SEEN_SEED 0x5bd1e9955bd1e995ULL
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return x << r | x >> (64 - r);
+}
+
+static inline uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* MurmurHash3's 64-bit block mixing over 8-byte words (the id's bytes in
+ * host order: a blob is read back on the machine type that wrote it, as the
+ * rest of the struct), seeded, the length mixed in, then its finaliser:
+ * every input bit moves every output bit, so 32 of them are a uniform
+ * fingerprint (collision odds 2^-32 per pair). */
+uint32_t pp_partner_fingerprint(const char *event_id, size_t n)
+{
+    const uint64_t c1 = 0x87c37b91114253d5ULL, c2 = 0x4cf5ad432745937fULL;
+    uint64_t h = SEEN_SEED ^ (uint64_t)n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t k;
+        memcpy(&k, event_id + i, 8);
+        k *= c1;
+        k = rotl64(k, 31);
+        k *= c2;
+        h ^= k;
+        h = rotl64(h, 27) * 5 + 0x52dce729;
+    }
+    if (i < n) {
+        uint64_t k = 0;
+        memcpy(&k, event_id + i, n - i);
+        k *= c1;
+        k = rotl64(k, 31);
+        k *= c2;
+        h ^= k;
+    }
+    h = fmix64(h ^ (uint64_t)n);
+    uint32_t v = (uint32_t)(h >> 32) ^ (uint32_t)h;
+    return v ? v : 1;
+}
+
+static bool seen_has(const uint32_t *ring, int n, uint32_t fp)
+{
+    bool found = false;
+    for (int i = 0; i < n; i++) /* no early exit: vectorised */
+        found |= ring[i] == fp;
+    return found;
+}
+
+pp_dup_t pp_partner_duplicate(const pp_partner_t *st, pp_topic_t topic, int32_t partition, int64_t offset,
+                              const pp_event_t *ev)
+{
+    if ((unsigned)topic < PP_TOPIC_COUNT && pp_partner_already_applied(st, topic, partition, offset))
+        return PP_DUP_OFFSET;
+    if (ev != NULL && seen_has(st->seen, PP_SEEN_MAX, pp_partner_fingerprint(ev->event_id, strlen(ev->event_id))))
+        return PP_DUP_ID;
+    return PP_DUP_NONE;
 }
 
 /* ---- rolling windows ----
@@ -392,7 +466,30 @@ static int64_t *pipeline_of(pp_partner_t *st, int attribution)
     return attribution == PP_ATTR_SOURCED ? &st->pipeline_sourced_minor : &st->pipeline_influenced_minor;
 }
 
-/* Find the deal's slot, or claim one for it (evicting closed deals first, then the oldest). */
+/* The order of the open stages: a later event moves a deal forward, back only
+ * with a later event time (deal_stale). */
+static int stage_rank(int stage)
+{
+    return stage == PP_STAGE_REGISTERED ? 1 : stage == PP_STAGE_QUALIFIED ? 2 : stage == PP_STAGE_PROPOSAL ? 3 : 4;
+}
+
+/* Whether an event of an open deal in the table is older than what the deal
+ * holds and must not rewind it (a late retry of an earlier stage): an open
+ * stage with an event time before the deal's latest, or in the same second
+ * and an earlier stage. A closing stage (WON, LOST) is never stale: closing
+ * is final whenever it was. */
+static bool deal_stale(const pp_deal_slot_t *d, const pp_event_t *ev)
+{
+    if (!stage_open(ev->u.deal.stage))
+        return false;
+    uint32_t at = pp_secs(ev->occurred_at_ms);
+    return at < d->last_seen || (at == d->last_seen && stage_rank(ev->u.deal.stage) < stage_rank(d->stage));
+}
+
+/* Find the deal's slot, or claim one for it (evicting closed deals first,
+ * then the oldest); NULL when the deal is not in the table but was closed
+ * and evicted from it (closed_deals[]): closed deals stay closed. A closed
+ * deal evicted is remembered there. */
 static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
 {
     pp_deal_slot_t *free_slot = NULL, *oldest_closed = NULL, *oldest_open = NULL;
@@ -413,7 +510,13 @@ static pp_deal_slot_t *deal_slot(pp_partner_t *st, uint64_t id, bool *is_new)
         }
     }
     *is_new = true;
+    if (seen_has(st->closed_deals, PP_CLOSED_MAX, pp_id_fold(id)))
+        return NULL; /* closed and evicted: a late or repeated event changes nothing */
     pp_deal_slot_t *d = free_slot ? free_slot : oldest_closed;
+    if (d != NULL && d == oldest_closed) { /* remember it: its repeated WON must not count again */
+        st->closed_deals[st->closed_next] = pp_id_fold(d->id);
+        st->closed_next = (uint8_t)((st->closed_next + 1) % PP_CLOSED_MAX);
+    }
     if (d == NULL) {
         /* All slots hold open deals: forget the stalest one and its pipeline. */
         d = oldest_open;
@@ -458,11 +561,11 @@ static inline void copy_short(char *dst, const char *src, size_t n)
  * once per event by pp_partner_apply_own, not once per measure). */
 static void set_evidence(pp_partner_t *st, pp_measure_t m, const char *event_id, size_t n)
 {
-    if (n < PP_EVIDENCE_MAX) {
+    if (n < PP_STATE_ID_MAX) {
         copy_short(st->evidence[m], event_id, n + 1);
     } else { /* keep the tail, which is where ids usually differ */
         st->evidence[m][0] = '~';
-        memcpy(st->evidence[m] + 1, event_id + n - (PP_EVIDENCE_MAX - 2), PP_EVIDENCE_MAX - 1);
+        memcpy(st->evidence[m] + 1, event_id + n - (PP_STATE_ID_MAX - 2), PP_STATE_ID_MAX - 1);
     }
 }
 
@@ -482,6 +585,8 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_
 {
     bool is_new;
     pp_deal_slot_t *d = deal_slot(st, ev->u.deal.deal, &is_new);
+    if (d == NULL)
+        return; /* a closed deal evicted from the table: closed deals stay closed */
     bucket_t day = bucket_at(st, dn);
     if (is_new) {
         d->id = ev->u.deal.deal;
@@ -495,6 +600,8 @@ static void apply_deal(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_
             note_inbound(st, ev, idn); /* the partner brought it: the partner is active */
     } else if (!stage_open(d->stage)) {
         return; /* closed deals stay closed: a late or repeated event changes nothing */
+    } else if (deal_stale(d, ev)) {
+        return; /* an earlier stage arriving late never rewinds the deal */
     } else {
         sat_add(pipeline_of(st, d->attribution), -d->amount_minor);
         if (d->qualified && st->open_qualified > 0) /* counted again below if it stays open */
@@ -573,7 +680,14 @@ static void apply_referral(pp_partner_t *st, const pp_event_t *ev, int32_t dn, s
 
 /* ---- threads and response times ---- */
 
-static pp_thread_t *thread_find(pp_partner_t *st, uint64_t id)
+/* The 32-bit id a thread or commitment slot keeps of its 64-bit hash; 0 stays
+ * 0 (no id: matches a free slot, as it did with 64-bit ids). */
+static inline uint32_t slot_id(uint64_t h)
+{
+    return h ? pp_id_fold(h) : 0;
+}
+
+static pp_thread_t *thread_find(pp_partner_t *st, uint32_t id)
 {
     for (int i = 0; i < PP_THREADS_MAX; i++)
         if (st->threads[i].id == id)
@@ -581,7 +695,7 @@ static pp_thread_t *thread_find(pp_partner_t *st, uint64_t id)
     return NULL;
 }
 
-static pp_thread_t *thread_claim(pp_partner_t *st, uint64_t id)
+static pp_thread_t *thread_claim(pp_partner_t *st, uint32_t id)
 {
     pp_thread_t *victim = NULL;
     for (int i = 0; i < PP_THREADS_MAX; i++) {
@@ -693,7 +807,8 @@ static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t 
     uint8_t waiting_for_sender = inbound ? PP_WAIT_PARTNER : PP_WAIT_US;
     uint8_t waiting_for_other = inbound ? PP_WAIT_US : PP_WAIT_PARTNER;
     uint32_t now = pp_secs(ev->occurred_at_ms);
-    pp_thread_t *t = thread_find(st, ev->u.eng.thread);
+    uint32_t tid = slot_id(ev->u.eng.thread);
+    pp_thread_t *t = thread_find(st, tid);
     if (t != NULL && t->awaiting == waiting_for_other) {
         /* the sender writes again while the other side owes an answer: a follow-up */
         if (t->followups < UINT8_MAX)
@@ -721,7 +836,7 @@ static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t 
             memset(t, 0, sizeof *t); /* concluded: nothing open on this thread */
         return;
     }
-    t = t ? t : thread_claim(st, ev->u.eng.thread);
+    t = t ? t : thread_claim(st, tid);
     t->awaiting = waiting_for_other;
     t->since = now;
     t->followups = 0;
@@ -729,7 +844,7 @@ static void apply_thread_message(pp_partner_t *st, const pp_event_t *ev, size_t 
 
 /* ---- commitments (seed 000 §6.3) ---- */
 
-static pp_commit_t *commit_find(pp_partner_t *st, uint64_t id)
+static pp_commit_t *commit_find(pp_partner_t *st, uint32_t id)
 {
     for (int i = 0; i < PP_COMMITS_MAX; i++)
         if (st->commits[i].id == id)
@@ -737,7 +852,7 @@ static pp_commit_t *commit_find(pp_partner_t *st, uint64_t id)
     return NULL;
 }
 
-static pp_commit_t *commit_claim(pp_partner_t *st, uint64_t id)
+static pp_commit_t *commit_claim(pp_partner_t *st, uint32_t id)
 {
     /* a free slot, else the settled commitment due longest ago, else (table
      * full of open ones) the open one due first, counted as evicted */
@@ -787,13 +902,14 @@ static void count_commit(pp_partner_t *st, int owner, bool delivered, int64_t at
 
 static void apply_commitment(pp_partner_t *st, const pp_event_t *ev, int32_t dn, size_t idn)
 {
-    pp_commit_t *c = commit_find(st, ev->u.eng.commitment);
+    uint32_t cid = slot_id(ev->u.eng.commitment);
+    pp_commit_t *c = commit_find(st, cid);
     int owner = ev->u.eng.direction;
     switch (ev->u.eng.kind) {
     case PP_KIND_COMMITMENT_MADE:
         if (c != NULL)
             return; /* repeated announcement */
-        c = commit_claim(st, ev->u.eng.commitment);
+        c = commit_claim(st, cid);
         c->owner = (uint8_t)owner;
         c->due = ev->u.eng.due_at_ms ? pp_secs(ev->u.eng.due_at_ms) : 0;
         c->state = PP_COMMIT_OPEN;
@@ -858,7 +974,7 @@ static void apply_engagement(pp_partner_t *st, const pp_event_t *ev, int32_t dn,
         st->engagements_outbound++;
     if (ev->u.eng.automated) {
         /* auto-replies are no responses and no activity (seed 000 §6.2) */
-        pp_thread_t *t = ev->u.eng.thread ? thread_find(st, ev->u.eng.thread) : NULL;
+        pp_thread_t *t = ev->u.eng.thread ? thread_find(st, slot_id(ev->u.eng.thread)) : NULL;
         if (t && t->awaiting == (inbound ? PP_WAIT_PARTNER : PP_WAIT_US))
             st->automated_ignored++;
         return;
@@ -991,6 +1107,8 @@ int pp_partner_apply_own(pp_partner_t *st, const pp_event_t *ev, int32_t partiti
         copy_short(st->last_event_id, ev->event_id, idn + 1);
     else
         memcpy(st->last_event_id, ev->event_id + idn - (sizeof st->last_event_id - 1), sizeof st->last_event_id);
+    st->seen[st->seen_next] = pp_partner_fingerprint(ev->event_id, idn); /* pp_partner_duplicate */
+    st->seen_next = (uint8_t)(st->seen_next + 1 == PP_SEEN_MAX ? 0 : st->seen_next + 1);
     return 0;
 }
 
@@ -1083,6 +1201,8 @@ static bool blob_sane(const pp_partner_t *t)
         return false;
     if (t->resp_partner_next >= PP_SAMPLES_MAX || t->resp_us_next >= PP_SAMPLES_MAX)
         return false;
+    if (t->seen_next >= PP_SEEN_MAX || t->closed_next >= PP_CLOSED_MAX)
+        return false;
     /* day numbers: 0 (none) or within 2000..2100 */
     const int32_t lo = 10957, hi = 47482;
     if ((t->head_day != 0 && (t->head_day < lo || t->head_day > hi)) ||
@@ -1104,54 +1224,61 @@ static bool blob_sane(const pp_partner_t *t)
     return true;
 }
 
-int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
+int pp_partner_blob_version(const uint8_t *buf, size_t len)
 {
-    /* Version 7 is version 8 with zeros in the holes version 8 fills
-     * (open_qualified, counted below, and the converted referrals); version
-     * 6 is version 7 without zone_hash and calendar_hash, which read zero.
-     * Amounts were stored as published: they read as amounts in the
-     * reporting currency (DESIGN §3; docs/redis.md). */
-    const size_t v6_size = offsetof(pp_partner_t, zone_hash);
-    if (len < BLOB_HEADER || len > pp_partner_blob_size() || memcmp(buf, BLOB_MAGIC, 4) != 0)
-        return -EINVAL;
-    uint32_t version = get_u32(buf + 4);
-    size_t n = version == PP_STATE_VERSION || version == 7 ? sizeof *st : version == 6 ? v6_size : 0;
-    if (n == 0 || get_u32(buf + 8) != n)
-        return -EINVAL;
-    pp_partner_t tmp;
-    memset(&tmp, 0, sizeof tmp);
-    uint8_t *out = (uint8_t *)&tmp;
+    if (buf == NULL || len < BLOB_HEADER || memcmp(buf, BLOB_MAGIC, 4) != 0)
+        return -1;
+    uint32_t v = get_u32(buf + 4);
+    return v > INT32_MAX ? INT32_MAX : (int)v;
+}
+
+/* Undo the zero-run squeeze of buf[BLOB_HEADER..len) into out[0..n). */
+static bool unsqueeze(const uint8_t *buf, size_t len, uint8_t *out, size_t n)
+{
     size_t o = 0;
     for (size_t i = BLOB_HEADER; i < len;) {
         if (buf[i] != 0) {
             if (o >= n)
-                return -EINVAL;
+                return false;
             out[o++] = buf[i++];
             continue;
         }
         if (i + 1 >= len || buf[i + 1] == 0 || o + buf[i + 1] > n)
-            return -EINVAL; /* truncated run, empty run, or past the struct */
+            return false; /* truncated run, empty run, or past the struct */
         memset(out + o, 0, buf[i + 1]);
         o += buf[i + 1];
         i += 2;
     }
-    if (o != n)
-        return -EINVAL;
+    return o == n;
+}
+
+int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st)
+{
+    /* Versions 6 to 8 read into version 8's frozen layout and are migrated
+     * (pp_upgrade.h). Amounts were stored as published: they read as
+     * amounts in the reporting currency (DESIGN §3; docs/redis.md). */
+    union {
+        pp_partner_t cur;
+        pp_partner_v8_t v8;
+    } raw; /* the struct of the blob's version (two 4 KiB structs on the stack in all) */
+    int version = pp_partner_blob_version(buf, len);
+    if (version < 0 || len > pp_partner_blob_size())
+        return -EBADMSG;
+    size_t n = version == PP_STATE_VERSION ? sizeof raw.cur : pp_upgrade_v8_size((uint32_t)version);
+    if (n == 0)
+        return -EPROTO; /* newer than this code, or older than it reads: keep the blob as it is */
+    if (get_u32(buf + 8) != n)
+        return -EBADMSG;
+    memset(&raw, 0, sizeof raw);
+    if (!unsqueeze(buf, len, (uint8_t *)&raw, n))
+        return -EBADMSG;
+    pp_partner_t tmp;
+    if (version == PP_STATE_VERSION)
+        tmp = raw.cur;
+    else
+        pp_upgrade_v8(&raw.v8, (uint32_t)version, &tmp);
     if (!blob_sane(&tmp))
-        return -EINVAL;
-    if (version < 8) { /* the qualified opportunities still open, from the deal table */
-        tmp.referrals_converted_to_us = 0;
-        /* a milestone already past was met then by version 7's rule (a
-         * qualified opportunity ever): not judged again on upgrade */
-        tmp.milestone = tmp.first_qualified_ms ? PP_MILESTONE_MET : PP_MILESTONE_PENDING;
-        tmp.referrals_converted_to_partner = 0;
-        tmp.open_qualified = 0;
-        for (int i = 0; i < PP_DEALS_MAX; i++)
-            if (tmp.deals[i].id && tmp.deals[i].qualified && stage_open(tmp.deals[i].stage) &&
-                tmp.open_qualified < UINT8_MAX)
-                tmp.open_qualified++;
-    }
+        return -EBADMSG;
     *st = tmp;
     return 0;
 }
-

@@ -5,8 +5,10 @@
  * every table has a cap, overflow evicts the oldest entry and counts it).
  * It is serialised as a versioned blob for Redis and carries, per input
  * topic, the (partition, offset) it has applied: the daemon skips a
- * re-delivered message at or below that offset, which makes the effect of
- * each event exactly once (DESIGN §9).
+ * re-delivered message at or below that offset, and (pp_partner_duplicate)
+ * an event whose event_id is among the last PP_SEEN_MAX the partner applied
+ * (a producer's retry is a new message with the same id), which makes the
+ * effect of each event exactly once (DESIGN §9).
  *
  * Pure: time comes in as arguments, nothing here does I/O or logs.
  */
@@ -25,8 +27,13 @@
 #define PP_THREADS_MAX 12        /* open conversation threads tracked */
 #define PP_COMMITS_MAX 12        /* open commitments tracked */
 #define PP_SAMPLES_MAX 16        /* response-time samples kept per direction */
-#define PP_EVIDENCE_MAX 36       /* bytes of an event_id kept as evidence (a UUID fits) */
-#define PP_STATE_VERSION 8       /* bump when pp_partner_t's layout or meaning changes */
+#define PP_EVIDENCE_MAX 36       /* bytes of an event_id an alert carries as evidence (a UUID fits) */
+#define PP_STATE_ID_MAX 24       /* bytes of an event_id the state keeps (evidence, last_event_id):
+                                    ids up to 23 bytes whole, longer ones by their tail */
+#define PP_SEEN_MAX 40           /* fingerprints of applied event_ids kept (duplicates by id) */
+#define PP_CLOSED_MAX 12         /* fingerprints of closed deals evicted from the deal table */
+#define PP_STATE_VERSION 9       /* bump when pp_partner_t's layout or meaning changes; keep a
+                                    fixture of the new version (tests/fixtures, test_upgrade.c) */
 
 /* Compact time: seconds since 2000-01-01 (u32 lasts until 2136). */
 static inline uint32_t pp_secs(int64_t ms)
@@ -38,8 +45,9 @@ static inline int64_t pp_ms(uint32_t secs)
     return PP_MIN_TIME_MS + (int64_t)secs * 1000;
 }
 
-/* Where the partner's state stands in one input topic. offset -1 = nothing applied. */
-typedef struct pp_applied {
+/* Where the partner's state stands in one input topic. offset -1 = nothing
+ * applied. Packed to 12 bytes (version 9): no field of it is ever addressed. */
+typedef struct __attribute__((packed, aligned(4))) pp_applied {
     int32_t partition;
     int64_t offset;
 } pp_applied_t;
@@ -85,7 +93,7 @@ enum pp_waiting { PP_WAIT_NONE = 0, PP_WAIT_PARTNER = 1, PP_WAIT_US = 2 };
 /* A conversation thread with a question open on it (DESIGN §4): a slot is
  * taken when a message asks and freed when the exchange concludes. */
 typedef struct pp_thread {
-    uint64_t id;             /* hash of thread_id; 0 = free */
+    uint32_t id;             /* pp_id_fold(hash of thread_id); 0 = free (64 bits up to version 8) */
     uint32_t since;          /* pp_secs of the question (follow-ups keep it) */
     uint8_t awaiting;        /* enum pp_waiting: the side that owes the answer */
     uint8_t followups;       /* further messages from the waiting side's counterpart */
@@ -97,7 +105,7 @@ enum pp_commit_state { PP_COMMIT_OPEN = 1, PP_COMMIT_DELIVERED, PP_COMMIT_MISSED
 enum pp_milestone { PP_MILESTONE_PENDING = 0, PP_MILESTONE_MET = 1, PP_MILESTONE_MISSED = 2 };
 
 typedef struct pp_commit {
-    uint64_t id;             /* hash of commitment_id; 0 = free */
+    uint32_t id;             /* pp_id_fold(hash of commitment_id); 0 = free (64 bits up to version 8) */
     uint32_t due;            /* pp_secs of the due date, 0 = none */
     uint8_t owner;           /* PP_DIR_INBOUND = the partner's, PP_DIR_OUTBOUND = ours */
     uint8_t state;           /* enum pp_commit_state */
@@ -137,7 +145,8 @@ typedef struct pp_partner {
     int64_t first_event_ms;               /* min event time seen */
     int64_t last_event_ms;                /* max event time seen */
     int64_t clock_ms;                     /* evaluation clock: max(event time, timer time) */
-    char last_event_id[36];               /* event_id of the last applied event (tail if longer) */
+    char last_event_id[PP_STATE_ID_MAX];  /* event_id of the last applied event (tail if longer;
+                                             36 bytes up to version 8) */
 
     /* Profile (PartnerEvent). */
     uint8_t partner_type;                 /* enum pp_ptype */
@@ -216,9 +225,22 @@ typedef struct pp_partner {
     float measure_score[PP_M_COUNT];             /* 0..100 per measure, <0 = not available */
     uint8_t rag;                          /* enum pp_rag */
     uint8_t health_max_day_hist[8];       /* daily max health, ring by day (health_drop) */
-    int32_t health_hist_day;              /* day of the newest health_max_day_hist entry */
     uint8_t measures_available;           /* bit per measure with data (history resets on change) */
-    char evidence[PP_M_COUNT][PP_EVIDENCE_MAX];    /* event_id that last moved each measure */
+    uint8_t seen_next;                    /* seen[] write position (version 9) */
+    uint8_t closed_next;                  /* closed_deals[] write position (version 9) */
+    int32_t health_hist_day;              /* day of the newest health_max_day_hist entry */
+    /* event_id that last moved each measure (whole up to PP_STATE_ID_MAX - 1
+     * bytes, else '~' and its tail; 36 bytes up to version 8) */
+    char evidence[PP_M_COUNT][PP_STATE_ID_MAX];
+
+    /* Exactly once by event_id (version 9): pp_partner_fingerprint of the
+     * last PP_SEEN_MAX event_ids applied (ring, 0 = free), which
+     * pp_partner_duplicate looks up. */
+    uint32_t seen[PP_SEEN_MAX];
+    /* pp_id_fold of the ids of the last PP_CLOSED_MAX closed deals evicted
+     * from deals[] (ring, 0 = free): a deal found here is closed, and its
+     * events (a repeated WON) change nothing, as for a closed deal in the table. */
+    uint32_t closed_deals[PP_CLOSED_MAX];
 
     /* Alerts (pp_rules). */
     pp_rule_state_t rules[PP_R_COUNT];
@@ -229,7 +251,8 @@ typedef struct pp_partner {
 
     /* Fields added in version 7 (a version-6 blob reads with them zero). */
     uint32_t zone_hash;                   /* pp_name_hash32 of the profile's timezone, 0 = not set */
-    uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */} pp_partner_t;
+    uint32_t calendar_hash;               /* pp_name_hash32 of the profile's calendar, 0 = not set */
+} pp_partner_t;
 
 /* Initialise a fresh partner (nothing applied). id must be valid. */
 void pp_partner_init(pp_partner_t *st, const char *id);
@@ -242,8 +265,48 @@ void pp_partner_init(pp_partner_t *st, const char *id);
 bool pp_partner_already_applied(const pp_partner_t *st, pp_topic_t topic, int32_t partition,
                                 int64_t offset);
 
+/* Why a message must not be applied (pp_partner_duplicate). */
+typedef enum pp_dup {
+    PP_DUP_NONE = 0, /* new: apply it */
+    PP_DUP_OFFSET,   /* re-delivered: at or below the offset applied on its partition */
+    PP_DUP_ID,       /* its event_id is among the last PP_SEEN_MAX this partner applied */
+} pp_dup_t;
+
 /*
- * Apply one validated event that arrived at (partition, offset) of its topic,
+ * Whether the message at (topic, partition, offset) carrying ev (NULL: look
+ * at the offset only) is a duplicate for this partner, and why. By offset
+ * first (pp_partner_already_applied), then by event_id: every applied event
+ * records a 32-bit fingerprint of its id (pp_partner_fingerprint) in a ring
+ * of the last PP_SEEN_MAX, so a retry is recognised while fewer than
+ * PP_SEEN_MAX other events of the partner came in between, whatever their
+ * event times. A distinct event whose fingerprint collides with one of the
+ * ring is taken for a duplicate: probability at most PP_SEEN_MAX / 2^32 per
+ * event (about 1 in 107 million; docs/events.md).
+ */
+pp_dup_t pp_partner_duplicate(const pp_partner_t *st, pp_topic_t topic, int32_t partition, int64_t offset,
+                              const pp_event_t *ev);
+
+/* The 32-bit fingerprint of an event_id (n bytes) that seen[] holds: a
+ * seeded, well-mixed 64-bit hash of its bytes, folded; never 0. */
+uint32_t pp_partner_fingerprint(const char *event_id, size_t n);
+
+/* A 64-bit id hash (pp_hash_str: deal, thread, commitment ids) folded to the
+ * 32 bits the state keeps: mixed first (FNV's low bits are weak), never 0. */
+static inline uint32_t pp_id_fold(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    uint32_t v = (uint32_t)(h >> 32);
+    return v ? v : 1;
+}
+
+/*
+ * Apply one validated event that arrived at (partition, offset) of its topic
+ * (the caller has checked pp_partner_duplicate: this applies it regardless,
+ * and records its event_id among the seen),
  * its amounts already in the reporting currency (pp_policyset_admit_event).
  * now_ms is processing time (stored as updated_at_ms). clk: the business
  * clocks of both sides, indexed by enum pp_side (response times are counted
@@ -372,9 +435,20 @@ size_t pp_partner_blob_size(void);
 size_t pp_partner_encode(const pp_partner_t *st, uint8_t *buf, size_t cap);
 
 /*
- * Read a blob written by pp_partner_encode. Returns 0, or -EINVAL when the
- * blob is not ours, of another version, or truncated (*st untouched then).
+ * Read a blob written by pp_partner_encode, of this version or of an older
+ * one this code migrates (versions 6 to PP_STATE_VERSION; docs/redis.md).
+ * Returns 0, or (*st untouched then):
+ *   -EPROTO   a blob of ours (magic) of a version this code cannot read: newer
+ *             than PP_STATE_VERSION (written by a newer daemon), or older
+ *             than 6. The blob must be kept as it is (never overwritten).
+ *   -EBADMSG  anything else: not ours, truncated, a size that is not its
+ *             version's, a payload that does not decode, or a state that
+ *             fails the sanity checks (corrupt).
  */
 int pp_partner_decode(const uint8_t *buf, size_t len, pp_partner_t *st);
+
+/* The version in a blob's header (whatever it holds after it), or -1 when
+ * buf is not a state blob (shorter than its header, or another magic). */
+int pp_partner_blob_version(const uint8_t *buf, size_t len);
 
 #endif

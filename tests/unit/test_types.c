@@ -16,6 +16,7 @@
 
 #include "helpers.h"
 #include "pp_engine.h"
+#include "pp_upgrade.h"
 
 static pp_policyset_t ps;
 static pp_partner_t st;
@@ -212,13 +213,17 @@ Test(types, open_qualified_survives_a_blob_of_version_7)
     apply(ev_deal("acme", eid(), T0 + 31 * DAY_MS, "d2", PP_STAGE_PROPOSAL, PP_ATTR_SOURCED, 500000));
     apply(ev_deal("acme", eid(), T0 + 32 * DAY_MS, "d3", PP_STAGE_REGISTERED, PP_ATTR_SOURCED, 500000));
     cr_assert_eq(st.open_qualified, 2);
-    /* a version-7 blob: this state without the version-8 fields, open_qualified zero */
-    pp_partner_t v7 = st;
-    v7.open_qualified = 0;
-    v7.referrals_converted_to_us = v7.referrals_converted_to_partner = 0;
+    /* a version-7 blob: this state's deal table in version 8's layout
+     * (pp_upgrade.h), without the version-8 fields, open_qualified zero */
+    static pp_partner_v8_t v7;
+    memset(&v7, 0, sizeof v7);
+    memcpy(v7.id, st.id, sizeof v7.id);
+    memcpy(v7.deals, st.deals, sizeof v7.deals);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        v7.applied[t].partition = v7.applied[t].offset = -1;
     /* the blob format by hand: header, then the struct's first v7_size bytes,
      * zeros squeezed into (0, run) pairs */
-    size_t v7_size = sizeof(pp_partner_t); /* version 8 filled holes of version 7 */
+    size_t v7_size = pp_upgrade_v8_size(7); /* version 8 filled holes of version 7 */
     static uint8_t buf[16384];
     memcpy(buf, "PPST", 4);
     buf[4] = 7, buf[5] = buf[6] = buf[7] = 0;
