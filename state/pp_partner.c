@@ -47,16 +47,6 @@ static inline uint64_t rotl64(uint64_t x, int r)
     return x << r | x >> (64 - r);
 }
 
-static inline uint64_t fmix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 /* MurmurHash3's 64-bit block mixing over 8-byte words (the id's bytes in
  * host order: a blob is read back on the machine type that wrote it, as the
  * rest of the struct), seeded, the length mixed in, then its finaliser:
@@ -84,7 +74,7 @@ uint32_t pp_partner_fingerprint(const char *event_id, size_t n)
         k *= c2;
         h ^= k;
     }
-    h = fmix64(h ^ (uint64_t)n);
+    h = pp_fmix64(h ^ (uint64_t)n);
     uint32_t v = (uint32_t)(h >> 32) ^ (uint32_t)h;
     return v ? v : 1;
 }

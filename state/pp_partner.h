@@ -292,14 +292,20 @@ uint32_t pp_partner_fingerprint(const char *event_id, size_t n);
 
 /* A 64-bit id hash (pp_hash_str: deal, thread, commitment ids) folded to the
  * 32 bits the state keeps: mixed first (FNV's low bits are weak), never 0. */
-static inline uint32_t pp_id_fold(uint64_t h)
+/* MurmurHash3's 64-bit finaliser: every input bit moves every output bit. */
+static inline uint64_t pp_fmix64(uint64_t h)
 {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
-    uint32_t v = (uint32_t)(h >> 32);
+    return h;
+}
+
+static inline uint32_t pp_id_fold(uint64_t h)
+{
+    uint32_t v = (uint32_t)(pp_fmix64(h) >> 32);
     return v ? v : 1;
 }
 
