@@ -16,6 +16,21 @@
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
+
+#define DLQ_HEAD_BYTES 1024   /* bytes of a too-large message kept in its DLQ metadata record */
+#define TOO_LARGE_MAX 256     /* source messages remembered as refused for their size */
+
+/* What a produced message was (its delivery report's opaque). */
+#define KIND_DLQ ((void *)1)
+#define KIND_ALERT ((void *)2)
+
+/* A source message whose DLQ copy was refused for its size. */
+typedef struct too_large {
+    char topic[256];
+    int32_t partition;
+    int64_t offset;
+} too_large_t;
 
 struct pp_kafka {
     rd_kafka_t *consumer;
@@ -29,6 +44,10 @@ struct pp_kafka {
     int n_parts;
     uint64_t produce_failed; /* delivery reports with an error */
     uint64_t produce_failed_seen; /* produce_failed already reported by a flush */
+    uint64_t failed_dlq, failed_alerts, seen_dlq, seen_alerts; /* ...by kind */
+    size_t dlq_copy_max;     /* larger rejected messages go as metadata records */
+    too_large_t too_large[TOO_LARGE_MAX]; /* ring */
+    size_t n_too_large;
 };
 
 static void klog(pp_kafka_t *k, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -56,11 +75,44 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     pp_kafka_t *k = opaque;
-    if (m->err) {
-        k->produce_failed++;
-        klog(k, 3, "kafka delivery failed topic=%s error=%s", rd_kafka_topic_name(m->rkt),
-             rd_kafka_err2str(m->err));
+    if (!m->err)
+        return;
+    k->produce_failed++;
+    if (m->_private == KIND_DLQ)
+        k->failed_dlq++;
+    else
+        k->failed_alerts++;
+    klog(k, 3, "kafka delivery failed topic=%s error=%s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    rd_kafka_headers_t *h = NULL;
+    if (m->_private != KIND_DLQ ||
+        (m->err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && m->err != RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) ||
+        rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    /* the broker refused this copy for its size: when its source is read
+     * again, it goes as a metadata record */
+    const void *v;
+    size_t sz;
+    too_large_t *t = &k->too_large[k->n_too_large++ % TOO_LARGE_MAX];
+    memset(t, 0, sizeof *t);
+    char num[32];
+    if (rd_kafka_header_get_last(h, "pp-source-topic", &v, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        snprintf(t->topic, sizeof t->topic, "%.*s", (int)sz, (const char *)v);
+    if (rd_kafka_header_get_last(h, "pp-source-partition", &v, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(num, sizeof num, "%.*s", (int)sz, (const char *)v);
+        t->partition = (int32_t)strtol(num, NULL, 10);
     }
+    if (rd_kafka_header_get_last(h, "pp-source-offset", &v, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(num, sizeof num, "%.*s", (int)sz, (const char *)v);
+        t->offset = strtoll(num, NULL, 10);
+    }
+}
+
+static int topic_index(const pp_kafka_t *k, const char *name)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if (strcmp(k->topics[t], name) == 0)
+            return t;
+    return -1;
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -68,16 +120,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     pp_kafka_t *k = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
-        /* a partition paused before a rebalance (flow control, Redis outage)
-         * stays paused in librdkafka when it comes back: start clean */
-        if (!e)
-            rd_kafka_resume_partitions(rk, parts);
-        k->assigned = e ? 0 : parts->cnt;
         free(k->parts);
         k->parts = calloc((size_t)parts->cnt + 1, sizeof *k->parts);
         k->n_parts = 0;
-        for (int i = 0; !e && k->parts && i < parts->cnt; i++) {
+        for (int i = 0; k->parts && i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             int j = 0;
             while (j < k->n_parts && k->parts[j] < p)
@@ -88,9 +134,35 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             k->parts[j] = p;
             k->n_parts++;
         }
-        klog(k, 6, "kafka assigned partitions=%d%s", parts->cnt, e ? " (assign failed)" : "");
+        /* where each partition starts: the daemon's say (its offsets of record) */
+        int flags = 0;
+        pp_kafka_tp_t *tps = calloc((size_t)parts->cnt + 1, sizeof *tps);
+        int n = 0;
+        for (int i = 0; tps && i < parts->cnt; i++) {
+            int t = topic_index(k, parts->elems[i].topic);
+            if (t < 0)
+                continue;
+            tps[n++] = (pp_kafka_tp_t){.topic = (pp_topic_t)t, .partition = parts->elems[i].partition,
+                                       .offset = PP_KAFKA_COMMITTED};
+        }
         if (k->hooks.on_assign)
-            k->hooks.on_assign(k->hooks.opaque, parts->cnt);
+            flags = k->hooks.on_assign(k->hooks.opaque, tps, n);
+        for (int i = 0; tps && i < n; i++) {
+            rd_kafka_topic_partition_t *tp =
+                rd_kafka_topic_partition_list_find(parts, k->topics[tps[i].topic], tps[i].partition);
+            if (tp)
+                tp->offset = tps[i].offset;
+        }
+        free(tps);
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        /* a partition paused before a rebalance (flow control, Redis outage)
+         * stays paused in librdkafka when it comes back: start clean */
+        if (!e)
+            (flags & PP_KAFKA_PAUSE) ? rd_kafka_pause_partitions(rk, parts) : rd_kafka_resume_partitions(rk, parts);
+        k->assigned = e ? 0 : parts->cnt;
+        if (e)
+            k->n_parts = 0;
+        klog(k, 6, "kafka assigned partitions=%d%s", parts->cnt, e ? " (assign failed)" : "");
     } else {
         klog(k, 6, "kafka revoking partitions=%d", parts->cnt);
         if (k->hooks.on_revoke)
@@ -207,6 +279,7 @@ pp_kafka_t *pp_kafka_new(const pp_kafka_conf_t *c, const pp_kafka_hooks_t *hooks
     }
     if (hooks)
         k->hooks = *hooks;
+    k->dlq_copy_max = c->dlq_copy_max ? c->dlq_copy_max : 900 * 1024;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         if ((k->topics[t] = dupstr(c->topics[t])) == NULL)
             goto fail_oom;
@@ -252,13 +325,6 @@ fail:
     return NULL;
 }
 
-static int topic_index(const pp_kafka_t *k, const char *name)
-{
-    for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        if (strcmp(k->topics[t], name) == 0)
-            return t;
-    return -1;
-}
 
 int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m)
 {
@@ -330,7 +396,7 @@ int pp_kafka_store_offset(pp_kafka_t *k, pp_topic_t topic, int32_t partition, in
 }
 
 static int produce(pp_kafka_t *k, const char *topic, const void *key, size_t key_len,
-                   const void *buf, size_t len, rd_kafka_headers_t *hdrs)
+                   const void *buf, size_t len, rd_kafka_headers_t *hdrs, void *kind)
 {
     rd_kafka_resp_err_t e;
     for (int attempt = 0; attempt < 50; attempt++) {
@@ -338,7 +404,7 @@ static int produce(pp_kafka_t *k, const char *topic, const void *key, size_t key
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY((void *)key, key_len),
                               RD_KAFKA_V_VALUE((void *)buf, len),
-                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(kind), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(k->producer, 100); /* queue full: let deliveries drain */
@@ -347,17 +413,27 @@ static int produce(pp_kafka_t *k, const char *topic, const void *key, size_t key
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         klog(k, 3, "kafka produce failed topic=%s error=%s", topic, rd_kafka_err2str(e));
-        return -EIO;
+        return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? -EMSGSIZE : -EIO;
     }
     return 0; /* hdrs now owned by the message */
 }
 
-int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const char *why)
+static bool refused_before(const pp_kafka_t *k, const pp_kmsg_t *m)
+{
+    size_t n = k->n_too_large < TOO_LARGE_MAX ? k->n_too_large : TOO_LARGE_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (k->too_large[i].partition == m->partition && k->too_large[i].offset == m->offset &&
+            strcmp(k->too_large[i].topic, m->topic_name) == 0)
+            return true;
+    return false;
+}
+
+static rd_kafka_headers_t *dlq_headers(const pp_kmsg_t *m, const char *reason, const char *why)
 {
     char part[16], off[24];
     snprintf(part, sizeof part, "%" PRId32, m->partition);
     snprintf(off, sizeof off, "%" PRId64, m->offset);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(12);
     rd_kafka_header_add(h, "pp-reason", -1, reason, -1);
     rd_kafka_header_add(h, "pp-error", -1, why, -1);
     rd_kafka_header_add(h, "pp-source-topic", -1, m->topic_name, -1);
@@ -372,12 +448,41 @@ int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const ch
         for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &sz) == 0; i++)
             rd_kafka_header_add(h, name, -1, val, (ssize_t)sz);
     }
-    return produce(k, k->dlq_topic, m->key, m->key_len, m->payload, m->len, h);
+    return h;
+}
+
+/* The metadata record of a message too large to copy: its first KiB, its
+ * size and its SHA-256 (to find it again in the source topic). */
+static int dlq_metadata(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const char *why)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "", size[24];
+    if (EVP_Digest(m->payload, m->len, md, &md_len, EVP_sha256(), NULL) == 1)
+        for (unsigned int i = 0; i < md_len; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    snprintf(size, sizeof size, "%zu", m->len);
+    rd_kafka_headers_t *h = dlq_headers(m, reason, why);
+    rd_kafka_header_add(h, "pp-original-size", -1, size, -1);
+    rd_kafka_header_add(h, "pp-sha256", -1, hex, -1);
+    rd_kafka_header_add(h, "pp-truncated", -1, "1", -1);
+    klog(k, 4, "kafka DLQ copy too large: metadata record sent instead topic=%s partition=%" PRId32
+               " offset=%" PRId64 " size=%zu sha256=%s", m->topic_name, m->partition, m->offset, m->len, hex);
+    return produce(k, k->dlq_topic, m->key, m->key_len, m->payload, m->len < DLQ_HEAD_BYTES ? m->len : DLQ_HEAD_BYTES,
+                   h, KIND_DLQ);
+}
+
+int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const char *why)
+{
+    if (m->len > k->dlq_copy_max || refused_before(k, m))
+        return dlq_metadata(k, m, reason, why);
+    int rc = produce(k, k->dlq_topic, m->key, m->key_len, m->payload, m->len, dlq_headers(m, reason, why), KIND_DLQ);
+    return rc == -EMSGSIZE ? dlq_metadata(k, m, reason, why) : rc;
 }
 
 int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t *buf, size_t len)
 {
-    return produce(k, k->alerts_topic, partner_id, strlen(partner_id), buf, len, NULL);
+    return produce(k, k->alerts_topic, partner_id, strlen(partner_id), buf, len, NULL, KIND_ALERT);
 }
 
 int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms)
@@ -393,6 +498,85 @@ int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms)
 void pp_kafka_ack_failures(pp_kafka_t *k)
 {
     k->produce_failed_seen = k->produce_failed;
+    k->seen_dlq = k->failed_dlq;
+    k->seen_alerts = k->failed_alerts;
+}
+
+void pp_kafka_failures(const pp_kafka_t *k, pp_kafka_failures_t *out)
+{
+    out->dlq = k->failed_dlq - k->seen_dlq;
+    out->alerts = k->failed_alerts - k->seen_alerts;
+    out->dlq_total = k->failed_dlq;
+    out->alerts_total = k->failed_alerts;
+}
+
+static rd_kafka_topic_partition_list_t *tp_list(const pp_kafka_t *k, const pp_kafka_tp_t *tps, int n)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, k->topics[tps[i].topic], tps[i].partition)->offset = tps[i].offset;
+    return l;
+}
+
+int pp_kafka_seek(pp_kafka_t *k, const pp_kafka_tp_t *tps, int n)
+{
+    if (n == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = tp_list(k, tps, n);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(k->consumer, l, 10000);
+    int rc = 0;
+    if (e) {
+        klog(k, 3, "kafka seek failed error=\"%s\"", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        rc = -EIO;
+    }
+    for (int i = 0; rc == 0 && i < l->cnt; i++)
+        if (l->elems[i].err) {
+            klog(k, 3, "kafka seek failed topic=%s partition=%" PRId32 " error=%s", l->elems[i].topic,
+                 l->elems[i].partition, rd_kafka_err2str(l->elems[i].err));
+            rc = -EIO;
+        }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+int pp_kafka_committed(pp_kafka_t *k, pp_kafka_tp_t *tps, int n, int timeout_ms, bool *any)
+{
+    *any = false;
+    if (n == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = tp_list(k, tps, n);
+    rd_kafka_resp_err_t e = rd_kafka_committed(k->consumer, l, timeout_ms);
+    if (e) {
+        klog(k, 3, "kafka committed offsets unavailable error=%s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(l);
+        return -EIO;
+    }
+    for (int i = 0; i < n; i++) {
+        tps[i].offset = l->elems[i].offset >= 0 ? l->elems[i].offset : PP_KAFKA_COMMITTED;
+        *any = *any || l->elems[i].offset >= 0;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return 0;
+}
+
+int pp_kafka_resume_except(pp_kafka_t *k, bool (*skip)(void *opaque, pp_topic_t topic, int32_t partition),
+                           void *opaque)
+{
+    rd_kafka_topic_partition_list_t *l = NULL, *r = rd_kafka_topic_partition_list_new(16);
+    if (rd_kafka_assignment(k->consumer, &l) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(r);
+        return -EIO;
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        int t = topic_index(k, l->elems[i].topic);
+        if (t >= 0 && !skip(opaque, (pp_topic_t)t, l->elems[i].partition))
+            rd_kafka_topic_partition_list_add(r, l->elems[i].topic, l->elems[i].partition);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_resume_partitions(k->consumer, r);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_topic_partition_list_destroy(r);
+    return e ? -EIO : 0;
 }
 
 static int pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition, bool pause)

@@ -21,14 +21,27 @@
 
 typedef struct pp_kafka pp_kafka_t;
 
+#define PP_KAFKA_BEGINNING (-2)    /* librdkafka's RD_KAFKA_OFFSET_BEGINNING */
+#define PP_KAFKA_COMMITTED (-1001) /* librdkafka's RD_KAFKA_OFFSET_INVALID: the committed offset */
+#define PP_KAFKA_PAUSE 1
+
+/* One input topic partition and an offset. */
+typedef struct pp_kafka_tp {
+    pp_topic_t topic;
+    int32_t partition;
+    int64_t offset;
+} pp_kafka_tp_t;
+
 /* What the daemon plugs into the adapter. */
 typedef struct pp_kafka_hooks {
     void *opaque;
     /* Partitions are being revoked: flush all applied work now (offsets
      * stored by the flush are committed right after). */
     void (*on_revoke)(void *opaque);
-    /* New partitions were assigned (cached state may be loaded lazily). */
-    void (*on_assign)(void *opaque, int n_partitions);
+    /* Partitions are being assigned: tps[0..n) with offset PP_KAFKA_COMMITTED;
+     * the hook may set where each starts. Returns 0, or PP_KAFKA_PAUSE to
+     * have them all paused once assigned (the daemon resumes them). */
+    int (*on_assign)(void *opaque, pp_kafka_tp_t *tps, int n);
     /* A log line from the adapter or librdkafka: level is syslog-like (3 err, 4 warn, 6 info). */
     void (*log)(void *opaque, int level, const char *msg);
 } pp_kafka_hooks_t;
@@ -43,6 +56,7 @@ typedef struct pp_kafka_conf {
     const char *topics[PP_TOPIC_COUNT]; /* input topic names */
     const char *alerts_topic;
     const char *dlq_topic;
+    size_t dlq_copy_max;       /* larger rejected messages go to the DLQ as metadata records */
 } pp_kafka_conf_t;
 
 /* One consumed message, borrowed from librdkafka until pp_kafka_release. */
@@ -78,7 +92,10 @@ int pp_kafka_store_offset(pp_kafka_t *k, pp_topic_t topic, int32_t partition, in
 
 /* Send a rejected message to the DLQ with its original bytes, key and headers
  * pp-reason, pp-error, pp-source-topic, pp-source-partition, pp-source-offset.
- * Returns 0 or a negative error (queue full...). */
+ * A message too large to copy (over dlq_copy_max bytes, or refused by the
+ * producer or the broker for its size before) goes as a metadata record
+ * instead: its first KiB, with headers pp-original-size, pp-sha256 and
+ * pp-truncated. Returns 0 or a negative error (queue full...). */
 int pp_kafka_dlq(pp_kafka_t *k, const pp_kmsg_t *m, const char *reason, const char *why);
 
 /* Produce an already-serialised alert with key partner_id. */
@@ -89,9 +106,29 @@ int pp_kafka_produce_alert(pp_kafka_t *k, const char *partner_id, const uint8_t 
  * pp_kafka_ack_failures() (sticky: a lost message is never silently passed). */
 int pp_kafka_flush_producer(pp_kafka_t *k, int timeout_ms);
 
-/* The caller has dealt with the failed deliveries (e.g. alerts stay in their
- * outbox and are published again). */
+/* Failed deliveries since the last pp_kafka_ack_failures, by kind. */
+typedef struct pp_kafka_failures {
+    uint64_t dlq, alerts;       /* since the last acknowledgement */
+    uint64_t dlq_total, alerts_total; /* since start */
+} pp_kafka_failures_t;
+void pp_kafka_failures(const pp_kafka_t *k, pp_kafka_failures_t *out);
+
+/* The caller has dealt with the failed deliveries (alerts stay in their
+ * outbox and are published again; DLQ copies are re-made from a re-read). */
 void pp_kafka_ack_failures(pp_kafka_t *k);
+
+/* Start (topic, partition) over at the given offsets (PP_KAFKA_BEGINNING or
+ * an offset): what was fetched before is discarded. 0 or -EIO. */
+int pp_kafka_seek(pp_kafka_t *k, const pp_kafka_tp_t *tps, int n);
+
+/* The group's committed offsets of tps (PP_KAFKA_COMMITTED where none);
+ * *any = some partition has one. 0 or -EIO (broker unreachable). */
+int pp_kafka_committed(pp_kafka_t *k, pp_kafka_tp_t *tps, int n, int timeout_ms, bool *any);
+
+/* Resume every assigned partition except those skip(opaque, topic, partition)
+ * says stay paused (flow control). */
+int pp_kafka_resume_except(pp_kafka_t *k, bool (*skip)(void *opaque, pp_topic_t topic, int32_t partition),
+                           void *opaque);
 
 /* Pause / resume fetching of one input topic partition (flow control). */
 int pp_kafka_pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition);

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
         pp_log(PP_LOG_ERR, "msg=\"cannot start\" error=\"%s\"", err);
         goto out;
     }
-    rc = pp_daemon_run(d) == 0 ? 0 : 1;
+    rc = pp_daemon_run(d);
 out:
     pp_daemon_free(d);
     pp_config_free(&cfg);

@@ -83,6 +83,9 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->merge_idle_ms = 2000;
     cfg->outbox_interval_ms = 5000;
     cfg->alerts_stream_maxlen = 100000;
+    cfg->outbox_max = 100000;
+    cfg->dlq_copy_max = 900 * 1024;
+    cfg->on_state_loss_replay = false;
     cfg->publish_max_age_ms = 72LL * 3600 * 1000;
     cfg->http_bind = dupstr("127.0.0.1");
     cfg->http_port = 0;
@@ -235,6 +238,17 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     INT_KEY("daemon", "merge_idle_ms", 0, 3600000, cfg->merge_idle_ms)
     INT_KEY("daemon", "outbox_interval_ms", 100, 3600000, cfg->outbox_interval_ms)
     INT_KEY("daemon", "alerts_stream_maxlen", 100, 100000000, cfg->alerts_stream_maxlen)
+    INT_KEY("daemon", "outbox_max", 100, 100000000, cfg->outbox_max)
+    INT_KEY("daemon", "dlq_copy_max_bytes", 1024, 1000000000, cfg->dlq_copy_max)
+    if (strcmp(section, "daemon") == 0 && strcmp(name, "on_state_loss") == 0) {
+        if (strcmp(value, "stop") == 0 || strcmp(value, "replay") == 0) {
+            cfg->on_state_loss_replay = strcmp(value, "replay") == 0;
+            return 1;
+        }
+        snprintf(p->err, p->err_len, "[daemon] on_state_loss must be stop or replay");
+        p->failed = true;
+        return 0;
+    }
     if (strcmp(section, "daemon") == 0 && strcmp(name, "clock") == 0) {
         if (strcmp(value, "live") == 0 || strcmp(value, "replay") == 0) {
             cfg->replay = strcmp(value, "replay") == 0;

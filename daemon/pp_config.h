@@ -50,6 +50,9 @@ typedef struct pp_config {
     int merge_idle_ms;       /* a topic silent this long no longer holds back the merge */
     int outbox_interval_ms;  /* how often every assigned outbox is swept */
     long alerts_stream_maxlen; /* approximate cap of the pp:alerts stream */
+    long outbox_max;         /* alerts waiting in one partition's outbox before consumption pauses */
+    long dlq_copy_max;       /* rejected messages above this many bytes go to the DLQ as metadata records */
+    bool on_state_loss_replay; /* [daemon] on_state_loss: false = stop (default), true = replay */
     char *http_bind;         /* observability endpoint address */
     int http_port;           /* 0 = disabled */
 

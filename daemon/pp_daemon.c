@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
@@ -22,18 +23,19 @@
 #include "pp_log.h"
 #include "pp_metrics.h"
 #include "pp_merge.h"
+#include "pp_flush.h"
+#include "pp_offsets.h"
 #include "pp_partner.h"
 #include "pp_redis.h"
 #include "partnerpulse.pb-c.h"
 
-#define MAX_PARTITIONS 4096    /* per input topic */
+#define MAX_PARTITIONS PP_PARTITIONS_MAX /* per input topic */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define SHUTDOWN_FLUSH_MS 15000
 #define DUE_BATCH 1000         /* partners ticked per deadline lookup */
 #define OUTBOX_BATCH 1000      /* alerts published per outbox sweep step */
-#define FLUSH_CHUNK 250        /* partners per MULTI/EXEC */
-#define FLUSH_INFLIGHT 8       /* transactions sent before the oldest one's answer is read */
+#define DRAIN_SLICE_MS 500     /* outbox publishing per call at most (the watchdog) */
 #define BACKLOG_FLUSH_RATIO 4  /* catching up: wait >= 4x the last flush's duration before the next */
 #define TIMER_SLICE_MS 100     /* deadline work per loop turn before consuming again */
 #define RELEASE_PAGE 250       /* held-back alerts asked of Redis per HSCAN page */
@@ -58,21 +60,6 @@ typedef struct node {
 
 #define HOLD_MAX 4000          /* messages held per topic partition before pausing it */
 
-typedef struct pending_offset {
-    pp_topic_t topic;
-    int32_t partition;
-} pending_offset_t;
-
-/* One alert transition (or release) waiting for the next flush. */
-typedef struct kept {
-    pp_alert_t a;              /* the transition; publish as finally decided */
-    pp_partner_t *owner;       /* whose flush chunk carries it; NULL = the first chunk */
-    unsigned ops;              /* PP_REDIS_*: record it, keep or drop its held-back copy */
-    uint8_t verdict;           /* enum pp_hist_verdict (AS_IS for a release) */
-    bool released;             /* a held-back FIRING published now that its partition caught up */
-    char config_version[24];   /* released: the configuration that computed it; "" = the current one */
-} kept_t;
-
 /* A held-back FIRING read from Redis for release. */
 typedef struct held {
     pp_alert_t a;              /* the FIRING as held back (partition: the hash's) */
@@ -81,22 +68,12 @@ typedef struct held {
     char raw_id[PP_ALERT_ID_LEN + 1]; /* its field in the hash (drop it even if unreadable) */
 } held_t;
 
-/* The public fields of a partner as Redis holds them, hashed the moment the
- * partner turns dirty: its flush then writes only the fields that changed,
- * and its pp:health / deadline entries only if they moved. Kept only while
- * it is dirty, and only at the head of the stream (catching up, a partner
- * takes many events per flush and most of its fields change anyway). */
-typedef struct before {
-    const pp_partner_t *st;         /* whose (NULL = none taken) */
-    uint64_t h[PP_FIELDS_MAX];      /* per field: hash of name and value */
-    uint64_t health_bits, deadline; /* pp:health score, deadline index entry */
-    uint32_t n;                     /* fields hashed */
-} before_t;
-
 struct pp_daemon {
     const pp_config_t *cfg;
     pp_kafka_t *kafka;
     pp_redis_t *redis;
+    pp_store_t store;          /* the redis store, through its port */
+    pp_flush_t *flusher;       /* what the next flush writes: dirty partners, alerts, offsets */
     pp_cache_t *cache;
 
     /* Consumed messages wait in the event-time merge until their turn. */
@@ -114,27 +91,31 @@ struct pp_daemon {
     bool batch_prepared;       /* partners of the batch looked up in the cache */
     bool batch_loaded;         /* missing partners loaded from Redis */
     pp_partner_t **to_load;    /* placeholders waiting for their stored state (max(batch, DUE_BATCH)) */
-    bool *found;               /* [i]: to_load[i] had stored state */
+    enum pp_store_found *found; /* [i]: what the store had for to_load[i] */
     size_t n_load;
 
-    /* Offsets made durable by the next successful flush. */
-    int64_t *next_offset[PP_TOPIC_COUNT]; /* [partition] = next offset, -1 none */
-    pending_offset_t *touched;
-    size_t n_touched;
     bool dlq_outstanding;      /* DLQ messages produced since the last flush */
-    bool dlq_failed;           /* a DLQ message could not be produced: offsets are held back */
+    bool dlq_refused;          /* ...and one the producer refused at once */
 
-    /* Alert transitions since the last flush (written with it, then published). */
-    kept_t *alerts;
-    size_t n_alerts, alerts_cap;
+    /* Trust in the store (DESIGN §9). */
+    char known_marker[PP_STORE_MARKER_MAX]; /* the store's marker we write under ("" = none yet) */
+    bool need_resync;          /* re-read offsets of record and seek before going on */
+    bool fenced;               /* another daemon owns our partitions now: wait for a rebalance */
+    bool halted;               /* refusing to go on (state loss, unreadable state): write nothing */
+    int exit_status;           /* pp_daemon_run's result when halted */
+    pp_kafka_tp_t *tps;        /* scratch: every assigned (topic, partition) */
+    int64_t *start_offsets;    /* scratch: pp_offsets_start's output */
+    int32_t *claim_parts;      /* scratch: partitions claimed */
+    int64_t *claim_epochs;
+
     pp_alert_t *scratch_alerts; /* PP_ENGINE_ALERTS_CAP, one engine call's output */
     uint8_t *scratch_verdict;  /* PP_ENGINE_ALERTS_CAP: pp_history_filter's verdicts on it */
-    before_t *before;          /* by dirty position: what Redis held when it became dirty */
-    size_t n_before, before_cap;
-    pp_field_t *before_fields; /* PP_FIELDS_MAX, scratch for the snapshot */
-    pp_redis_alert_t *alert_order; /* alerts grouped by flush chunk */
-    size_t alert_order_cap;
     bool *outbox_dirty;        /* [partition]: has unpublished alerts */
+    size_t *outbox_len;        /* [partition]: entries waiting in its outbox (as last seen) */
+    bool outbox_full;          /* an outbox is at [alerts] outbox_max: consumption paused */
+    bool kafka_paused;         /* all fetching paused (outage, full outbox, fenced, resync) */
+    int publish_backoff_ms;    /* alerts topic failing: next sweep after this */
+    bool publish_failing;
     int64_t next_outbox_sweep_ms;
 
     /* Timers. */
@@ -154,8 +135,9 @@ struct pp_daemon {
     size_t n_held;             /* entries of that page */
     int32_t held_partition;    /* the partition of that page */
 
-    /* Redis outage handling. */
+    /* Redis outage (or DLQ topic refusing writes) handling. */
     bool paused;
+    const char *pause_reason;
     int backoff_ms;
     int64_t retry_at_ms;
 
@@ -173,6 +155,7 @@ struct pp_daemon {
 
     int64_t next_flush_ms;
     uint64_t watchdog_usec;    /* 0 = no systemd watchdog */
+    int produce_timeout_ms;    /* longest wait for Kafka acks in one go (well inside the watchdog) */
     int64_t next_watchdog_ms;
     pp_daemon_stats_t stats;
 };
@@ -255,179 +238,6 @@ static void release_all(pp_daemon_t *d)
     pp_merge_clear(d->merge, node_put_cb, d);
 }
 
-static void clear_pending(pp_daemon_t *d)
-{
-    for (size_t i = 0; i < d->n_touched; i++)
-        d->next_offset[d->touched[i].topic][d->touched[i].partition] = -1;
-    d->n_touched = 0;
-}
-
-static void note_offset(pp_daemon_t *d, pp_topic_t topic, int32_t partition, int64_t offset)
-{
-    if (partition < 0 || partition >= MAX_PARTITIONS)
-        return; /* refused at decode time; see process_batch */
-    int64_t *slot = &d->next_offset[topic][partition];
-    if (*slot < 0) {
-        d->touched[d->n_touched].topic = topic;
-        d->touched[d->n_touched].partition = partition;
-        d->n_touched++;
-    }
-    if (offset + 1 > *slot)
-        *slot = offset + 1;
-}
-
-/*
- * The public hash of a partner, minus the groups of fields whose values are
- * what Redis already has: a listpack HSET costs O(fields written x fields in
- * the hash) in Redis, and most events change a few groups only. The hashes
- * are only a shortcut: a failed flush forgets them (forget_written), so
- * what Redis missed is written again.
- */
-static uint64_t field_hash(const pp_field_t *f)
-{
-    uint64_t h = 14695981039346656037u; /* FNV-1a 64 over name, NUL, value */
-    for (const char *c = f->name;; c++) {
-        h = (h ^ (uint8_t)*c) * 1099511628211u;
-        if (*c == '\0')
-            break;
-    }
-    for (const char *c = f->value; *c; c++)
-        h = (h ^ (uint8_t)*c) * 1099511628211u;
-    return h;
-}
-
-/* A group's content: its fields' hashes folded; never 0, which means "unknown". */
-static uint32_t group_hash(const uint64_t *fh, size_t lo, size_t hi)
-{
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = lo; i < hi; i++)
-        h = (h ^ fh[i]) * 1099511628211u;
-    return (uint32_t)(h ^ (h >> 32)) | 1;
-}
-
-static uint64_t health_bits(const pp_partner_t *st)
-{
-    double v = pp_partner_health(st);
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-/* Call before changing a partner: if it is clean, note what Redis holds for it. */
-static void before_change(pp_daemon_t *d, pp_partner_t *st)
-{
-    size_t n_dirty;
-    pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n_dirty);
-    size_t pos = pp_cache_dirty_pos(st);
-    if (pos < n_dirty && dirty[pos] == st)
-        return; /* dirty already: its snapshot (if any) stands */
-    if (n_dirty >= d->before_cap) {
-        size_t cap = d->before_cap ? d->before_cap * 2 : 1024;
-        before_t *nb = realloc(d->before, cap * sizeof *nb);
-        if (nb == NULL)
-            abort();
-        d->before = nb;
-        d->before_cap = cap;
-    }
-    for (; d->n_before < n_dirty; d->n_before++) /* dirtied by a path without a snapshot */
-        d->before[d->n_before].st = NULL;
-    before_t *b = &d->before[n_dirty];
-    d->n_before = n_dirty + 1;
-    b->st = NULL;
-    /* unknown content (loaded, or after a failed write: the group hashes are
-     * reset then), or catching up: write by groups */
-    if (d->backlog || pp_cache_field_hashes(st)[0] == 0)
-        return;
-    size_t nf = pp_engine_fields(d->cfg->policy, st, d->before_fields, PP_FIELDS_MAX);
-    if (nf > PP_FIELDS_MAX)
-        nf = PP_FIELDS_MAX; /* it counts what did not fit */
-    for (size_t i = 0; i < nf; i++)
-        b->h[i] = field_hash(&d->before_fields[i]);
-    b->n = (uint32_t)nf;
-    b->health_bits = health_bits(st);
-    b->deadline = (uint64_t)st->next_deadline_ms;
-    b->st = st;
-}
-
-static size_t select_fields(const pp_daemon_t *d, const pp_partner_t *st, pp_field_t *out, size_t cap,
-                            unsigned *skip)
-{
-    size_t n = pp_engine_fields(d->cfg->policy, st, out, cap);
-    if (n > cap || n > PP_FIELDS_MAX)
-        n = cap < PP_FIELDS_MAX ? cap : PP_FIELDS_MAX; /* it counts what did not fit */
-    size_t pos = pp_cache_dirty_pos(st);
-    const before_t *b = pos < d->n_before && d->before[pos].st == st ? &d->before[pos] : NULL;
-    bool by_field = b != NULL && b->n == n; /* else by the groups whose content changed */
-    uint64_t fh[PP_FIELDS_MAX];
-    for (size_t i = 0; i < n; i++)
-        fh[i] = field_hash(&out[i]);
-    uint32_t *seen = pp_cache_field_hashes((pp_partner_t *)st);
-    size_t per = (n + PP_FIELD_GROUPS - 1) / PP_FIELD_GROUPS, kept = 0;
-    for (size_t g = 0; g < PP_FIELD_GROUPS; g++) {
-        size_t lo = g * per, hi = lo + per < n ? lo + per : n;
-        uint32_t h = group_hash(fh, lo, hi);
-        bool changed = h != seen[g];
-        seen[g] = h; /* kept current on both paths */
-        for (size_t i = lo; i < hi; i++)
-            if (by_field ? fh[i] != b->h[i] : changed) {
-                if (kept != i)
-                    out[kept] = out[i];
-                kept++;
-            }
-    }
-    *skip = 0;
-    if (by_field && health_bits(st) == b->health_bits)
-        *skip |= PP_SKIP_HEALTH;
-    if (by_field && (uint64_t)st->next_deadline_ms == b->deadline)
-        *skip |= PP_SKIP_DEADLINE;
-    return kept;
-}
-
-static size_t render_fields(void *opaque, const pp_partner_t *st, pp_field_t *out, size_t cap, unsigned *skip)
-{
-    size_t kept = select_fields(opaque, st, out, cap, skip);
-    ((pp_daemon_t *)opaque)->stats.hash_fields_written += kept;
-    return kept;
-}
-
-/* After a failed flush: Redis may lack what the hashes claim it has. */
-static void forget_written(pp_daemon_t *d)
-{
-    size_t n;
-    pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n);
-    for (size_t i = 0; i < n; i++)
-        memset(pp_cache_field_hashes(dirty[i]), 0, PP_FIELD_GROUPS * sizeof(uint32_t));
-    for (size_t i = 0; i < d->n_before; i++)
-        d->before[i].st = NULL; /* Redis may hold part of the failed write */
-}
-
-/* The flush chunk carrying alerts[i]: its partner's (the first without one). */
-static size_t alert_chunk(const pp_daemon_t *d, size_t i)
-{
-    const pp_partner_t *owner = d->alerts[i].owner;
-    return owner ? pp_cache_dirty_pos(owner) / FLUSH_CHUNK : 0;
-}
-
-/* n more entries at the end of the kept alerts, for the caller to fill. */
-static kept_t *keep_room(pp_daemon_t *d, size_t n)
-{
-    if (d->n_alerts + n > d->alerts_cap) {
-        size_t cap = d->alerts_cap ? d->alerts_cap * 2 : 256;
-        while (cap < d->n_alerts + n)
-            cap *= 2;
-        kept_t *na = realloc(d->alerts, cap * sizeof *na);
-        if (na == NULL) {
-            pp_log(PP_LOG_ERR, "msg=\"out of memory keeping alerts\"");
-            abort(); /* state already changed: cannot drop its alerts */
-        }
-        d->alerts = na;
-        d->alerts_cap = cap;
-    }
-    kept_t *k = d->alerts + d->n_alerts;
-    d->n_alerts += n;
-    return k;
-}
-
 /* Keep the alert transitions a[0..n) of one engine call on st (which the
  * caller marks dirty) for the next flush, history held back (DESIGN §7).
  * held_before, published_before: pp_history_held_mask(st),
@@ -438,12 +248,12 @@ static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, unsigned held_before, 
     if (n <= 0)
         return;
     pp_history_filter(st, held_before, published_before, d->cfg->publish_max_age_ms, a, d->scratch_verdict, n);
-    kept_t *k = keep_room(d, (size_t)n);
+    pp_flush_alert_t *k = pp_flush_keep(d->flusher, (size_t)n);
     for (int i = 0; i < n; i++) {
         uint8_t v = d->scratch_verdict[i];
         k[i].a = a[i];
         k[i].owner = st;
-        k[i].ops = PP_REDIS_RECORD | (v == PP_HIST_HOLD ? PP_REDIS_HOLD : v == PP_HIST_UNHOLD ? PP_REDIS_UNHOLD : 0);
+        k[i].ops = PP_STORE_RECORD | (v == PP_HIST_HOLD ? PP_STORE_HOLD : v == PP_HIST_UNHOLD ? PP_STORE_UNHOLD : 0);
         k[i].verdict = v;
         k[i].released = false;
         k[i].config_version[0] = '\0';
@@ -451,88 +261,172 @@ static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, unsigned held_before, 
     }
 }
 
-/* Write dirty partners, then store offsets. 0 = durable, -1 = retry later. */
+/* ---- consumption paused or not: one switch, several reasons ---- */
+
+static bool fc_skip(void *opaque, pp_topic_t topic, int32_t partition)
+{
+    const pp_daemon_t *d = opaque;
+    return partition >= 0 && partition < MAX_PARTITIONS && d->fc_paused[topic * MAX_PARTITIONS + partition];
+}
+
+/* Pause every assigned partition while a reason holds (store unavailable,
+ * full outbox, fenced, resynchronising); once none does, resume all but those
+ * flow control holds back. */
+static void set_consuming(pp_daemon_t *d)
+{
+    bool want_paused = d->paused || d->outbox_full || d->fenced || d->need_resync || d->halted;
+    if (want_paused && !d->kafka_paused)
+        d->kafka_paused = pp_kafka_pause(d->kafka) == 0;
+    else if (!want_paused && d->kafka_paused)
+        d->kafka_paused = pp_kafka_resume_except(d->kafka, fc_skip, d) != 0;
+}
+
+static void set_ready(pp_daemon_t *d)
+{
+    if (d->http == NULL)
+        return;
+    static char why[256];
+    if (d->halted)
+        pp_http_set_ready(d->http, false, "refusing to go on: see the log");
+    else if (d->fenced)
+        pp_http_set_ready(d->http, false, "partitions owned by another daemon now: waiting for a rebalance");
+    else if (d->paused)
+        pp_http_set_ready(d->http, false, d->pause_reason ? d->pause_reason : "paused");
+    else if (d->need_resync)
+        pp_http_set_ready(d->http, false, "re-reading offsets of record from redis");
+    else if (d->outbox_full) {
+        snprintf(why, sizeof why, "an alert outbox holds [alerts] outbox_max = %ld alerts: consumption paused "
+                                  "until the alerts topic %s takes them", d->cfg->outbox_max, d->cfg->alerts_topic);
+        pp_http_set_ready(d->http, false, why);
+    } else if (d->publish_failing) {
+        snprintf(why, sizeof why, "alerts topic %s is not accepting writes: alerts wait in their outboxes",
+                 d->cfg->alerts_topic);
+        pp_http_set_ready(d->http, false, why);
+    } else
+        pp_http_set_ready(d->http, true, NULL);
+}
+
+static void enter_outage(pp_daemon_t *d, int64_t now, const char *reason)
+{
+    d->pause_reason = reason;
+    if (!d->paused) {
+        pp_log(PP_LOG_WARNING, "msg=\"pausing consumption\" reason=\"%s\"", reason);
+        d->paused = true;
+        d->backoff_ms = BACKOFF_MIN_MS;
+    } else {
+        d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
+    }
+    d->retry_at_ms = now + d->backoff_ms;
+    set_consuming(d);
+    set_ready(d);
+}
+
+static void leave_outage(pp_daemon_t *d)
+{
+    if (!d->paused)
+        return;
+    pp_log(PP_LOG_NOTICE, "msg=\"resuming consumption\" after=\"%s\"", d->pause_reason ? d->pause_reason : "");
+    d->paused = false;
+    d->pause_reason = NULL;
+    set_consuming(d); /* flow control's pauses stand */
+    set_ready(d);
+}
+
+/* Drop everything applied but not written: cached states, kept alerts,
+ * pending offsets, held messages (they are read again). */
+static void drop_unwritten(pp_daemon_t *d)
+{
+    release_all(d);
+    pp_cache_drop_all(d->cache);
+    pp_flush_drop(d->flusher);
+    d->dlq_outstanding = false; /* their messages are read again: their copies are made again */
+    d->dlq_refused = false;
+}
+
+/* Another daemon owns (some of) our partitions: never write for them again. */
+static void become_fenced(pp_daemon_t *d)
+{
+    if (!d->fenced)
+        pp_log(PP_LOG_ERR, "msg=\"fenced: another daemon owns our partitions now (their owner epoch in redis moved "
+                           "on); dropping unwritten work, which the new owner re-reads, and waiting for Kafka to "
+                           "reassign partitions\" error=\"%s\"", d->store.vt->error(d->store.s));
+    d->fenced = true;
+    drop_unwritten(d);
+    set_consuming(d);
+    set_ready(d);
+}
+
+/* Refuse to go on: write nothing more, stop with `status`. */
+static void halt(pp_daemon_t *d, int status)
+{
+    d->halted = true;
+    d->exit_status = status;
+    stop_requested = 1;
+    set_consuming(d);
+    set_ready(d);
+}
+
+/* A store call failed with rc: act on it. */
+static void store_failed(pp_daemon_t *d, int rc, int64_t now)
+{
+    if (rc == -ESTALE) {
+        if (!d->need_resync)
+            pp_log(PP_LOG_WARNING, "msg=\"redis is not the one this daemon wrote to (restarted, restored or failed "
+                                   "over): re-reading its offsets of record\" error=\"%s\"",
+                   d->store.vt->error(d->store.s));
+        d->need_resync = true;
+        set_consuming(d);
+        set_ready(d);
+    } else if (rc == -EPERM) {
+        become_fenced(d);
+    } else {
+        d->stats.redis_errors++;
+        enter_outage(d, now, "redis unavailable: consumption paused");
+    }
+}
+
+static int topic_of(const pp_daemon_t *d, const char *name)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if (strcmp(d->cfg->topics[t], name) == 0)
+            return t;
+    return 0;
+}
+
+/* Write dirty partners, their alerts, then the offsets of record. 0 = durable;
+ * else the store's error (-EIO, -ESTALE, -EPERM), or -EAGAIN when a DLQ copy
+ * was not acknowledged (nothing is written then). */
 static int flush(pp_daemon_t *d)
 {
-    size_t n;
-    pp_partner_t *const *dirty = pp_cache_dirty(d->cache, &n);
-    if (n == 0 && d->n_touched == 0 && d->n_alerts == 0)
+    if (d->halted || d->fenced || d->need_resync)
+        return d->halted ? -ECANCELED : d->fenced ? -EPERM : -ESTALE;
+    if (!pp_flush_pending(d->flusher, d->cache))
         return 0;
-    if (d->dlq_outstanding || d->dlq_failed) {
-        int rc = d->dlq_failed ? -EIO : pp_kafka_flush_producer(d->kafka, 10000);
-        if (rc != 0) {
-            /* state is not written either: the rejected message's offset must not
-             * be committed, so nothing of this batch is; a restart re-reads it */
-            pp_log(PP_LOG_ERR, "msg=\"DLQ message not acknowledged by Kafka; nothing is committed until it is "
-                               "(restart partnerpulsed once Kafka accepts writes to the DLQ topic)\" rc=%d", rc);
-            return -1;
+    if (d->dlq_outstanding || d->dlq_refused) {
+        bool waiting = pp_kafka_flush_producer(d->kafka, d->produce_timeout_ms) == -ETIMEDOUT;
+        pp_kafka_failures_t f;
+        pp_kafka_failures(d->kafka, &f);
+        if (f.dlq > 0 || waiting || d->dlq_refused) {
+            /* the rejected message's offset must not be committed: nothing of
+             * this batch is; it is read again from the offsets of record */
+            d->stats.dlq_errors++;
+            pp_log(PP_LOG_ERR, "msg=\"DLQ copy not acknowledged by Kafka; nothing is written or committed, and the "
+                               "messages since the last flush are read again\" dlq_topic=%s failed=%llu pending=%d",
+                   d->cfg->dlq_topic, (unsigned long long)f.dlq, waiting);
+            if (f.dlq > 0)
+                pp_kafka_ack_failures(d->kafka);
+            return -EAGAIN;
         }
         d->dlq_outstanding = false;
     }
     int64_t t0 = mono_us();
-    /* One MULTI/EXEC per chunk of partners, each with the alerts those
-     * partners produced: a transaction stays short (well inside the Redis
-     * timeout) and every alert is still atomic with the state behind it.
-     * Offsets are stored only once every chunk is acknowledged; a failed
-     * chunk is retried with all the rest (rewriting is idempotent; an alert
-     * may then be recorded twice, with its same id). */
-    size_t chunks = (n + FLUSH_CHUNK - 1) / FLUSH_CHUNK;
-    if (chunks == 0)
-        chunks = 1;
-    if (d->n_alerts > d->alert_order_cap) {
-        free(d->alert_order);
-        d->alert_order_cap = d->n_alerts * 2;
-        d->alert_order = malloc(d->alert_order_cap * sizeof *d->alert_order);
-        if (d->alert_order == NULL)
-            abort();
-    }
-    size_t *starts = calloc(chunks + 1, sizeof *starts);
-    if (starts == NULL)
-        abort();
-    for (size_t i = 0; i < d->n_alerts; i++) /* counting sort of the alerts by chunk */
-        starts[alert_chunk(d, i) + 1]++;
-    for (size_t k = 0; k < chunks; k++)
-        starts[k + 1] += starts[k];
-    {
-        size_t *fill = calloc(chunks, sizeof *fill);
-        if (fill == NULL)
-            abort();
-        for (size_t i = 0; i < d->n_alerts; i++) {
-            size_t k = alert_chunk(d, i);
-            const kept_t *x = &d->alerts[i];
-            d->alert_order[starts[k] + fill[k]++] = (pp_redis_alert_t){
-                .a = &x->a, .ops = x->ops, .config_version = x->config_version[0] ? x->config_version : NULL};
-        }
-        free(fill);
-    }
-    /* Up to FLUSH_INFLIGHT transactions are sent before the oldest one's
-     * answer is read: Redis executes one while the next is formatted. */
-    size_t expect[FLUSH_INFLIGHT] = {0};
-    size_t sent = 0, confirmed = 0;
-    int rc = 0;
-    while (rc == 0 && confirmed < chunks) {
-        if (sent < chunks && sent - confirmed < FLUSH_INFLIGHT) {
-            size_t k = sent++, lo = k * FLUSH_CHUNK, hi = lo + FLUSH_CHUNK < n ? lo + FLUSH_CHUNK : n;
-            pp_redis_batch_t b = {.sts = (const pp_partner_t *const *)dirty + lo, .n = hi > lo ? hi - lo : 0,
-                                  .fields = render_fields, .opaque = d, .alerts = d->alert_order + starts[k],
-                                  .n_alerts = starts[k + 1] - starts[k], .config_version = d->cfg->policy->version,
-                                  .stream_maxlen = d->cfg->alerts_stream_maxlen};
-            rc = pp_redis_send(d->redis, &b, &expect[k % FLUSH_INFLIGHT]);
-        } else {
-            rc = pp_redis_confirm(d->redis, expect[confirmed % FLUSH_INFLIGHT]);
-            confirmed += rc == 0;
-        }
-    }
+    pp_flush_result_t res;
+    int rc = pp_flush_run(d->flusher, d->cache, &res);
     if (rc != 0) {
-        pp_redis_abandon(d->redis);
-        forget_written(d);
-        d->stats.redis_errors++;
-        pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" "
-                           "partners=%zu chunk=%zu/%zu error=\"%s\"", n, confirmed + 1, chunks, pp_redis_error(d->redis));
-        free(starts);
-        return -1;
+        pp_log(PP_LOG_ERR, "msg=\"redis write failed; state kept in memory, offsets not committed\" partners=%zu "
+                           "error=\"%s\"", pp_cache_dirty_count(d->cache), d->store.vt->error(d->store.s));
+        return rc;
     }
-    free(starts);
     uint64_t us = (uint64_t)(mono_us() - t0);
     d->last_flush_took_ms = (int64_t)(us / 1000); /* paces the next flush while catching up */
     if (d->stats.applied != d->applied_at_flush) { /* a flush that made new events durable */
@@ -540,19 +434,20 @@ static int flush(pp_daemon_t *d)
         d->applied_at_flush = d->stats.applied;
     }
     d->stats.flushes++;
-    d->stats.flushed_partners += n;
+    d->stats.flushed_partners += res.partners;
+    d->stats.hash_fields_written += res.fields;
     d->stats.flush_us_total += us;
     if (us > d->stats.flush_batches_latency_us_max)
         d->stats.flush_batches_latency_us_max = us;
-    for (size_t i = 0; i < d->n_alerts; i++) {
-        const kept_t *k = &d->alerts[i];
+    for (size_t i = 0; i < res.n_alerts; i++) {
+        const pp_flush_alert_t *k = &res.alerts[i];
         const pp_alert_t *a = &k->a;
         bool in_range = a->partition >= 0 && a->partition < MAX_PARTITIONS;
         if (a->publish && in_range)
             d->outbox_dirty[a->partition] = true;
         if (k->verdict == PP_HIST_HOLD && in_range)
             d->release_due[a->partition] = true;
-        if (!(k->ops & PP_REDIS_RECORD))
+        if (!(k->ops & PP_STORE_RECORD))
             continue; /* a held-back copy dropped (pp_history_release): logged there */
         if (k->released)
             d->stats.alerts_released++;
@@ -566,69 +461,32 @@ static int flush(pp_daemon_t *d)
                pp_severity_name(a->severity), a->alert_id, a->publish, k->verdict != PP_HIST_AS_IS, k->released,
                (long long)a->event_time_ms);
     }
-    d->n_alerts = 0;
-    pp_cache_clear_dirty(d->cache);
-    d->n_before = 0;
-    for (size_t i = 0; i < d->n_touched; i++) {
-        pending_offset_t *p = &d->touched[i];
-        pp_kafka_store_offset(d->kafka, p->topic, p->partition, d->next_offset[p->topic][p->partition]);
-    }
-    clear_pending(d);
+    /* Kafka's committed offsets follow the offsets of record (lag monitoring, first start) */
+    for (size_t i = 0; i < res.n_offsets; i++)
+        pp_kafka_store_offset(d->kafka, (pp_topic_t)topic_of(d, res.offsets[i].topic), res.offsets[i].partition,
+                              res.offsets[i].next_offset);
     pp_cache_evict_clean(d->cache, d->cfg->cache_max_partners);
     return 0;
 }
 
-static void enter_outage(pp_daemon_t *d, int64_t now)
+/* ---- where each partition starts: offsets of record (DESIGN §9) ---- */
+
+static void new_marker(char out[PP_STORE_MARKER_MAX])
 {
-    if (d->http)
-        pp_http_set_ready(d->http, false, "redis unavailable: consumption paused");
-    if (!d->paused) {
-        pp_log(PP_LOG_WARNING, "msg=\"pausing consumption until redis answers\"");
-        pp_kafka_pause(d->kafka);
-        d->paused = true;
-        d->backoff_ms = BACKOFF_MIN_MS;
-    } else {
-        d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
+    uint8_t r[16] = {0};
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) { /* never fails on Linux >= 3.17; be safe anyway */
+        int64_t t = mono_us() ^ wall_ms();
+        memcpy(r, &t, sizeof t);
     }
-    d->retry_at_ms = now + d->backoff_ms;
+    int n = 0;
+    for (size_t i = 0; i < sizeof r; i++)
+        n += snprintf(out + n, 3, "%02x", r[i]);
+    snprintf(out + n, (size_t)(PP_STORE_MARKER_MAX - n), " %lld", (long long)wall_ms());
 }
 
-static void leave_outage(pp_daemon_t *d)
+/* Reset what the daemon keeps per assigned partition. */
+static void init_partitions(pp_daemon_t *d)
 {
-    if (d->paused) {
-        if (d->http)
-            pp_http_set_ready(d->http, true, NULL);
-        pp_log(PP_LOG_NOTICE, "msg=\"redis answers again; resuming consumption\"");
-        pp_kafka_resume(d->kafka);
-        d->paused = false;
-    }
-}
-
-/* Rebalance: partitions are going away. Unapplied messages are dropped (the
- * next owner reads them), applied work is flushed, cached state dropped. */
-static void on_revoke(void *opaque)
-{
-    pp_daemon_t *d = opaque;
-    release_all(d);
-    int rc = -1;
-    for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
-        rc = flush(d);
-        if (rc != 0)
-            sleep_ms(200);
-    }
-    if (rc != 0)
-        pp_log(PP_LOG_ERR, "msg=\"flush on revoke failed; the next owner re-applies from the last "
-                           "committed offset\" dirty=%zu", pp_cache_dirty_count(d->cache));
-    pp_cache_drop_all(d->cache);
-    d->n_before = 0;
-    clear_pending(d);
-    d->n_alerts = 0; /* not written: the next owner re-derives them (same ids) */
-}
-
-static void on_assign(void *opaque, int n)
-{
-    pp_daemon_t *d = opaque;
-    (void)n;
     d->next_outbox_sweep_ms = 0; /* publish what a previous owner left in the outboxes */
     d->next_timer_ms = 0;
     int32_t parts[MAX_PARTITIONS];
@@ -644,10 +502,154 @@ static void on_assign(void *opaque, int n)
         d->release_again[p] = false;
         d->swept_at[p] = 0;
         d->swept_applied[p] = 0;
+        d->outbox_len[p] = 0;
     }
+    d->outbox_full = false;
     memset(d->fc_paused, 0, (size_t)PP_TOPIC_COUNT * MAX_PARTITIONS * sizeof *d->fc_paused);
-    if (d->paused) /* still in a Redis outage: the new partitions wait too */
-        pp_kafka_pause(d->kafka);
+}
+
+/*
+ * Decide where tps[0..n) start: who the store is, whether to trust it,
+ * claim the partitions (owner epochs), read the offsets of record. 0, or
+ * -ECANCELED (state loss: the daemon stops), or the store's / Kafka's error.
+ */
+static int plan_start(pp_daemon_t *d, pp_kafka_tp_t *tps, int n)
+{
+    pp_store_identity_t id;
+    int rc = d->store.vt->identify(d->store.s, &id);
+    if (rc != 0)
+        return rc;
+    bool commits = false;
+    if (!id.marker[0] && !d->known_marker[0]) {
+        for (int i = 0; i < n; i++)
+            d->tps[i] = tps[i];
+        if (pp_kafka_committed(d->kafka, d->tps, n, 10000, &commits) != 0)
+            return -EIO;
+    }
+    const char *why = "";
+    pp_start_facts_t facts = {.now = &id, .known_marker = d->known_marker, .kafka_has_commits = commits,
+                              .replay_on_loss = d->cfg->on_state_loss_replay};
+    enum pp_start v = pp_offsets_judge(&facts, &why);
+    if (v == PP_START_LOST) {
+        pp_log(PP_LOG_ERR, "msg=\"state loss: %s. partnerpulsed stops rather than resume from Kafka's committed "
+                           "offsets, which would leave the lost events out for good. To rebuild every partner from "
+                           "the earliest offsets Kafka retains, set [daemon] on_state_loss = replay and start it "
+                           "again; or restore redis from a backup (with its marker key %smarker) and start it again\"",
+               why, d->cfg->redis_prefix);
+        halt(d, 3);
+        return -ECANCELED;
+    }
+    if (v != PP_START_RESUME) {
+        char m[PP_STORE_MARKER_MAX];
+        new_marker(m);
+        if ((rc = d->store.vt->create_marker(d->store.s, m, d->known_marker)) != 0)
+            return rc;
+    } else {
+        memcpy(d->known_marker, id.marker, sizeof d->known_marker);
+    }
+    pp_log(v == PP_START_RESUME || v == PP_START_FIRST ? PP_LOG_INFO : PP_LOG_WARNING,
+           "msg=\"start offsets: %s\" verdict=%s redis_run_id=%s", why,
+           v == PP_START_RESUME ? "resume" : v == PP_START_FIRST ? "first_start" : v == PP_START_ADOPT ? "adopt" : "rebuild",
+           id.run_id);
+    if (v == PP_START_REBUILD)
+        d->stats.rebuilds++;
+    pp_flush_set_marker(d->flusher, d->known_marker);
+
+    /* the partitions: claimed (older owners are fenced), then their offsets */
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    for (int p = 0; p < MAX_PARTITIONS; p++)
+        pp_flush_set_epoch(d->flusher, p, 0);
+    if ((rc = d->store.vt->claim(d->store.s, parts, (size_t)np, d->claim_epochs)) != 0)
+        return rc;
+    for (int i = 0; i < np; i++)
+        pp_flush_set_epoch(d->flusher, parts[i], d->claim_epochs[i]);
+    if ((rc = pp_offsets_start(d->store, v, parts, (size_t)np, (const char *const *)d->cfg->topics, PP_TOPIC_COUNT,
+                               d->start_offsets)) != 0)
+        return rc;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < np; j++)
+            if (parts[j] == tps[i].partition)
+                tps[i].offset = d->start_offsets[j * PP_TOPIC_COUNT + tps[i].topic];
+    return 0;
+}
+
+/* Rebalance: partitions are going away. Unapplied messages are dropped (the
+ * next owner reads them), applied work is flushed, cached state dropped. */
+static void on_revoke(void *opaque)
+{
+    pp_daemon_t *d = opaque;
+    release_all(d);
+    int rc = -1;
+    for (int attempt = 0; attempt < 3 && rc != 0 && rc != -EPERM && rc != -ECANCELED; attempt++) {
+        rc = flush(d);
+        if (rc != 0)
+            sleep_ms(200);
+    }
+    if (rc != 0)
+        pp_log(PP_LOG_ERR, "msg=\"flush on revoke failed; the next owner re-applies from the offsets of record\" "
+                           "dirty=%zu rc=%d", pp_cache_dirty_count(d->cache), rc);
+    drop_unwritten(d); /* not written: the next owner re-derives the alerts (same ids) */
+}
+
+/* Rebalance: partitions are being assigned; tps[i].offset = where each starts. */
+static int on_assign(void *opaque, pp_kafka_tp_t *tps, int n)
+{
+    pp_daemon_t *d = opaque;
+    for (int i = 0; i < n; i++)
+        if (tps[i].partition < 0 || tps[i].partition >= MAX_PARTITIONS) {
+            pp_log(PP_LOG_ERR, "msg=\"input topic %s has partition %d: partnerpulsed supports partition numbers 0 to "
+                               "%d; use topics with at most %d partitions\"", d->cfg->topics[tps[i].topic],
+                   (int)tps[i].partition, MAX_PARTITIONS - 1, MAX_PARTITIONS);
+            halt(d, 2);
+            return PP_KAFKA_PAUSE;
+        }
+    d->fenced = false;
+    drop_unwritten(d);
+    init_partitions(d);
+    int rc = d->halted ? -ECANCELED : plan_start(d, tps, n);
+    if (rc == 0) {
+        d->need_resync = false;
+        d->kafka_paused = d->paused;
+        set_ready(d);
+        return d->paused ? PP_KAFKA_PAUSE : 0;
+    }
+    if (rc != -ECANCELED) { /* the store or Kafka did not answer: start once they do */
+        pp_log(PP_LOG_WARNING, "msg=\"start offsets unknown yet (redis or kafka unavailable); partitions wait\" "
+                               "error=\"%s\"", d->store.vt->error(d->store.s));
+        d->need_resync = true;
+        enter_outage(d, mono_ms(), "redis unavailable: start offsets unknown");
+    }
+    d->kafka_paused = true;
+    set_ready(d);
+    return PP_KAFKA_PAUSE;
+}
+
+/* The store changed under us, or the DLQ refused a copy: drop what is not
+ * written, re-read the offsets of record and seek there. 0 or -1 (retry). */
+static int resync(pp_daemon_t *d)
+{
+    drop_unwritten(d);
+    init_partitions(d);
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS), n = 0;
+    for (int i = 0; i < np; i++)
+        for (int t = 0; t < PP_TOPIC_COUNT; t++)
+            d->tps[n++] = (pp_kafka_tp_t){.topic = (pp_topic_t)t, .partition = parts[i], .offset = PP_KAFKA_COMMITTED};
+    int rc = plan_start(d, d->tps, n);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (d->tps[i].offset == PP_KAFKA_COMMITTED)
+            d->tps[i].offset = PP_KAFKA_BEGINNING; /* cannot seek to "committed": nothing is known durable */
+    if (rc == 0 && pp_kafka_seek(d->kafka, d->tps, n) != 0)
+        rc = -EIO;
+    if (rc != 0)
+        return -1;
+    d->stats.resyncs++;
+    pp_log(PP_LOG_NOTICE, "msg=\"resumed from redis's offsets of record\" partitions=%d", np);
+    d->need_resync = false;
+    set_consuming(d);
+    set_ready(d);
+    return 0;
 }
 
 /* Messages not yet consumed on our partitions (from the watermarks of the
@@ -787,24 +789,49 @@ static void prepare_batch(pp_daemon_t *d)
     d->batch_prepared = true;
 }
 
+/* Load d->to_load[0..n_load) from the store. A corrupt stored state is moved
+ * aside (kept under pp:corrupt:*) and counted, and the partner starts from
+ * empty; one written by a newer partnerpulsed stops the daemon, overwriting
+ * nothing. 0, or the store's error. */
+static int load_states(pp_daemon_t *d)
+{
+    if (d->n_load == 0)
+        return 0;
+    enum pp_store_found *found = d->found;
+    int rc = d->store.vt->load(d->store.s, d->to_load, d->n_load, found);
+    for (size_t i = 0; rc == 0 && i < d->n_load; i++) {
+        if (found[i] == PP_FOUND_NEWER) {
+            pp_log(PP_LOG_ERR, "msg=\"the stored state of partner %s was written by a newer partnerpulsed (its "
+                               "layout version is above %d, the newest this one reads). Nothing was overwritten; "
+                               "run the newer version, or restore redis from before the upgrade\"",
+                   d->to_load[i]->id, PP_STATE_VERSION);
+            halt(d, 4);
+            return -ECANCELED;
+        }
+        if (found[i] == PP_FOUND_CORRUPT) {
+            int q = d->store.vt->quarantine(d->store.s, d->to_load[i]->id);
+            if (q != 0)
+                return q;
+            d->stats.corrupt_states++;
+            pp_log(PP_LOG_ERR, "msg=\"stored state unreadable: moved aside to %scorrupt:{%s}:<ms>; the partner "
+                               "starts from empty state\" partner=%s", d->cfg->redis_prefix, d->to_load[i]->id,
+                   d->to_load[i]->id);
+        }
+    }
+    if (rc != 0)
+        pp_log(PP_LOG_ERR, "msg=\"redis load failed; will retry\" partners=%zu error=\"%s\"", d->n_load,
+               d->store.vt->error(d->store.s));
+    else
+        d->stats.loads += d->n_load;
+    return rc;
+}
+
 static int load_batch(pp_daemon_t *d)
 {
-    int rc = pp_redis_load(d->redis, d->to_load, d->n_load, d->found);
-    if (rc == -EBADMSG) {
-        /* a corrupt blob is not fixed by retrying: start that partner afresh */
-        pp_log(PP_LOG_ERR, "msg=\"stored state unreadable; partner restarts from empty state\" error=\"%s\"",
-               pp_redis_error(d->redis));
-        rc = 0;
-    }
-    if (rc != 0) {
-        d->stats.redis_errors++;
-        pp_log(PP_LOG_ERR, "msg=\"redis load failed; will retry\" partners=%zu error=\"%s\"", d->n_load,
-               pp_redis_error(d->redis));
-        return -1;
-    }
-    d->stats.loads += d->n_load;
-    d->batch_loaded = true;
-    return 0;
+    int rc = load_states(d);
+    if (rc == 0)
+        d->batch_loaded = true;
+    return rc;
 }
 
 /* How many events ahead apply_batch asks the CPU for a partner's state. */
@@ -847,8 +874,8 @@ static void apply_batch(pp_daemon_t *d)
                    pp_reject_name(n->rej), n->why, m->topic_name, m->partition, m->offset);
             d->dlq_outstanding = true;
             if (pp_kafka_dlq(d->kafka, m, pp_reject_name(n->rej), n->why) != 0)
-                d->dlq_failed = true; /* never commit past it: re-read after a restart */
-            note_offset(d, m->topic, m->partition, m->offset);
+                d->dlq_refused = true; /* never commit past it: read again (flush) */
+            pp_flush_note_offset(d->flusher, m->topic, m->partition, m->offset);
             continue;
         }
         pp_event_t *ev = &n->ev;
@@ -860,10 +887,12 @@ static void apply_batch(pp_daemon_t *d)
             pp_cache_prefetch(d->batch_st[k + APPLY_AHEAD]);
         }
         k++;
-        if (pp_partner_already_applied(st, m->topic, m->partition, m->offset)) {
+        pp_dup_t dup = pp_partner_duplicate(st, m->topic, m->partition, m->offset, ev);
+        if (dup != PP_DUP_NONE) {
             d->stats.duplicates++;
+            d->stats.duplicates_by[dup == PP_DUP_ID]++;
         } else {
-            before_change(d, st);
+            pp_flush_before_change(d->flusher, d->cache, st, !d->backlog);
             unsigned held = pp_history_held_mask(st), known = pp_history_published_mask(st);
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
             pp_cache_mark_dirty(d->cache, st);
@@ -873,7 +902,7 @@ static void apply_batch(pp_daemon_t *d)
             if (ev->occurred_at_ms > d->max_event_ms)
                 d->max_event_ms = ev->occurred_at_ms;
         }
-        note_offset(d, m->topic, m->partition, m->offset);
+        pp_flush_note_offset(d->flusher, m->topic, m->partition, m->offset);
     }
     release_batch(d);
 }
@@ -897,23 +926,13 @@ static int cache_partners(pp_daemon_t *d, const char *const *ids, size_t n, bool
             abort();
         d->to_load[d->n_load++] = st;
     }
-    int lrc = d->n_load ? pp_redis_load(d->redis, d->to_load, d->n_load, d->found) : 0;
-    if (lrc == -EBADMSG) {
-        pp_log(PP_LOG_ERR, "msg=\"stored state unreadable; partner restarts from empty state\" error=\"%s\"",
-               pp_redis_error(d->redis));
-        lrc = 0;
-    }
+    int lrc = load_states(d);
     for (size_t k = 0; k < d->n_load; k++)
-        if (lrc != 0 || (drop_unknown && !d->found[k])) /* placeholders are never used unloaded */
+        if (lrc != 0 || (drop_unknown && d->found[k] != PP_FOUND_OK)) /* placeholders are never used unloaded */
             pp_cache_remove(d->cache, d->to_load[k]->id);
     d->n_load = 0;
-    if (lrc != 0) {
-        d->stats.redis_errors++;
-        pp_log(PP_LOG_ERR, "msg=\"redis load failed; will retry\" partners=%zu error=\"%s\"", n,
-               pp_redis_error(d->redis));
-        return -1;
-    }
-    return 0;
+    (void)n;
+    return lrc;
 }
 
 /* Tick every partner of partition p whose deadline is at or before now:
@@ -928,26 +947,24 @@ static int sweep(pp_daemon_t *d, int32_t p, int64_t now, bool watermark, int64_t
         if (mono_ms() >= slice_end)
             return 1;
         size_t n = 0, scanned = 0;
-        if (pp_redis_due(d->redis, p, now, offset, DUE_BATCH, d->due_ids, &n, &scanned) != 0) {
-            d->stats.redis_errors++;
+        int rc = d->store.vt->due(d->store.s, p, now, offset, DUE_BATCH, d->due_ids, &n, &scanned);
+        if (rc != 0) {
             pp_log(PP_LOG_ERR, "msg=\"deadline lookup failed\" partition=%d error=\"%s\"", (int)p,
-                   pp_redis_error(d->redis));
-            return -1;
+                   d->store.vt->error(d->store.s));
+            return rc;
         }
         offset += scanned;
         for (size_t k = 0; k < n; k++)
             d->id_ptrs[k] = d->due_ids[k];
-        if (cache_partners(d, d->id_ptrs, n, false) != 0)
-            return -1;
+        if ((rc = cache_partners(d, d->id_ptrs, n, false)) != 0)
+            return rc;
         for (size_t k = 0; k < n; k++) {
             pp_partner_t *st = pp_cache_find(d->cache, d->due_ids[k]);
-            before_change(d, st);
+            pp_flush_before_change(d->flusher, d->cache, st, !d->backlog);
             if (st->next_deadline_ms == 0 || st->next_deadline_ms > now) {
                 /* ticked already, or the index is out of date: the flush fixes the index */
                 pp_cache_mark_dirty(d->cache, st);
-                size_t pos = pp_cache_dirty_pos(st);
-                if (pos < d->n_before && d->before[pos].st == st)
-                    d->before[pos].deadline = UINT64_MAX; /* rewrite the entry even if unmoved */
+                pp_flush_rewrite_deadline(d->flusher, st); /* rewrite the entry even if unmoved */
                 continue;
             }
             memcpy(d->tick_copy, st, sizeof *st);
@@ -986,12 +1003,12 @@ static void take_held(void *opaque, const char *id, size_t id_len, const uint8_t
 /* Keep the removal of one held-back copy (HDEL) for the next flush. */
 static void keep_unhold(pp_daemon_t *d, const held_t *h, pp_partner_t *owner)
 {
-    kept_t *k = keep_room(d, 1);
+    pp_flush_alert_t *k = pp_flush_keep(d->flusher, 1);
     k->a = h->a; /* only alert_id and partition are used */
     memcpy(k->a.alert_id, h->raw_id, sizeof h->raw_id);
     k->a.publish = false;
     k->owner = owner;
-    k->ops = PP_REDIS_UNHOLD;
+    k->ops = PP_STORE_UNHOLD;
     k->verdict = PP_HIST_AS_IS;
     k->released = false;
     k->config_version[0] = '\0';
@@ -1016,18 +1033,18 @@ static int release_held(pp_daemon_t *d, int32_t p, int64_t slice_end)
         d->n_held = 0;
         d->held_partition = p;
         uint64_t cursor = d->release_cursor[p];
-        if (pp_redis_heldback_scan(d->redis, p, &cursor, RELEASE_PAGE, take_held, d) != 0) {
-            d->stats.redis_errors++;
+        int rc = d->store.vt->heldback_scan(d->store.s, p, &cursor, RELEASE_PAGE, take_held, d);
+        if (rc != 0) {
             pp_log(PP_LOG_ERR, "msg=\"held-back alert lookup failed; will retry\" partition=%d error=\"%s\"", (int)p,
-                   pp_redis_error(d->redis));
-            return -1;
+                   d->store.vt->error(d->store.s));
+            return rc;
         }
         size_t n_ids = 0;
         for (size_t i = 0; i < d->n_held; i++)
             if (d->held[i].ok)
                 d->id_ptrs[n_ids++] = d->held[i].a.partner_id;
-        if (cache_partners(d, d->id_ptrs, n_ids, true) != 0)
-            return -1; /* the cursor stays: the page is read again */
+        if ((rc = cache_partners(d, d->id_ptrs, n_ids, true)) != 0)
+            return rc; /* the cursor stays: the page is read again */
         size_t published = 0, dropped = 0;
         for (size_t i = 0; i < d->n_held; i++) {
             const held_t *h = &d->held[i];
@@ -1040,7 +1057,7 @@ static int release_held(pp_daemon_t *d, int32_t p, int64_t slice_end)
                 dropped++;
                 continue;
             }
-            before_change(d, st); /* (a stale entry leaves st clean: its snapshot is then unused) */
+            pp_flush_before_change(d->flusher, d->cache, st, !d->backlog); /* (a stale entry leaves st clean) */
             enum pp_hist_release what = pp_history_release(st, &h->a);
             if (what == PP_RELEASE_STALE) {
                 keep_unhold(d, h, NULL);
@@ -1055,10 +1072,10 @@ static int release_held(pp_daemon_t *d, int32_t p, int64_t slice_end)
                 dropped++;
                 continue;
             }
-            kept_t *k = keep_room(d, 1);
+            pp_flush_alert_t *k = pp_flush_keep(d->flusher, 1);
             k->a = h->a; /* publish = true, the original emitted_at_ms */
             k->owner = st;
-            k->ops = PP_REDIS_RECORD | PP_REDIS_UNHOLD;
+            k->ops = PP_STORE_RECORD | PP_STORE_UNHOLD;
             k->verdict = PP_HIST_AS_IS;
             k->released = true;
             snprintf(k->config_version, sizeof k->config_version, "%s", h->config_version);
@@ -1107,7 +1124,7 @@ static int run_timers(pp_daemon_t *d)
             int rc = sweep(d, p, now, watermark, proc, slice_end);
             if (rc != 0) {
                 d->timers_pending = rc > 0;
-                return rc > 0 ? 0 : -1;
+                return rc > 0 ? 0 : rc;
             }
             d->swept_at[p] = now;
             d->swept_applied[p] = d->stats.applied;
@@ -1118,8 +1135,9 @@ static int run_timers(pp_daemon_t *d)
                    "" : ": its timers run on the wall clock from now", (int)p, (long long)now);
         }
         if (pp_catchup_done(d->catchup, p) && d->release_due[p]) {
-            if (release_held(d, p, slice_end) != 0)
-                return -1;
+            int rc = release_held(d, p, slice_end);
+            if (rc != 0)
+                return rc;
             if (d->timers_pending)
                 return 0;
         }
@@ -1142,36 +1160,92 @@ static int publish_one(void *opaque, const uint8_t *buf, size_t len)
     return pp_kafka_produce_alert(d->kafka, key, buf, len);
 }
 
-static int confirm_published(void *opaque)
+/* Wait for Kafka's acks of the alerts just produced (bounded, inside the
+ * watchdog). 0, or -EAGAIN: some were not acknowledged (they stay in the
+ * outbox and go again, with the same ids). */
+static int confirm_published(pp_daemon_t *d)
 {
-    pp_daemon_t *d = opaque;
-    int rc = pp_kafka_flush_producer(d->kafka, 10000);
-    if (rc == -EIO && !d->dlq_outstanding)
-        pp_kafka_ack_failures(d->kafka); /* alerts stay in the outbox and go again */
-    return rc;
+    int rc = pp_kafka_flush_producer(d->kafka, d->produce_timeout_ms);
+    pp_kafka_failures_t f;
+    pp_kafka_failures(d->kafka, &f);
+    if (f.alerts > 0) {
+        d->stats.alert_publish_errors += f.alerts;
+        if (f.dlq == 0) /* a DLQ failure is the flush's to see */
+            pp_kafka_ack_failures(d->kafka);
+        return -EAGAIN;
+    }
+    return rc == -ETIMEDOUT ? -EAGAIN : 0;
 }
 
-/* Publish the outboxes of partitions with new alerts (all assigned ones if all). */
+/* Publish the outboxes of partitions with new alerts (all assigned ones if
+ * all), one time slice at most; pause consumption while an outbox is full. */
 static void drain_outboxes(pp_daemon_t *d, bool all)
 {
+    if (d->fenced || d->halted || d->need_resync || d->paused)
+        return;
+    int64_t now = mono_ms(), end = now + DRAIN_SLICE_MS;
+    if (d->publish_failing && now < d->next_outbox_sweep_ms)
+        return; /* backing off: the alerts topic refused the last attempt */
     int32_t parts[MAX_PARTITIONS];
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
-    for (int i = 0; i < np; i++) {
+    bool failing = false;
+    for (int i = 0; i < np && !failing; i++) {
         int32_t p = parts[i];
         if (!all && !d->outbox_dirty[p])
             continue;
-        for (int round = 0; round < 100; round++) {
-            int n = pp_redis_outbox_drain(d->redis, p, OUTBOX_BATCH, publish_one, confirm_published, d);
-            if (n < 0) {
-                pp_log(PP_LOG_WARNING, "msg=\"alert outbox not drained; will retry\" partition=%d rc=%d", (int)p, n);
+        while (mono_ms() < end) {
+            size_t n = 0, remaining = 0;
+            int rc = d->store.vt->outbox_read(d->store.s, p, OUTBOX_BATCH, publish_one, d, &n, &remaining);
+            if (rc == 0 || rc == -EAGAIN)
+                d->outbox_len[p] = remaining;
+            if (rc == 0 && n > 0)
+                rc = confirm_published(d);
+            if (rc == -EAGAIN) {
+                failing = true;
+                break;
+            }
+            if (rc == 0 && n > 0)
+                rc = d->store.vt->outbox_trim(d->store.s, p, pp_flush_epoch(d->flusher, p), n);
+            if (rc != 0) {
+                pp_log(PP_LOG_WARNING, "msg=\"alert outbox not drained; will retry\" partition=%d error=\"%s\"",
+                       (int)p, d->store.vt->error(d->store.s));
+                store_failed(d, rc, mono_ms());
                 return;
             }
             d->stats.alerts_published += (uint64_t)n;
-            if (n < OUTBOX_BATCH)
+            d->outbox_len[p] = remaining > n ? remaining - n : 0;
+            if (n < OUTBOX_BATCH) {
+                d->outbox_dirty[p] = false;
                 break;
+            }
         }
-        d->outbox_dirty[p] = false;
     }
+    if (failing) {
+        d->publish_backoff_ms = d->publish_failing ? d->publish_backoff_ms * 2 : BACKOFF_MIN_MS * 10;
+        if (d->publish_backoff_ms > 30000)
+            d->publish_backoff_ms = 30000;
+        if (!d->publish_failing)
+            pp_log(PP_LOG_ERR, "msg=\"alerts topic not accepting writes; alerts wait in their outboxes and go "
+                               "again with backoff\" topic=%s", d->cfg->alerts_topic);
+        d->publish_failing = true;
+        d->next_outbox_sweep_ms = mono_ms() + d->publish_backoff_ms;
+    } else if (d->publish_failing) {
+        pp_log(PP_LOG_NOTICE, "msg=\"alerts topic accepts writes again\" topic=%s", d->cfg->alerts_topic);
+        d->publish_failing = false;
+    }
+    /* past the cap consumption pauses (nothing is dropped); it resumes below half */
+    size_t longest = 0;
+    for (int i = 0; i < np; i++)
+        if (d->outbox_len[parts[i]] > longest)
+            longest = d->outbox_len[parts[i]];
+    bool full = d->outbox_full ? longest > (size_t)d->cfg->outbox_max / 2 : longest >= (size_t)d->cfg->outbox_max;
+    if (full != d->outbox_full)
+        pp_log(full ? PP_LOG_WARNING : PP_LOG_NOTICE, "msg=\"%s\" longest_outbox=%zu outbox_max=%ld",
+               full ? "an alert outbox is full: consumption paused until its alerts are published"
+                    : "alert outboxes drained: consumption resumes", longest, d->cfg->outbox_max);
+    d->outbox_full = full;
+    set_consuming(d);
+    set_ready(d);
 }
 
 /* ---- observability: Prometheus text for /metrics ---- */
@@ -1185,8 +1259,25 @@ static void render_metrics(pp_daemon_t *d)
         pp_metrics_counter(b, "pp_events_consumed_total", "Messages taken from each input topic.",
                            (const char *const[]){"topic", d->cfg->topics[t], NULL}, s->consumed[t]);
     pp_metrics_counter(b, "pp_events_applied_total", "Events applied to partner state.", NULL, s->applied);
-    pp_metrics_counter(b, "pp_events_duplicate_total", "Re-delivered events skipped by their state offset.", NULL,
-                       s->duplicates);
+    pp_metrics_counter(b, "pp_events_duplicate_total",
+                       "Events skipped as already applied: re-delivered (offset) or published again (event_id).",
+                       (const char *const[]){"reason", "offset", NULL}, s->duplicates_by[0]);
+    pp_metrics_counter(b, "pp_events_duplicate_total",
+                       "Events skipped as already applied: re-delivered (offset) or published again (event_id).",
+                       (const char *const[]){"reason", "event_id", NULL}, s->duplicates_by[1]);
+    pp_metrics_counter(b, "pp_dlq_errors_total",
+                       "Flushes refused because a DLQ copy was not acknowledged (the messages are read again).", NULL,
+                       s->dlq_errors);
+    pp_metrics_counter(b, "pp_alert_publish_errors_total",
+                       "Alerts the alerts topic did not acknowledge (they stay in their outbox and go again).", NULL,
+                       s->alert_publish_errors);
+    pp_metrics_counter(b, "pp_resyncs_total",
+                       "Times the daemon re-read the offsets of record and sought there (redis restarted, restored, "
+                       "failed over; a DLQ copy refused).", NULL, s->resyncs);
+    pp_metrics_counter(b, "pp_state_rebuilds_total", "State losses rebuilt from the earliest offsets (on_state_loss = replay).",
+                       NULL, s->rebuilds);
+    pp_metrics_counter(b, "pp_corrupt_states_total", "Unreadable stored partner states moved aside.", NULL,
+                       s->corrupt_states);
     for (int r = 1; r < PP_REJ_COUNT; r++)
         pp_metrics_counter(b, "pp_dlq_total", "Messages sent to the DLQ, by reason.",
                            (const char *const[]){"reason", pp_reject_name((pp_reject_t)r), NULL}, s->dlq[r]);
@@ -1227,6 +1318,10 @@ static void render_metrics(pp_daemon_t *d)
                          "event-time watermark; their held-back alerts wait).", NULL, (double)behind);
     }
     pp_metrics_gauge(b, "pp_paused", "1 while consumption is paused (Redis unavailable).", NULL, d->paused ? 1 : 0);
+    pp_metrics_gauge(b, "pp_outbox_full", "1 while consumption is paused because an alert outbox is full.", NULL,
+                     d->outbox_full ? 1 : 0);
+    pp_metrics_gauge(b, "pp_fenced", "1 while another daemon owns our partitions (waiting for a rebalance).", NULL,
+                     d->fenced ? 1 : 0);
     pp_metrics_gauge(b, "pp_first_apply_timestamp_seconds", "Wall time of the first event applied.", NULL,
                      (double)s->first_apply_ms / 1000.0);
     pp_metrics_gauge(b, "pp_last_flush_timestamp_seconds", "Wall time of the last flush that made applied events durable.", NULL,
@@ -1259,14 +1354,16 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->merge = pp_merge_new(MAX_PARTITIONS);
     d->fc_paused = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->fc_paused);
     d->scratch_alerts = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_alerts);
-    d->before_fields = calloc(PP_FIELDS_MAX, sizeof *d->before_fields);
     d->tick_copy = malloc(sizeof *d->tick_copy);
     d->lag = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->lag);
     /* placeholders of one batch, or of one page of due deadlines (run_timers) */
     size_t load_max = max > DUE_BATCH ? max : DUE_BATCH;
     d->to_load = calloc(load_max, sizeof *d->to_load);
     d->found = calloc(load_max, sizeof *d->found);
-    d->touched = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->touched);
+    d->tps = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->tps);
+    d->start_offsets = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->start_offsets);
+    d->claim_epochs = calloc(MAX_PARTITIONS, sizeof *d->claim_epochs);
+    d->outbox_len = calloc(MAX_PARTITIONS, sizeof *d->outbox_len);
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
@@ -1281,14 +1378,8 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->release_again = calloc(MAX_PARTITIONS, sizeof *d->release_again);
     d->held = calloc(RELEASE_MAX, sizeof *d->held);
     bool ok = d->id_ptrs && d->swept_at && d->swept_applied && d->scratch_verdict && d->catchup && d->part_lag &&
-              d->release_due && d->release_cursor && d->release_again && d->held && d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->before_fields && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->touched && d->cache &&
-              d->outbox_dirty && d->due_ids;
-    for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
-        d->next_offset[t] = malloc(MAX_PARTITIONS * sizeof(int64_t));
-        ok = d->next_offset[t] != NULL;
-        for (int p = 0; ok && p < MAX_PARTITIONS; p++)
-            d->next_offset[t][p] = -1;
-    }
+              d->release_due && d->release_cursor && d->release_again && d->held && d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->cache &&
+              d->outbox_dirty && d->due_ids && d->tps && d->start_offsets && d->claim_epochs && d->outbox_len;
     if (!ok) {
         snprintf(err, err_len, "out of memory");
         goto fail;
@@ -1301,9 +1392,15 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
+    d->store = (pp_store_t){.vt = &pp_redis_vt, .s = d->redis};
     if (pp_redis_ping(d->redis) != 0) {
         snprintf(err, err_len, "%s (is redis-server running? see [redis] in the config)",
-                 pp_redis_error(d->redis));
+                 d->store.vt->error(d->store.s));
+        goto fail;
+    }
+    d->flusher = pp_flush_new(d->store, cfg->policy, (const char *const *)cfg->topics, cfg->alerts_stream_maxlen);
+    if (d->flusher == NULL) {
+        snprintf(err, err_len, "out of memory");
         goto fail;
     }
 
@@ -1311,7 +1408,8 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
                           .conf_values = (const char *const *)cfg->kafka_values,
                           .n_conf = cfg->n_kafka,
                           .alerts_topic = cfg->alerts_topic,
-                          .dlq_topic = cfg->dlq_topic};
+                          .dlq_topic = cfg->dlq_topic,
+                          .dlq_copy_max = (size_t)cfg->dlq_copy_max};
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         kc.topics[t] = cfg->topics[t];
     pp_kafka_hooks_t hooks = {.opaque = d, .on_revoke = on_revoke, .on_assign = on_assign, .log = kafka_log};
@@ -1325,6 +1423,10 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     }
     if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
         d->watchdog_usec = 0;
+    /* a wait for Kafka's acks stays well inside the watchdog */
+    d->produce_timeout_ms = 10000;
+    if (d->watchdog_usec && (int64_t)(d->watchdog_usec / 4000) < d->produce_timeout_ms)
+        d->produce_timeout_ms = (int)(d->watchdog_usec / 4000) > 100 ? (int)(d->watchdog_usec / 4000) : 100;
     return d;
 fail:
     pp_daemon_free(d);
@@ -1369,13 +1471,27 @@ static int64_t flush_due(const pp_daemon_t *d)
     return d->last_flush_mono + gap;
 }
 
+/* A flush failed with rc: act on it. */
+static void flush_failed(pp_daemon_t *d, int rc, int64_t now)
+{
+    if (rc == -EAGAIN) { /* a DLQ copy not acknowledged: read the messages again, after a pause */
+        static char why[300];
+        snprintf(why, sizeof why, "DLQ topic %s is not accepting writes: nothing is committed past a rejected "
+                                  "message until its copy is acknowledged", d->cfg->dlq_topic);
+        d->need_resync = true;
+        enter_outage(d, now, why);
+    } else if (rc != -ECANCELED) {
+        store_failed(d, rc, now);
+    }
+}
+
 int pp_daemon_run(pp_daemon_t *d)
 {
     sd_notify(0, "READY=1\nSTATUS=consuming");
     pp_log(PP_LOG_INFO, "msg=\"partnerpulsed ready\" version=%s", PP_VERSION);
     int64_t next_progress = mono_ms() + 10000;
     d->next_flush_ms = mono_ms() + d->cfg->flush_interval_ms;
-    while (!stop_requested) {
+    while (!stop_requested && !d->halted) {
         int64_t now = mono_ms();
         watchdog(d, now);
         if (now >= next_progress) {
@@ -1390,20 +1506,37 @@ int pp_daemon_run(pp_daemon_t *d)
             sleep_ms((int)(d->retry_at_ms - now < 100 ? d->retry_at_ms - now : 100));
             continue;
         }
+        if (d->fenced) { /* only the group's rebalance callbacks are served until it reassigns */
+            collect(d, 100);
+            release_all(d);
+            continue;
+        }
+        if (d->need_resync) {
+            if (resync(d) != 0) {
+                if (!d->halted)
+                    enter_outage(d, mono_ms(), "redis unavailable: offsets of record unknown");
+                continue;
+            }
+            leave_outage(d);
+        }
         if (d->n_batch == 0) {
             /* block in the poll until the next flush is due (a message ends the
              * wait at once): spinning with a zero timeout while the merge waits
              * for a fetch took a core from Redis and the broker */
-            int64_t wait = pp_cache_dirty_count(d->cache) || d->n_alerts ? flush_due(d) - now : 100;
+            int64_t wait = pp_flush_pending(d->flusher, d->cache) ? flush_due(d) - now : 100;
             collect(d, d->paused ? 0 : (int)(wait < 0 ? 0 : wait > 100 ? 100 : wait));
             release(d);
         }
         if (d->n_batch > 0) {
             if (!d->batch_prepared)
                 prepare_batch(d);
-            if (!d->batch_loaded && load_batch(d) != 0) {
-                enter_outage(d, mono_ms());
-                continue;
+            if (!d->batch_loaded) {
+                int rc = load_batch(d);
+                if (rc != 0) {
+                    if (rc != -ECANCELED)
+                        store_failed(d, rc, mono_ms());
+                    continue;
+                }
             }
             apply_batch(d);
         }
@@ -1413,28 +1546,35 @@ int pp_daemon_run(pp_daemon_t *d)
          * does not matter while behind). At the head of the stream, every tick. */
         int64_t due = flush_due(d);
         size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
-        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty ||
-            d->paused) {
-            if (flush(d) == 0) {
+        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty || d->paused) {
+            int rc = flush(d);
+            if (rc == 0) {
                 leave_outage(d);
                 drain_outboxes(d, false);
             } else {
-                enter_outage(d, now);
+                flush_failed(d, rc, now);
             }
             d->last_flush_mono = mono_ms();
             d->next_flush_ms = d->last_flush_mono + d->cfg->flush_interval_ms;
         }
-        if (!d->paused && d->n_batch == 0 && now >= d->next_timer_ms) {
-            if (run_timers(d) != 0)
-                enter_outage(d, now);
+        if (!d->paused && !d->need_resync && !d->fenced && d->n_batch == 0 && now >= d->next_timer_ms) {
+            int rc = run_timers(d);
+            if (rc != 0)
+                store_failed(d, rc, now);
             else
                 drain_outboxes(d, false);
             d->next_timer_ms = d->timers_pending ? mono_ms() : mono_ms() + d->cfg->timer_interval_ms;
         }
         if (!d->paused && now >= d->next_outbox_sweep_ms) {
             drain_outboxes(d, true);
-            d->next_outbox_sweep_ms = mono_ms() + d->cfg->outbox_interval_ms;
+            if (!d->publish_failing)
+                d->next_outbox_sweep_ms = mono_ms() + d->cfg->outbox_interval_ms;
         }
+    }
+    if (d->halted) { /* refusing to go on: nothing more is written */
+        sd_notify(0, "STOPPING=1\nSTATUS=refusing to go on: see the log");
+        log_progress(d);
+        return d->exit_status;
     }
     sd_notify(0, "STOPPING=1\nSTATUS=final flush");
     pp_log(PP_LOG_INFO, "msg=\"stopping: final flush and commit\"");
@@ -1442,16 +1582,18 @@ int pp_daemon_run(pp_daemon_t *d)
     int rc = -1;
     int64_t deadline = mono_ms() + SHUTDOWN_FLUSH_MS;
     for (int backoff = BACKOFF_MIN_MS;; backoff = backoff * 2 > 2000 ? 2000 : backoff * 2) {
-        if ((rc = flush(d)) == 0 || mono_ms() + backoff > deadline)
+        if ((rc = flush(d)) == 0 || rc == -EPERM || rc == -ECANCELED || mono_ms() + backoff > deadline)
             break;
+        if (rc == -EAGAIN)
+            break; /* the DLQ refused: the next start reads those messages again */
         sleep_ms(backoff);
     }
     if (rc == 0)
         drain_outboxes(d, false);
     log_progress(d);
     if (rc != 0)
-        pp_log(PP_LOG_ERR, "msg=\"final flush failed; uncommitted events will be re-applied on restart\"");
-    return rc == 0 ? 0 : -1;
+        pp_log(PP_LOG_ERR, "msg=\"final flush failed; events not written are read again on restart\"");
+    return d->halted ? d->exit_status : rc == 0 ? 0 : 1;
 }
 
 const pp_daemon_stats_t *pp_daemon_stats(const pp_daemon_t *d)
@@ -1472,13 +1614,13 @@ void pp_daemon_free(pp_daemon_t *d)
     pp_http_stop(d->http);
     pp_metrics_free(&d->metrics);
     free(d->lag);
+    pp_flush_free(d->flusher);
     pp_redis_free(d->redis);
     pp_cache_free(d->cache);
-    for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        free(d->next_offset[t]);
-    free(d->touched);
-    free(d->alerts);
-    free(d->alert_order);
+    free(d->tps);
+    free(d->start_offsets);
+    free(d->claim_epochs);
+    free(d->outbox_len);
     free(d->id_ptrs);
     free(d->swept_at);
     free(d->swept_applied);
@@ -1498,9 +1640,7 @@ void pp_daemon_free(pp_daemon_t *d)
     pp_merge_free(d->merge);
     free(d->fc_paused);
     free(d->scratch_alerts);
-    free(d->before_fields);
     free(d->tick_copy);
-    free(d->before);
     while (d->free_nodes) {
         node_t *n = d->free_nodes;
         d->free_nodes = n->next_free;

@@ -23,7 +23,13 @@ typedef struct pp_daemon pp_daemon_t;
 typedef struct pp_daemon_stats {
     uint64_t consumed[PP_TOPIC_COUNT]; /* messages taken from each input topic */
     uint64_t applied;                  /* events applied to state */
-    uint64_t duplicates;               /* re-deliveries skipped by state offset */
+    uint64_t duplicates;               /* events skipped as already applied */
+    uint64_t duplicates_by[2];         /* ...[0] re-delivered (offset), [1] published again (event_id) */
+    uint64_t dlq_errors;               /* flushes refused: a DLQ copy not acknowledged */
+    uint64_t alert_publish_errors;     /* alerts the alerts topic did not acknowledge */
+    uint64_t resyncs;                  /* offsets of record re-read and sought */
+    uint64_t rebuilds;                 /* state losses rebuilt (on_state_loss = replay) */
+    uint64_t corrupt_states;           /* unreadable stored states moved aside */
     uint64_t dlq[PP_REJ_COUNT];        /* messages sent to the DLQ, by reason */
     uint64_t flushes;                  /* successful Redis writes */
     uint64_t flushed_partners;         /* partner states written */
@@ -47,8 +53,11 @@ typedef struct pp_daemon_stats {
 pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len);
 
 /* Run until pp_daemon_request_stop; then final flush, commit, leave group.
- * Returns 0 on a clean stop, -1 if the final flush failed (nothing lost:
- * uncommitted events are re-read on the next start). */
+ * Returns the process exit status: 0 on a clean stop; 1 if the final flush
+ * failed (nothing lost: events not written are re-read on the next start);
+ * 2 a partition number beyond the supported; 3 state loss (the store lost
+ * partnerpulse's state, see [daemon] on_state_loss); 4 a stored state of a
+ * newer layout. For 2 to 4 nothing more is written and the log says why. */
 int pp_daemon_run(pp_daemon_t *d);
 
 /* Async-signal-safe: ask the loop to stop. */

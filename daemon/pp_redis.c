@@ -4,6 +4,7 @@
 #include "pp_redis.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,11 @@ struct pp_redis {
     char *host, *user, *password, *prefix;
     int port, db, timeout_ms;
     char err[256];
-    uint8_t *blob;             /* scratch for one encoded state */
-    pp_field_t *fields;        /* scratch for one partner's hash fields */
-    char *out;                 /* scratch for one RESP-formatted command */
-    size_t out_cap;
+    char *out;                 /* the command being built (RESP) */
+    size_t out_len, out_cap;
+    long argc;                 /* its arguments so far */
+    char known_run_id[PP_STORE_RUNID_MAX]; /* the server last identified ("" = none yet) */
+    bool stale;                /* connected to another server than known_run_id */
 };
 
 static char *dupstr(const char *s)
@@ -42,9 +44,7 @@ pp_redis_t *pp_redis_new(const pp_redis_opts_t *o)
     r->user = dupstr(o->user);
     r->password = dupstr(o->password);
     r->prefix = dupstr(o->prefix);
-    r->blob = malloc(pp_partner_blob_size());
-    r->fields = calloc(PP_FIELDS_MAX, sizeof *r->fields);
-    if (!r->host || !r->user || !r->password || !r->prefix || !r->blob || !r->fields) {
+    if (!r->host || !r->user || !r->password || !r->prefix) {
         pp_redis_free(r);
         return NULL;
     }
@@ -73,15 +73,13 @@ void pp_redis_free(pp_redis_t *r)
     free(r->user);
     free(r->password);
     free(r->prefix);
-    free(r->blob);
-    free(r->fields);
     free(r->out);
     free(r);
 }
 
-const char *pp_redis_error(const pp_redis_t *r)
+static const char *r_error(void *s)
 {
-    return r->err;
+    return ((pp_redis_t *)s)->err;
 }
 
 /* Drop the connection and remember why. Returns -EIO. */
@@ -99,6 +97,26 @@ static int fail_reply(pp_redis_t *r, const char *what, const redisReply *rep)
              rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
     disconnect(r);
     return -EIO;
+}
+
+static int server_run_id(pp_redis_t *r, char id[PP_STORE_RUNID_MAX])
+{
+    redisReply *rep = redisCommand(r->c, "INFO server");
+    if (rep == NULL)
+        return fail(r, "INFO server");
+    if (rep->type != REDIS_REPLY_STRING) {
+        int rc = fail_reply(r, "INFO server", rep);
+        freeReplyObject(rep);
+        return rc;
+    }
+    const char *p = strstr(rep->str, "run_id:");
+    size_t n = 0;
+    if (p != NULL)
+        for (p += 7; n + 1 < PP_STORE_RUNID_MAX && p[n] && p[n] != '\r' && p[n] != '\n'; n++)
+            id[n] = p[n];
+    id[n] = '\0';
+    freeReplyObject(rep);
+    return 0;
 }
 
 static int ensure(pp_redis_t *r)
@@ -140,7 +158,24 @@ static int ensure(pp_redis_t *r)
         }
         freeReplyObject(rep);
     }
+    if (r->known_run_id[0]) { /* the same server as before? (a restart, restore or failover is not) */
+        char id[PP_STORE_RUNID_MAX];
+        if (server_run_id(r, id) != 0)
+            return -EIO;
+        r->stale = strcmp(id, r->known_run_id) != 0;
+        if (r->stale)
+            snprintf(r->err, sizeof r->err, "redis %s:%d is another server instance than before (run_id %s, was %s)",
+                     r->host, r->port, id, r->known_run_id);
+    }
     return 0;
+}
+
+/* ensure(), and -ESTALE while the server is not the one identified. */
+static int ready(pp_redis_t *r)
+{
+    if (ensure(r) != 0)
+        return -EIO;
+    return r->stale ? -ESTALE : 0;
 }
 
 int pp_redis_ping(pp_redis_t *r)
@@ -155,40 +190,346 @@ int pp_redis_ping(pp_redis_t *r)
     return rc;
 }
 
-static void state_key(const pp_redis_t *r, const char *id, char *buf, size_t cap)
+
+/* ---- building one command (RESP) without hiredis's per-argument formatting ---- */
+
+#define HDR_ROOM 24 /* bytes kept in front of the arguments for "*<argc>\r\n" */
+
+static int grow(pp_redis_t *r, size_t more)
 {
-    snprintf(buf, cap, "%sstate:{%s}", r->prefix, id);
+    if (r->out_len + more <= r->out_cap)
+        return 0;
+    size_t cap = r->out_cap ? r->out_cap : 65536;
+    while (cap < r->out_len + more)
+        cap *= 2;
+    char *nb = realloc(r->out, cap);
+    if (nb == NULL)
+        return -1;
+    r->out = nb;
+    r->out_cap = cap;
+    return 0;
 }
 
-int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found)
+static void cmd_begin(pp_redis_t *r)
 {
-    if (n == 0)
+    r->out_len = HDR_ROOM;
+    r->argc = 0;
+}
+
+static int arg(pp_redis_t *r, const void *p, size_t n)
+{
+    if (grow(r, n + 32) != 0)
+        return -1;
+    r->out_len += (size_t)snprintf(r->out + r->out_len, 32, "$%zu\r\n", n);
+    memcpy(r->out + r->out_len, p, n);
+    r->out_len += n;
+    r->out[r->out_len++] = '\r';
+    r->out[r->out_len++] = '\n';
+    r->argc++;
+    return 0;
+}
+
+static int args(pp_redis_t *r, const char *s)
+{
+    return arg(r, s, strlen(s));
+}
+
+static int argi(pp_redis_t *r, long long v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%lld", v);
+    return arg(r, b, (size_t)n);
+}
+
+__attribute__((format(printf, 2, 3))) static int argf(pp_redis_t *r, const char *fmt, ...)
+{
+    char b[KEY_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    return arg(r, b, n < (int)sizeof b ? (size_t)n : sizeof b - 1);
+}
+
+/* Hand the command built to hiredis's output buffer. */
+static int cmd_end(pp_redis_t *r)
+{
+    char h[HDR_ROOM];
+    int n = snprintf(h, sizeof h, "*%ld\r\n", r->argc);
+    char *start = r->out + HDR_ROOM - n;
+    memcpy(start, h, (size_t)n);
+    return redisAppendFormattedCommand(r->c, start, r->out_len - (HDR_ROOM - (size_t)n)) == REDIS_OK ? 0 : -1;
+}
+
+/*
+ * The write script. ARGV: marker key, expected marker ("" = not checked),
+ * number of epochs, (owner key, epoch) pairs, then commands, each as its
+ * argument count followed by its arguments. Nothing is written unless the
+ * marker and every epoch match. Returns the number of commands run.
+ */
+static const char WRITE_SCRIPT[] =
+    "local a = ARGV\n"
+    "if a[2] ~= '' and redis.call('GET', a[1]) ~= a[2] then\n"
+    "  return redis.error_reply('PPSTALE the marker ' .. a[1] .. ' is not the one this daemon knows')\n"
+    "end\n"
+    "local i = 4\n"
+    "for k = 1, tonumber(a[3]) do\n"
+    "  if redis.call('GET', a[i]) ~= a[i + 1] then\n"
+    "    return redis.error_reply('PPFENCED ' .. a[i] .. ' has moved on from epoch ' .. a[i + 1])\n"
+    "  end\n"
+    "  i = i + 2\n"
+    "end\n"
+    "local n, c = #a, 0\n"
+    "while i <= n do\n"
+    "  local argc = tonumber(a[i])\n"
+    "  redis.call(unpack(a, i + 1, i + argc))\n"
+    "  i = i + argc + 1\n"
+    "  c = c + 1\n"
+    "end\n"
+    "return c\n";
+
+/* Start an EVAL of the write script: marker and epoch checks. */
+static int script_begin(pp_redis_t *r, const char *marker, const pp_store_epoch_t *ep, size_t n)
+{
+    cmd_begin(r);
+    int rc = args(r, "EVAL") || args(r, WRITE_SCRIPT) || args(r, "0") || argf(r, "%smarker", r->prefix) || args(r, marker ? marker : "") || argi(r, (long long)n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = argf(r, "%sowner:%d", r->prefix, (int)ep[i].partition) || argi(r, (long long)ep[i].epoch);
+    return rc;
+}
+
+static int script_partner(pp_redis_t *r, const pp_store_partner_t *p)
+{
+    int rc = argi(r, 3) || args(r, "SET") || argf(r, "%sstate:{%s}", r->prefix, p->id) || arg(r, p->blob, p->blob_len);
+    if (p->n_fields > 0) {
+        rc = rc || argi(r, (long long)(2 + 2 * p->n_fields)) || args(r, "HSET") || argf(r, "%spartner:{%s}", r->prefix, p->id);
+        for (size_t i = 0; i < p->n_fields && rc == 0; i++)
+            rc = args(r, p->names[i]) || args(r, p->values[i]);
+    }
+    if (p->set_health)
+        rc = rc || argi(r, 4) || args(r, "ZADD") || argf(r, "%shealth", r->prefix) || argf(r, "%.2f", p->health) || args(r, p->id);
+    int part = p->partition < 0 ? 0 : (int)p->partition;
+    if (p->set_deadline && p->deadline_ms)
+        rc = rc || argi(r, 4) || args(r, "ZADD") || argf(r, "%sdeadlines:%d", r->prefix, part) || argi(r, (long long)p->deadline_ms) || args(r, p->id);
+    else if (p->set_deadline)
+        rc = rc || argi(r, 3) || args(r, "ZREM") || argf(r, "%sdeadlines:%d", r->prefix, part) || args(r, p->id);
+    return rc;
+}
+
+static int script_alert(pp_redis_t *r, const pp_store_alert_t *x, long maxlen)
+{
+    const pp_alert_t *a = x->a;
+    int part = a->partition < 0 ? 0 : (int)a->partition, rc = 0;
+    if (x->ops & PP_STORE_RECORD) {
+        rc = rc || argi(r, 36) || args(r, "XADD") || argf(r, "%salerts", r->prefix) || args(r, "MAXLEN") || args(r, "~") || argi(r, maxlen) || args(r, "*") || args(r, "alert_id") || args(r, a->alert_id) || args(r, "partner_id") || args(r, a->partner_id) || args(r, "rule") || args(r, pp_rule_name(a->rule)) || args(r, "severity") || args(r, pp_severity_name(a->severity)) || args(r, "status") || args(r, a->status == PP_ALERT_FIRING ? "FIRING" : "RESOLVED") || args(r, "value") || argf(r, "%.3f", a->value) || args(r, "threshold") || argf(r, "%.3f", a->threshold) || args(r, "message") || args(r, a->message) || args(r, "started_at_ms") || argi(r, (long long)a->started_at_ms) || args(r, "event_time_ms") || argi(r, (long long)a->event_time_ms) || args(r, "emitted_at_ms") || argi(r, (long long)a->emitted_at_ms) || args(r, "health") || argf(r, "%.1f", a->health) || args(r, "evidence") || args(r, a->evidence) || args(r, "published") || args(r, (x->ops & PP_STORE_PUBLISH) ? "1" : "0") || args(r, "config_version") || args(r, x->config_version ? x->config_version : "");
+    }
+    if (x->ops & PP_STORE_HOLD)
+        rc = rc || argi(r, 4) || args(r, "HSET") || argf(r, "%sheldback:%d", r->prefix, part) || args(r, a->alert_id) || arg(r, x->packed, x->packed_len);
+    else if (x->ops & PP_STORE_UNHOLD)
+        rc = rc || argi(r, 3) || args(r, "HDEL") || argf(r, "%sheldback:%d", r->prefix, part) || args(r, a->alert_id);
+    if (x->ops & PP_STORE_PUBLISH)
+        rc = rc || argi(r, 3) || args(r, "RPUSH") || argf(r, "%soutbox:%d", r->prefix, part) || arg(r, x->packed, x->packed_len);
+    return rc;
+}
+
+static int r_send(void *s, const pp_store_write_t *w, size_t *ticket)
+{
+    pp_redis_t *r = s;
+    *ticket = 0;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    if (script_begin(r, w->marker, w->epochs, w->n_epochs) != 0)
+        return fail(r, "out of memory building a write");
+    for (size_t i = 0; i < w->n_partners; i++)
+        if (script_partner(r, &w->partners[i]) != 0)
+            return fail(r, "out of memory building a write");
+    for (size_t i = 0; i < w->n_alerts; i++)
+        if (script_alert(r, &w->alerts[i], w->stream_maxlen) != 0)
+            return fail(r, "out of memory building a write");
+    for (size_t i = 0; i < w->n_offsets; i++) {
+        const pp_store_offset_t *o = &w->offsets[i];
+        if ((argi(r, 4) || args(r, "HSET") || argf(r, "%soffsets:%d", r->prefix, (int)o->partition) || args(r, o->topic) || argi(r, (long long)o->next_offset)) != 0)
+            return fail(r, "out of memory building a write");
+    }
+    if (cmd_end(r) != 0)
+        return fail(r, "write (append)");
+    /* hand it to the socket now: Redis runs this write while the caller
+     * prepares the next one */
+    for (int done = 0; !done;)
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            return fail(r, "write (send)");
+    *ticket = 1;
+    return 0;
+}
+
+/* A script's error reply as a return code. */
+static int script_error(pp_redis_t *r, const redisReply *rep)
+{
+    const char *e = rep->str;
+    if (strncmp(e, "PPSTALE", 7) == 0) {
+        snprintf(r->err, sizeof r->err, "redis %s:%d: %s", r->host, r->port, e + 8);
+        r->stale = true;
+        return -ESTALE;
+    }
+    if (strncmp(e, "PPFENCED", 8) == 0) {
+        snprintf(r->err, sizeof r->err, "redis %s:%d: fenced: %s", r->host, r->port, e + 9);
+        return -EPERM;
+    }
+    snprintf(r->err, sizeof r->err, "redis %s:%d: write failed: %s", r->host, r->port, e);
+    return -EIO;
+}
+
+static int r_confirm(void *s, size_t ticket)
+{
+    pp_redis_t *r = s;
+    if (ticket == 0)
         return 0;
+    if (r->c == NULL)
+        return -EIO;
+    void *v = NULL;
+    if (redisGetReply(r->c, &v) != REDIS_OK)
+        return fail(r, "write (reply)");
+    redisReply *rep = v;
+    int rc = rep->type == REDIS_REPLY_INTEGER ? 0
+             : rep->type == REDIS_REPLY_ERROR ? script_error(r, rep)
+                                              : fail_reply(r, "write", rep);
+    freeReplyObject(rep);
+    return rc;
+}
+
+static void r_abandon(void *s)
+{
+    disconnect(s); /* replies still owed would be read as answers to later commands */
+}
+
+/* ---- identity, marker, ownership, offsets of record ---- */
+
+static int r_identify(void *s, pp_store_identity_t *out)
+{
+    pp_redis_t *r = s;
+    memset(out, 0, sizeof *out);
     if (ensure(r) != 0)
         return -EIO;
-    char key[KEY_MAX];
-    for (size_t i = 0; i < n; i++) {
-        state_key(r, sts[i]->id, key, sizeof key);
-        if (redisAppendCommand(r->c, "GET %s", key) != REDIS_OK)
-            return fail(r, "GET (append)");
+    if (server_run_id(r, out->run_id) != 0)
+        return -EIO;
+    redisReply *rep = redisCommand(r->c, "GET %smarker", r->prefix);
+    if (rep == NULL)
+        return fail(r, "GET marker");
+    if (rep->type == REDIS_REPLY_STRING)
+        snprintf(out->marker, sizeof out->marker, "%.*s", (int)rep->len, rep->str);
+    else if (rep->type != REDIS_REPLY_NIL) {
+        int rc = fail_reply(r, "GET marker", rep);
+        freeReplyObject(rep);
+        return rc;
     }
-    int rc = 0;
+    freeReplyObject(rep);
+    rep = redisCommand(r->c, "EXISTS %shealth", r->prefix);
+    if (rep == NULL)
+        return fail(r, "EXISTS health");
+    out->has_data = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    freeReplyObject(rep);
+    snprintf(r->known_run_id, sizeof r->known_run_id, "%s", out->run_id);
+    r->stale = false;
+    return 0;
+}
+
+static int r_create_marker(void *s, const char *marker, char out[PP_STORE_MARKER_MAX])
+{
+    pp_redis_t *r = s;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    redisReply *rep = redisCommand(r->c, "SET %smarker %s NX", r->prefix, marker);
+    if (rep == NULL)
+        return fail(r, "SET marker");
+    freeReplyObject(rep);
+    rep = redisCommand(r->c, "GET %smarker", r->prefix);
+    if (rep == NULL)
+        return fail(r, "GET marker");
+    rc = rep->type == REDIS_REPLY_STRING ? 0 : fail_reply(r, "GET marker", rep);
+    if (rc == 0)
+        snprintf(out, PP_STORE_MARKER_MAX, "%.*s", (int)rep->len, rep->str);
+    freeReplyObject(rep);
+    return rc;
+}
+
+static int r_claim(void *s, const int32_t *parts, size_t n, int64_t *epochs)
+{
+    pp_redis_t *r = s;
+    int rc = ready(r);
+    if (rc != 0 || n == 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommand(r->c, "INCR %sowner:%d", r->prefix, (int)parts[i]) != REDIS_OK)
+            return fail(r, "INCR owner (append)");
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+        if (redisGetReply(r->c, &v) != REDIS_OK)
+            return fail(r, "INCR owner");
+        redisReply *rep = v;
+        if (rep->type != REDIS_REPLY_INTEGER && rc == 0)
+            rc = -EIO;
+        else
+            epochs[i] = rep->integer;
+        freeReplyObject(rep);
+    }
+    if (rc != 0)
+        return fail(r, "INCR owner: unexpected reply");
+    return 0;
+}
+
+static int r_read_offsets(void *s, int32_t partition, const char *const *topics, size_t n_topics, int64_t *out)
+{
+    pp_redis_t *r = s;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    cmd_begin(r);
+    rc = args(r, "HMGET") || argf(r, "%soffsets:%d", r->prefix, (int)partition);
+    for (size_t i = 0; i < n_topics && rc == 0; i++)
+        rc = args(r, topics[i]);
+    if (rc != 0 || cmd_end(r) != 0)
+        return fail(r, "HMGET offsets (append)");
+    void *v = NULL;
+    if (redisGetReply(r->c, &v) != REDIS_OK)
+        return fail(r, "HMGET offsets");
+    redisReply *rep = v;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n_topics) {
+        rc = fail_reply(r, "HMGET offsets", rep);
+        freeReplyObject(rep);
+        return rc;
+    }
+    for (size_t i = 0; i < n_topics; i++)
+        out[i] = rep->element[i]->type == REDIS_REPLY_STRING ? strtoll(rep->element[i]->str, NULL, 10) : -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* ---- partner states ---- */
+
+static int r_load(void *s, pp_partner_t *const *sts, size_t n, enum pp_store_found *found)
+{
+    pp_redis_t *r = s;
+    if (n == 0)
+        return 0;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommand(r->c, "GET %sstate:{%s}", r->prefix, sts[i]->id) != REDIS_OK)
+            return fail(r, "GET (append)");
     for (size_t i = 0; i < n; i++) {
         void *v = NULL;
         if (redisGetReply(r->c, &v) != REDIS_OK)
             return fail(r, "GET");
         redisReply *rep = v;
-        if (found)
-            found[i] = false;
+        found[i] = PP_FOUND_NONE;
         if (rep->type == REDIS_REPLY_STRING) {
-            if (pp_partner_decode((const uint8_t *)rep->str, rep->len, sts[i]) == 0) {
-                if (found)
-                    found[i] = true;
-            } else if (rc == 0) {
-                snprintf(r->err, sizeof r->err,
-                         "stored state of partner %s is corrupt or of another version", sts[i]->id);
-                rc = -EBADMSG;
-            }
+            int d = pp_partner_decode((const uint8_t *)rep->str, rep->len, sts[i]);
+            found[i] = d == 0 ? PP_FOUND_OK : d == -EPROTO ? PP_FOUND_NEWER : PP_FOUND_CORRUPT;
+            if (d != 0)
+                pp_partner_init(sts[i], sts[i]->id); /* never half-decoded */
         } else if (rep->type != REDIS_REPLY_NIL && rc == 0) {
             snprintf(r->err, sizeof r->err, "GET state of %s: %s", sts[i]->id,
                      rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
@@ -199,281 +540,90 @@ int pp_redis_load(pp_redis_t *r, pp_partner_t *const *sts, size_t n, bool *found
     return rc;
 }
 
-/* Append one command in RESP form, built here with memcpy: hiredis's own
- * argv formatting (sdscatfmt per argument) dominated the flush profile. */
-static int append_argv(pp_redis_t *r, int argc, const char *const *argv, const size_t *argl)
+static int r_quarantine(void *s, const char *id)
 {
-    size_t need = 16;
-    for (int i = 0; i < argc; i++)
-        need += 16 + argl[i];
-    if (need > r->out_cap) {
-        size_t cap = need * 2;
-        char *nb = realloc(r->out, cap);
-        if (nb == NULL)
-            return -1;
-        r->out = nb;
-        r->out_cap = cap;
-    }
-    char *o = r->out;
-    o += snprintf(o, 16, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        o += snprintf(o, 16, "$%zu\r\n", argl[i]);
-        memcpy(o, argv[i], argl[i]);
-        o += argl[i];
-        *o++ = '\r';
-        *o++ = '\n';
-    }
-    return redisAppendFormattedCommand(r->c, r->out, (size_t)(o - r->out)) == REDIS_OK ? 0 : -1;
-}
-
-/* Append the commands storing one partner. Returns how many commands. */
-static int append_partner(pp_redis_t *r, const pp_redis_batch_t *b, const pp_partner_t *st,
-                          pp_field_t *fields)
-{
-    char key[KEY_MAX];
-    size_t blen = pp_partner_encode(st, r->blob, pp_partner_blob_size());
-    state_key(r, st->id, key, sizeof key);
-    const char *sargv[3] = {"SET", key, (const char *)r->blob};
-    size_t slen[3] = {3, strlen(key), blen};
-    if (append_argv(r, 3, sargv, slen) != 0)
-        return -1;
-
-    unsigned skip = 0;
-    size_t nf = b->fields(b->opaque, st, fields, PP_FIELDS_MAX, &skip);
-    int cmds = 1; /* SET */
-    const char *argv[2 + 2 * PP_FIELDS_MAX];
-    size_t argl[2 + 2 * PP_FIELDS_MAX];
-    snprintf(key, sizeof key, "%spartner:{%s}", r->prefix, st->id);
-    argv[0] = "HSET";
-    argl[0] = 4;
-    argv[1] = key;
-    argl[1] = strlen(key);
-    for (size_t i = 0; i < nf; i++) {
-        argv[2 + 2 * i] = fields[i].name;
-        argl[2 + 2 * i] = strlen(fields[i].name);
-        argv[3 + 2 * i] = fields[i].value;
-        argl[3 + 2 * i] = strlen(fields[i].value);
-    }
-    if (nf > 0) { /* only the field groups that changed */
-        if (append_argv(r, (int)(2 + 2 * nf), argv, argl) != 0)
-            return -1;
-        cmds++;
-    }
-
-    char score[32], when[24];
-    if (!(skip & PP_SKIP_HEALTH)) {
-        snprintf(key, sizeof key, "%shealth", r->prefix);
-        snprintf(score, sizeof score, "%.2f", pp_partner_health(st));
-        const char *zargv[4] = {"ZADD", key, score, st->id};
-        size_t zlen[4] = {4, strlen(key), strlen(score), strlen(st->id)};
-        if (append_argv(r, 4, zargv, zlen) != 0)
-            return -1;
-        cmds++;
-    }
-    if (skip & PP_SKIP_DEADLINE)
-        return cmds;
-
-    snprintf(key, sizeof key, "%sdeadlines:%d", r->prefix, st->home_partition < 0 ? 0 : (int)st->home_partition);
-    snprintf(when, sizeof when, "%lld", (long long)st->next_deadline_ms);
-    const char *dargv[4] = {"ZADD", key, when, st->id};
-    size_t dlen[4] = {4, strlen(key), strlen(when), strlen(st->id)};
-    const char *rargv[3] = {"ZREM", key, st->id};
-    size_t rlen[3] = {4, strlen(key), strlen(st->id)};
-    int rc = st->next_deadline_ms ? append_argv(r, 4, dargv, dlen) : append_argv(r, 3, rargv, rlen);
-    return rc == 0 ? cmds + 1 : -1;
-}
-
-/* Append the XADD recording one alert on the stream. 0 or -1. */
-static int append_record(pp_redis_t *r, const pp_redis_batch_t *b, const pp_alert_t *a, const char *cv)
-{
-    char key[KEY_MAX], maxlen[24], value[32], threshold[32], started[24], at[24], emitted[24], health[16];
-    snprintf(key, sizeof key, "%salerts", r->prefix);
-    snprintf(maxlen, sizeof maxlen, "%ld", b->stream_maxlen);
-    snprintf(value, sizeof value, "%.3f", a->value);
-    snprintf(threshold, sizeof threshold, "%.3f", a->threshold);
-    snprintf(started, sizeof started, "%lld", (long long)a->started_at_ms);
-    snprintf(at, sizeof at, "%lld", (long long)a->event_time_ms);
-    snprintf(emitted, sizeof emitted, "%lld", (long long)a->emitted_at_ms);
-    snprintf(health, sizeof health, "%.1f", a->health);
-    const char *argv[] = {"XADD", key, "MAXLEN", "~", maxlen, "*",
-                          "alert_id", a->alert_id, "partner_id", a->partner_id,
-                          "rule", pp_rule_name(a->rule), "severity", pp_severity_name(a->severity),
-                          "status", a->status == PP_ALERT_FIRING ? "FIRING" : "RESOLVED",
-                          "value", value, "threshold", threshold, "message", a->message,
-                          "started_at_ms", started, "event_time_ms", at, "emitted_at_ms", emitted,
-                          "health", health, "evidence", a->evidence,
-                          "published", a->publish ? "1" : "0",
-                          "config_version", cv};
-    int argc = (int)(sizeof argv / sizeof argv[0]);
-    return redisAppendCommandArgv(r->c, argc, argv, NULL) == REDIS_OK ? 0 : -1;
-}
-
-static void heldback_key(const pp_redis_t *r, int32_t partition, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%sheldback:%d", r->prefix, partition < 0 ? 0 : (int)partition);
-}
-
-/* Append the commands for one alert (what x->ops says). Returns how many commands. */
-static int append_alert(pp_redis_t *r, const pp_redis_batch_t *b, const pp_redis_alert_t *x)
-{
-    const pp_alert_t *a = x->a;
-    const char *cv = x->config_version ? x->config_version : b->config_version ? b->config_version : "";
-    int cmds = 0;
-    uint8_t buf[2048];
-    size_t n = 0;
-    if (a->publish || (x->ops & PP_REDIS_HOLD))
-        n = pp_alert_pack(a, cv, buf, sizeof buf);
-    if (x->ops & PP_REDIS_RECORD) {
-        if (append_record(r, b, a, cv) != 0)
-            return -1;
-        cmds++;
-    }
-    char key[KEY_MAX];
-    if (x->ops & (PP_REDIS_HOLD | PP_REDIS_UNHOLD)) {
-        heldback_key(r, a->partition, key, sizeof key);
-        const char *hargv[4] = {(x->ops & PP_REDIS_HOLD) ? "HSET" : "HDEL", key, a->alert_id, (const char *)buf};
-        size_t hlen[4] = {4, strlen(key), strlen(a->alert_id), n};
-        if (redisAppendCommandArgv(r->c, (x->ops & PP_REDIS_HOLD) ? 4 : 3, hargv, hlen) != REDIS_OK)
-            return -1;
-        cmds++;
-    }
-    if (!a->publish)
-        return cmds;
-    snprintf(key, sizeof key, "%soutbox:%d", r->prefix, a->partition < 0 ? 0 : (int)a->partition);
-    const char *pargv[3] = {"RPUSH", key, (const char *)buf};
-    size_t plen[3] = {5, strlen(key), n};
-    if (redisAppendCommandArgv(r->c, 3, pargv, plen) != REDIS_OK)
-        return -1;
-    return cmds + 1;
-}
-
-int pp_redis_send(pp_redis_t *r, const pp_redis_batch_t *b, size_t *expect)
-{
-    *expect = 0;
-    if (b->n == 0 && b->n_alerts == 0)
-        return 0;
-    if (ensure(r) != 0)
-        return -EIO;
-    if (redisAppendCommand(r->c, "MULTI") != REDIS_OK)
-        return fail(r, "MULTI (append)");
-    size_t queued = 0;
-    pp_field_t *fields = r->fields;
-    for (size_t i = 0; i < b->n; i++) {
-        int k = append_partner(r, b, b->sts[i], fields);
-        if (k < 0)
-            return fail(r, "append");
-        queued += (size_t)k;
-    }
-    for (size_t i = 0; i < b->n_alerts; i++) {
-        int k = append_alert(r, b, &b->alerts[i]);
-        if (k < 0)
-            return fail(r, "append");
-        queued += (size_t)k;
-    }
-    if (redisAppendCommand(r->c, "EXEC") != REDIS_OK)
-        return fail(r, "EXEC (append)");
-    /* hand it to the socket now: Redis executes this transaction while the
-     * caller formats the next one */
-    for (int done = 0; !done;)
-        if (redisBufferWrite(r->c, &done) != REDIS_OK)
-            return fail(r, "MULTI/EXEC (send)");
-    *expect = 1 + queued; /* MULTI +OK, one +QUEUED per command; then EXEC's array */
-    return 0;
-}
-
-int pp_redis_confirm(pp_redis_t *r, size_t expect)
-{
-    if (expect == 0)
-        return 0;
-    if (r->c == NULL)
-        return -EIO;
-    int rc = 0;
-    for (size_t i = 0; i < expect; i++) {
-        void *v = NULL;
-        if (redisGetReply(r->c, &v) != REDIS_OK)
-            return fail(r, "MULTI/queued reply");
-        redisReply *rep = v;
-        if (rep->type == REDIS_REPLY_ERROR && rc == 0) {
-            snprintf(r->err, sizeof r->err, "redis rejected a queued command: %s", rep->str);
-            rc = -EIO; /* EXEC will then fail with EXECABORT */
-        }
-        freeReplyObject(rep);
-    }
-    void *v = NULL;
-    if (redisGetReply(r->c, &v) != REDIS_OK)
-        return fail(r, "EXEC");
-    redisReply *rep = v;
-    if (rep->type != REDIS_REPLY_ARRAY) {
-        if (rc == 0)
-            rc = fail_reply(r, "EXEC", rep);
-        else
-            disconnect(r);
-    } else {
-        for (size_t i = 0; i < rep->elements; i++)
-            if (rep->element[i]->type == REDIS_REPLY_ERROR && rc == 0) {
-                snprintf(r->err, sizeof r->err, "redis command in EXEC failed: %s", rep->element[i]->str);
-                rc = -EIO;
-            }
-    }
+    pp_redis_t *r = s;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    redisReply *rep = redisCommand(r->c, "RENAME %sstate:{%s} %scorrupt:{%s}:%lld", r->prefix, id, r->prefix, id,
+                                   (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+    if (rep == NULL)
+        return fail(r, "RENAME corrupt state");
+    rc = rep->type == REDIS_REPLY_STATUS ? 0 : fail_reply(r, "RENAME corrupt state", rep);
     freeReplyObject(rep);
     return rc;
 }
 
-void pp_redis_abandon(pp_redis_t *r)
-{
-    disconnect(r); /* replies still owed would be read as answers to later commands */
-}
+/* ---- outbox ---- */
 
-int pp_redis_outbox_drain(pp_redis_t *r, int32_t partition, size_t max,
-                          int (*publish)(void *opaque, const uint8_t *buf, size_t len),
-                          int (*confirm)(void *opaque), void *opaque)
+static int r_outbox_read(void *s, int32_t partition, size_t max,
+                         int (*each)(void *opaque, const uint8_t *buf, size_t len), void *opaque, size_t *n,
+                         size_t *remaining)
 {
-    if (ensure(r) != 0)
-        return -EIO;
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, "%soutbox:%d", r->prefix, (int)partition);
-    redisReply *rep = redisCommand(r->c, "LRANGE %s 0 %lld", key, (long long)max - 1);
-    if (rep == NULL)
-        return fail(r, "LRANGE outbox");
-    if (rep->type != REDIS_REPLY_ARRAY) {
-        int rc = fail_reply(r, "LRANGE outbox", rep);
-        freeReplyObject(rep);
-        return rc;
-    }
-    size_t n = rep->elements;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (publish(opaque, (const uint8_t *)rep->element[i]->str, rep->element[i]->len) != 0)
-            rc = -EAGAIN;
-    freeReplyObject(rep);
-    if (n == 0)
-        return 0;
-    if (rc == 0 && confirm(opaque) != 0)
-        rc = -EAGAIN;
+    pp_redis_t *r = s;
+    *n = *remaining = 0;
+    int rc = ready(r);
     if (rc != 0)
-        return rc; /* not removed: published again next time (same alert ids) */
-    rep = redisCommand(r->c, "LTRIM %s %lld -1", key, (long long)n);
-    if (rep == NULL)
-        return fail(r, "LTRIM outbox");
+        return rc;
+    if (redisAppendCommand(r->c, "LRANGE %soutbox:%d 0 %lld", r->prefix, (int)partition, (long long)max - 1) !=
+            REDIS_OK ||
+        redisAppendCommand(r->c, "LLEN %soutbox:%d", r->prefix, (int)partition) != REDIS_OK)
+        return fail(r, "LRANGE outbox (append)");
+    void *v = NULL, *w = NULL;
+    if (redisGetReply(r->c, &v) != REDIS_OK)
+        return fail(r, "LRANGE outbox");
+    if (redisGetReply(r->c, &w) != REDIS_OK) {
+        freeReplyObject(v);
+        return fail(r, "LLEN outbox");
+    }
+    redisReply *rep = v, *len = w;
+    if (rep->type != REDIS_REPLY_ARRAY || len->type != REDIS_REPLY_INTEGER) {
+        rc = fail_reply(r, "LRANGE outbox", rep->type != REDIS_REPLY_ARRAY ? rep : len);
+    } else {
+        *remaining = (size_t)len->integer;
+        for (size_t i = 0; i < rep->elements && rc == 0; i++, (*n)++)
+            if (each(opaque, (const uint8_t *)rep->element[i]->str, rep->element[i]->len) != 0)
+                rc = -EAGAIN;
+    }
     freeReplyObject(rep);
-    return (int)n;
+    freeReplyObject(len);
+    return rc;
 }
 
-int pp_redis_heldback_scan(pp_redis_t *r, int32_t partition, uint64_t *cursor, size_t count,
+static int r_outbox_trim(void *s, int32_t partition, int64_t epoch, size_t n)
+{
+    pp_redis_t *r = s;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    pp_store_epoch_t ep = {.partition = partition, .epoch = epoch};
+    if (script_begin(r, "", &ep, 1) != 0 ||
+        (argi(r, 4) || args(r, "LTRIM") || argf(r, "%soutbox:%d", r->prefix, (int)partition) || argi(r, (long long)n) || args(r, "-1")) != 0 ||
+        cmd_end(r) != 0)
+        return fail(r, "LTRIM outbox (append)");
+    return r_confirm(r, 1);
+}
+
+/* ---- held-back alerts, deadlines ---- */
+
+static int r_heldback_scan(void *s, int32_t partition, uint64_t *cursor, size_t count,
                            void (*each)(void *opaque, const char *alert_id, size_t id_len, const uint8_t *buf,
                                         size_t len),
                            void *opaque)
 {
-    if (ensure(r) != 0)
-        return -EIO;
-    char key[KEY_MAX];
-    heldback_key(r, partition, key, sizeof key);
+    pp_redis_t *r = s;
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
     char cur[24];
     snprintf(cur, sizeof cur, "%llu", (unsigned long long)*cursor); /* hiredis formats no unsigned */
-    redisReply *rep = redisCommand(r->c, "HSCAN %s %s COUNT %lld", key, cur, (long long)count);
+    redisReply *rep = redisCommand(r->c, "HSCAN %sheldback:%d %s COUNT %lld", r->prefix, (int)partition, cur,
+                                   (long long)count);
     if (rep == NULL)
         return fail(r, "HSCAN heldback");
-    int rc = 0;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_STRING ||
         rep->element[1]->type != REDIS_REPLY_ARRAY) {
         rc = fail_reply(r, "HSCAN heldback", rep);
@@ -490,20 +640,20 @@ out:
     return rc;
 }
 
-int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t offset, size_t max,
-                 char (*ids)[PP_ID_MAX + 1], size_t *n, size_t *scanned)
+static int r_due(void *s, int32_t partition, int64_t now_ms, size_t offset, size_t max, char (*ids)[PP_ID_MAX + 1],
+                 size_t *n, size_t *scanned)
 {
+    pp_redis_t *r = s;
     *n = *scanned = 0;
-    if (ensure(r) != 0)
-        return -EIO;
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, "%sdeadlines:%d", r->prefix, (int)partition);
-    redisReply *rep = redisCommand(r->c, "ZRANGEBYSCORE %s -inf %lld LIMIT %lld %lld", key, (long long)now_ms,
-                                   (long long)offset, (long long)max);
+    int rc = ready(r);
+    if (rc != 0)
+        return rc;
+    redisReply *rep = redisCommand(r->c, "ZRANGEBYSCORE %sdeadlines:%d -inf %lld LIMIT %lld %lld", r->prefix,
+                                   (int)partition, (long long)now_ms, (long long)offset, (long long)max);
     if (rep == NULL)
         return fail(r, "ZRANGEBYSCORE deadlines");
     if (rep->type != REDIS_REPLY_ARRAY) {
-        int rc = fail_reply(r, "ZRANGEBYSCORE deadlines", rep);
+        rc = fail_reply(r, "ZRANGEBYSCORE deadlines", rep);
         freeReplyObject(rep);
         return rc;
     }
@@ -519,3 +669,20 @@ int pp_redis_due(pp_redis_t *r, int32_t partition, int64_t now_ms, size_t offset
     freeReplyObject(rep);
     return 0;
 }
+
+const pp_store_vt pp_redis_vt = {
+    .error = r_error,
+    .identify = r_identify,
+    .create_marker = r_create_marker,
+    .claim = r_claim,
+    .read_offsets = r_read_offsets,
+    .load = r_load,
+    .quarantine = r_quarantine,
+    .send = r_send,
+    .confirm = r_confirm,
+    .abandon = r_abandon,
+    .due = r_due,
+    .outbox_read = r_outbox_read,
+    .outbox_trim = r_outbox_trim,
+    .heldback_scan = r_heldback_scan,
+};
