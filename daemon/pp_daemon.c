@@ -580,11 +580,10 @@ static void on_revoke(void *opaque)
 {
     pp_daemon_t *d = opaque;
     release_all(d);
-    int rc = -1;
-    for (int attempt = 0; attempt < 3 && rc != 0 && rc != -EPERM && rc != -ECANCELED; attempt++) {
+    int rc = flush(d);
+    for (int attempt = 1; attempt < 3 && rc != 0 && rc != -EPERM && rc != -ECANCELED && rc != -ESTALE; attempt++) {
+        sleep_ms(200);
         rc = flush(d);
-        if (rc != 0)
-            sleep_ms(200);
     }
     if (rc != 0)
         pp_log(PP_LOG_ERR, "msg=\"flush on revoke failed; the next owner re-applies from the offsets of record\" "

@@ -46,7 +46,7 @@ kill -CONT "$REDIS_PID"
 wait "$PRODUCER" || fail "producing failed"
 wait_applied "$n" 120
 stop_daemon "$DAEMON_PID" TERM || fail "daemon exited non-zero after the redis pause"
-grep -q 'pausing consumption until redis answers' "$WORK/daemon1.log" || fail "daemon did not pause"
+grep -q 'msg="pausing consumption" reason="redis unavailable' "$WORK/daemon1.log" || fail "daemon did not pause"
 grep -q 'resuming consumption' "$WORK/daemon1.log" || fail "daemon did not resume"
 python3 "$E2E_DIR/check_totals.py" "$WORK/expected.json" --port "$RPORT" --prefix "$REDIS_PREFIX" ||
     fail "totals differ after the redis pause"
