@@ -20,6 +20,9 @@ source "$(dirname "$0")/lib.sh"
 source "$E2E_DIR/redis_lib.sh"
 
 SIZE=1040000
+RPORT=$(free_port) # a private redis-server, no persistence
+redis_start r "$RPORT"
+PP_TEST_REDIS_PORT=$RPORT
 "$PP" gen --partners 30 --seed 17 --out "$WORK/good.jsonl"
 good=$(wc -l <"$WORK/good.jsonl")
 expected_totals "$WORK/good.jsonl" "$WORK/expected.json"
