@@ -7,6 +7,7 @@
 # lib.sh's cleanup SIGKILLs on every exit, failure included. Every wait is
 # bounded.
 #
+#   free_port VAR                                     VAR = a free loopback port
 #   redis_start NAME PORT [redis-server options...]   (re)start server NAME
 #   redis_kill NAME [SIGNAL]                          signal it (KILL) and reap it
 #   redis_stop NAME                                   SHUTDOWN NOSAVE, bounded wait
@@ -22,15 +23,17 @@ NEXT_FREE_PORT=$((47000 + $$ % 1000))
 # port_in_use PORT: something listens on 127.0.0.1:PORT
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port: print a loopback port nothing listens on (and not handed out
-# before by this test), starting at 47000 + ($$ % 1000)
+# free_port VAR: set VAR to a loopback port nothing listens on (and not
+# handed out before by this test), starting at 47000 + ($$ % 1000). Not in a
+# $(...) subshell: the next call must know which ports were handed out.
 free_port() {
+    local -n out=$1
     local p=$NEXT_FREE_PORT i
     for ((i = 0; i < 200; i++, p++)); do
         ((p > 48999)) && p=47000
         if ! port_in_use "$p"; then
             NEXT_FREE_PORT=$((p + 1))
-            echo "$p"
+            out=$p
             return 0
         fi
     done
@@ -92,7 +95,7 @@ redis_cli() {
 
 # point_config INI PORT: the daemon of INI uses the redis on PORT, 500 ms timeout
 point_config() {
-    sed -i "s/^port = .*/port = $2/" "$1"
+    sed -i "/^\[redis\]/,/^\[/ s/^port = .*/port = $2/" "$1"
     grep -q '^timeout_ms' "$1" || sed -i "s/^\[redis\]/[redis]\ntimeout_ms = 500/" "$1"
 }
 

@@ -20,7 +20,7 @@ source "$(dirname "$0")/lib.sh"
 source "$E2E_DIR/redis_lib.sh"
 
 SIZE=1040000
-RPORT=$(free_port) # a private redis-server, no persistence
+free_port RPORT # a private redis-server, no persistence
 redis_start r "$RPORT"
 PP_TEST_REDIS_PORT=$RPORT
 "$PP" gen --partners 30 --seed 17 --out "$WORK/good.jsonl"
@@ -41,7 +41,7 @@ big_off=$(python3 "$E2E_DIR/kwire.py" produce "$PP_TEST_KAFKA" "${TOPIC_PREFIX}p
 produce "$WORK/g2.jsonl"
 log "$good good events, a $SIZE-byte message at ${TOPIC_PREFIX}partner.lifecycle[0]@$big_off (sha256 $sha)"
 
-HTTP_PORT=$(free_port)
+free_port HTTP_PORT
 write_config "$WORK/pp.ini" "flush_interval_ms = 20" "[http]" "port = $HTTP_PORT"
 start_daemon "$WORK/pp.ini" daemon-1
 wait_applied "$((2 * third))" 60 # wedged behind the large message if this times out

@@ -13,10 +13,10 @@ TEST_NAME=duplicates
 source "$(dirname "$0")/lib.sh"
 source "$E2E_DIR/redis_lib.sh"
 
-RPORT=$(free_port)
+free_port RPORT
 redis_start r "$RPORT"
 PP_TEST_REDIS_PORT=$RPORT
-HTTP_PORT=$(free_port)
+free_port HTTP_PORT
 
 "$PP" gen --partners 400 --seed 57 --out "$WORK/events.jsonl"
 n=$(wc -l <"$WORK/events.jsonl")

@@ -25,7 +25,7 @@ if [[ "${PP_SLOW_E2E:-run}" == skip ]]; then # tests/CMakeLists.txt sets it in s
     exit 0
 fi
 
-RPORT=$(free_port)
+free_port RPORT
 RARGS=(--appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0 --aof-load-truncated yes)
 redis_start r "$RPORT" "${RARGS[@]}"
 PP_TEST_REDIS_PORT=$RPORT

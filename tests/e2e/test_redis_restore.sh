@@ -51,7 +51,7 @@ finish() {
 # rdb_run NAME RESTART(0|1)
 rdb_run() {
     local name=$1 restart=$2 port snap got
-    port=$(free_port)
+    free_port port
     redis_start "$name" "$port" # RDB only: SAVE writes dump.rdb
     PP_TEST_REDIS_PORT=$port
     new_run "$name"
@@ -85,9 +85,9 @@ rdb_run a1-rdb-running 0
 rdb_run a2-rdb-restarted 1
 
 # ---- b. replica promoted after missing the last writes
-pport=$(free_port)
+free_port pport
 redis_start b-primary "$pport"
-rport=$(free_port)
+free_port rport
 redis_start b-replica "$rport" --replicaof 127.0.0.1 "$pport"
 PP_TEST_REDIS_PORT=$pport
 new_run b-replica

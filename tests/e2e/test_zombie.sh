@@ -12,7 +12,7 @@ TEST_NAME=zombie
 source "$(dirname "$0")/lib.sh"
 source "$E2E_DIR/redis_lib.sh"
 
-RPORT=$(free_port)
+free_port RPORT
 redis_start r "$RPORT"
 PP_TEST_REDIS_PORT=$RPORT
 
