@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Redis forgets its last second (issue 12, item 8). A private redis-server
 # runs with the usual persistence, `appendonly yes` + `appendfsync everysec`.
-# A >= 200 000-event gen stream (330 days, ending before today) is produced in paced chunks while the daemon
-# follows it; at 5 random moments Redis is SIGKILLed and restarted from its
-# AOF on the same port, the daemon running all along.
+# A >= 200 000-event gen stream (330 days, ending before today) is produced,
+# then the daemon catches up on it; at 5 random moments of the catch-up Redis
+# is SIGKILLed and restarted from its AOF on the same port, the daemon running
+# all along.
 #
 # A SIGKILL alone loses nothing (the AOF was write()n, only its fsync is once
 # a second; the page cache survives a killed process): what everysec loses is
 # a machine crash's last second. So after each kill the AOF's incr file is cut
-# back to the size it had about one second before the kill: a prefix of what
+# back to the size it had 0.3-1 s before the kill: a prefix of what
 # Redis acknowledged, exactly the state a power cut would leave (Redis loads a
 # cut command or MULTI block by dropping it: aof-load-truncated). Acknowledged
 # writes, offsets of record included, are lost while Kafka's committed offsets
@@ -36,35 +37,44 @@ n=$(wc -l <"$WORK/events.jsonl")
 ((n >= 200000)) || fail "gen produced only $n events"
 expected_totals "$WORK/events.jsonl" "$WORK/expected.json"
 create_topics
-split -n l/20 -d "$WORK/events.jsonl" "$WORK/chunk."
-(for c in "$WORK"/chunk.*; do produce "$c" || exit 1; sleep 1; done) &
-producer=$!
-log "$n events for 520 partners, produced in 20 chunks 1 s apart"
+produce "$WORK/events.jsonl" # the whole history first: replay is then deterministic
+log "$n events for 520 partners"
 
-write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 200" \
-    "batch_max_messages = 2000" "merge_idle_ms = 10000" "${HISTORY_ALERTS[@]}"
+write_config "$WORK/pp.ini" "clock = replay" "timer_interval_ms = 200" "flush_interval_ms = 50" \
+    "backlog_flush_interval_ms = 200" "batch_max_messages = 1000" "merge_idle_ms = 10000" "${HISTORY_ALERTS[@]}"
 point_config "$WORK/pp.ini" "$RPORT"
 start_daemon "$WORK/pp.ini" daemon
-RANDOM=777 # reproducible kill moments
+# 5 random moments of the catch-up: when the events in Redis pass 5 random
+# points between 10 % and 90 % of the stream
+RANDOM=777
+mapfile -t points < <(for i in 1 2 3 4 5; do echo $((n / 10 + RANDOM * (n * 8 / 10 / 5) / 32768 + (i - 1) * n * 8 / 10 / 5)); done)
 incr_file() { ls -t "$AOFDIR"/*.incr.aof 2>/dev/null | head -1; }
 for i in 1 2 3 4 5; do
-    d=$((1500 + RANDOM % 2500)) # 1.5-4 s of work between kills
-    sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
+    last=-1 still=0
+    for ((t = 0; t < 600; t++)); do # bounded, 120 s
+        got=$(redis_sum events_applied)
+        ((got >= points[i - 1])) && break
+        ((got == last)) && ((++still >= 75)) && break # no progress for 15 s: Redis lost it for good
+        ((got == last)) || still=0
+        last=$got
+        sleep 0.2
+    done
+    ((got >= points[i - 1])) || log "note: kill #$i at $got events in Redis (the daemon stopped short of ${points[i - 1]})"
     f=$(incr_file)
     before=$(stat -c %s "$f")
-    sleep 1 # the second a machine crash would lose
+    d=$((300 + RANDOM % 700)) # the last 0.3-1 s, which a machine crash would lose
+    sleep "0.$(printf '%03d' "$d")"
     applied=$(redis_sum events_applied)
     redis_kill r KILL
     size=$(stat -c %s "$f")
     truncate -s "$before" "$f"
     log "redis SIGKILL #$i at $applied of $n events in Redis; AOF cut from $size to $before bytes"
-    d=$((RANDOM % 1500))
-    sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
+    d=$((RANDOM % 1000)) # down for up to 1 s
+    sleep "0.$(printf '%03d' "$d")"
     kill -0 "$DAEMON_PID" || fail "daemon died while redis was down"
     redis_start r "$RPORT" "${RARGS[@]}"
     log "redis restarted from its AOF with $(redis_sum events_applied) events applied"
 done
-wait "$producer" || fail "producing failed"
 got=$(wait_settled "$n" 240)
 log "settled at $got of $n events applied"
 kill -0 "$DAEMON_PID" || fail "daemon exited"
