@@ -120,9 +120,9 @@ wait_settled() {
 }
 
 # metric URL NAME[{labels}]: sum of the samples of a metric whose line starts
-# with NAME (a label filter may be part of it), 0 if none
+# with NAME (a label filter may be part of it), 0 if none or no answer
 metric() {
-    curl -sf --max-time 5 "$1" | awk -v m="$2" 'index($0, m) == 1 { s += $NF } END { printf "%d\n", s }'
+    { curl -sf --max-time 5 "$1" || true; } | awk -v m="$2" 'index($0, m) == 1 { s += $NF } END { printf "%d\n", s }'
 }
 
 # reference_replay_of EVENTS N OUT: like lib.sh's reference_replay, but of

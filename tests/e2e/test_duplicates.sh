@@ -35,7 +35,7 @@ for c in "$WORK"/dup/chunk.*; do produce "$c" || fail "producing $c failed"; sle
 start_daemon "$WORK/pp.ini" daemon
 total=$(cat "$WORK"/dup/chunk.* | wc -l)
 for ((i = 0; i < 900; i++)); do # every message consumed (bounded, 180 s)
-    consumed=$(metric "http://127.0.0.1:$HTTP_PORT/metrics" pp_events_consumed_total || echo 0)
+    consumed=$(metric "http://127.0.0.1:$HTTP_PORT/metrics" pp_events_consumed_total)
     ((consumed >= total)) && break
     sleep 0.2
 done

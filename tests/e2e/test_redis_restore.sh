@@ -130,5 +130,5 @@ kill -0 "$DAEMON_PID" || fail "b: daemon exited on the promoted replica"
 sleep 3
 stop_daemon "$DAEMON_PID" TERM || fail "b: daemon exited non-zero on the promoted replica"
 finish b-replica
-((${#FAILED[@]} == 0)) || fail "${FAILED[*]}"
+((${#FAILED[@]} == 0)) || fail "$(IFS=,; echo "${FAILED[*]}")"
 log "PASS"
