@@ -6,7 +6,8 @@ usage: dup_stream.py EVENTS OUTDIR [--share 0.2] [--chunks 10] [--seed 1]
 Picks round(share * N) events (seeded) and writes OUTDIR/chunk.NN files, to be
 produced in order some seconds apart. Every original line keeps its place;
 each picked event is copied, byte for byte (same event_id), either
-  * "near": into the next chunk, at a random place (published seconds later), or
+  * "near": into the next chunk, at most one chunk's length of lines after the
+    original (published seconds later, as a producer's retry is), or
   * "far": 2 000 to 6 000 lines of the stream after the original (after
     thousands of other events; clamped into the last chunk),
 half and half. Prints "duplicates=D near=A far=B".
@@ -36,10 +37,10 @@ def main():
     picked = rnd.sample(range(n), round(a.share * n))
     near = far = 0
     for i in picked:
-        if rnd.random() < 0.5 and chunk_of(i) + 1 < a.chunks:
-            c = chunk_of(i) + 1
-            lo = c * per
-            pos = rnd.randrange(lo, min(n, lo + per))
+        lo, hi = (chunk_of(i) + 1) * per, min(n, i + per)
+        if rnd.random() < 0.5 and lo < hi:
+            pos = rnd.randrange(lo, hi)
+            c = chunk_of(pos)
             near += 1
         else:
             pos = min(n - 1, i + rnd.randint(2000, 6000))
