@@ -185,6 +185,8 @@ void pp_flush_before_change(pp_flush_t *f, pp_cache_t *cache, pp_partner_t *st, 
         return; /* dirty already: its snapshot (if any) stands */
     if (n_dirty >= f->before_cap) {
         size_t cap = f->before_cap ? f->before_cap * 2 : 1024;
+        while (cap <= n_dirty)
+            cap *= 2;
         before_t *nb = realloc(f->before, cap * sizeof *nb);
         if (nb == NULL)
             abort();

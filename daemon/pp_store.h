@@ -115,7 +115,8 @@ typedef struct pp_store_vt {
     /* Move a partner's unreadable state aside (kept under another key). */
     int (*quarantine)(void *s, const char *id);
     /* Send one write without waiting; *ticket = what confirm needs. Writes
-     * sent before their confirmation are applied in order. */
+     * sent before their confirmation are applied in order. *w and what it
+     * points to are borrowed for the call only (the store copies them). */
     int (*send)(void *s, const pp_store_write_t *w, size_t *ticket);
     /* Wait for the oldest unconfirmed write: 0 = applied. */
     int (*confirm)(void *s, size_t ticket);
