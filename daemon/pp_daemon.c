@@ -381,6 +381,8 @@ static void store_failed(pp_daemon_t *d, int rc, int64_t now)
         become_fenced(d);
     } else {
         d->stats.redis_errors++;
+        if (!d->paused)
+            pp_log(PP_LOG_ERR, "msg=\"redis call failed\" error=\"%s\"", d->store.vt->error(d->store.s));
         enter_outage(d, now, "redis unavailable: consumption paused");
     }
 }

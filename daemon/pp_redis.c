@@ -527,9 +527,8 @@ static int r_load(void *s, pp_partner_t *const *sts, size_t n, enum pp_store_fou
         found[i] = PP_FOUND_NONE;
         if (rep->type == REDIS_REPLY_STRING) {
             int d = pp_partner_decode((const uint8_t *)rep->str, rep->len, sts[i]);
+            /* on an error the state is left as it was (initial) */
             found[i] = d == 0 ? PP_FOUND_OK : d == -EPROTO ? PP_FOUND_NEWER : PP_FOUND_CORRUPT;
-            if (d != 0)
-                pp_partner_init(sts[i], sts[i]->id); /* never half-decoded */
         } else if (rep->type != REDIS_REPLY_NIL && rc == 0) {
             snprintf(r->err, sizeof r->err, "GET state of %s: %s", sts[i]->id,
                      rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");

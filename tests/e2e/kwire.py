@@ -45,16 +45,7 @@ def kstr(s):
 
 
 def zz(n):  # zigzag varint
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return zz_u((n << 1) ^ (n >> 63))
 
 
 class R:
