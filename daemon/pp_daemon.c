@@ -369,6 +369,8 @@ static void halt(pp_daemon_t *d, int status)
 /* A store call failed with rc: act on it. */
 static void store_failed(pp_daemon_t *d, int rc, int64_t now)
 {
+    if (rc == -ECANCELED) /* halted: refusing to go on */
+        return;
     if (rc == -ESTALE) {
         if (!d->need_resync)
             pp_log(PP_LOG_WARNING, "msg=\"redis is not the one this daemon wrote to (restarted, restored or failed "

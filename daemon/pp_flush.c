@@ -434,8 +434,7 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
             abort();
     }
     size_t *starts = calloc(chunks + 2, sizeof *starts), *fill = calloc(chunks + 1, sizeof *fill);
-    uint8_t *packed = n_alerts ? malloc(n_alerts * ALERT_PACK_MAX) : NULL;
-    if (starts == NULL || fill == NULL || (n_alerts && packed == NULL))
+    if (starts == NULL || fill == NULL)
         abort();
     for (size_t i = 0; i < n_alerts; i++)
         starts[alert_chunk(f, i) + 1]++;
@@ -449,10 +448,8 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
         o->a = &x->a;
         o->ops = x->ops | (x->a.publish ? PP_STORE_PUBLISH : 0);
         o->config_version = cv;
-        o->packed = packed + i * ALERT_PACK_MAX;
-        o->packed_len = (o->ops & (PP_STORE_PUBLISH | PP_STORE_HOLD))
-                            ? pp_alert_pack(&x->a, cv, packed + i * ALERT_PACK_MAX, ALERT_PACK_MAX)
-                            : 0;
+        o->packed = NULL; /* packed with its chunk, into the arena */
+        o->packed_len = 0;
     }
     free(fill);
 
@@ -471,9 +468,22 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
                 render(f, dirty[lo + i], i);
                 touch(f, &ne, dirty[lo + i]->home_partition);
             }
-            for (size_t i = starts[k]; i < starts[k + 1]; i++)
-                touch(f, &ne, f->order[i].a->partition);
+            size_t first_alert = f->arena_len;
+            for (size_t i = starts[k]; i < starts[k + 1]; i++) {
+                pp_store_alert_t *o = &f->order[i];
+                touch(f, &ne, o->a->partition);
+                if (o->ops & (PP_STORE_PUBLISH | PP_STORE_HOLD)) {
+                    arena_room(f, ALERT_PACK_MAX);
+                    o->packed_len = pp_alert_pack(o->a, o->config_version, (uint8_t *)f->arena + f->arena_len,
+                                                  ALERT_PACK_MAX);
+                    f->arena_len += o->packed_len;
+                }
+            }
             resolve(f, np);
+            for (size_t i = starts[k], at = first_alert; i < starts[k + 1]; i++) { /* the arena is settled */
+                f->order[i].packed = (const uint8_t *)f->arena + at;
+                at += f->order[i].packed_len;
+            }
             pp_store_write_t w = {.partners = f->parts, .n_partners = np, .alerts = f->order + starts[k],
                                   .n_alerts = starts[k + 1] - starts[k], .epochs = f->epochs, .n_epochs = ne,
                                   .marker = f->marker, .stream_maxlen = f->stream_maxlen};
@@ -484,7 +494,6 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
         }
     }
     free(starts);
-    free(packed);
 
     /* 2. every chunk is in: the offsets of record */
     if (rc == 0 && f->n_touched > 0) {
