@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
@@ -46,6 +47,8 @@ struct pp_kafka {
     uint64_t produce_failed_seen; /* produce_failed already reported by a flush */
     uint64_t failed_dlq, failed_alerts, seen_dlq, seen_alerts; /* ...by kind */
     size_t dlq_copy_max;     /* larger rejected messages go as metadata records */
+    time_t failed_logged_at; /* delivery failures: last logged (one line per second) */
+    uint64_t failed_unlogged;
     too_large_t too_large[TOO_LARGE_MAX]; /* ring */
     size_t n_too_large;
 };
@@ -82,7 +85,15 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         k->failed_dlq++;
     else
         k->failed_alerts++;
-    klog(k, 3, "kafka delivery failed topic=%s error=%s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    /* one line per second at most: an unavailable topic fails every message */
+    time_t now = time(NULL);
+    k->failed_unlogged++;
+    if (now != k->failed_logged_at) {
+        klog(k, 3, "kafka delivery failed topic=%s error=%s failed=%llu", rd_kafka_topic_name(m->rkt),
+             rd_kafka_err2str(m->err), (unsigned long long)k->failed_unlogged);
+        k->failed_logged_at = now;
+        k->failed_unlogged = 0;
+    }
     rd_kafka_headers_t *h = NULL;
     if (m->_private != KIND_DLQ ||
         (m->err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && m->err != RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) ||

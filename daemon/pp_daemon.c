@@ -295,7 +295,7 @@ static void set_ready(pp_daemon_t *d)
     else if (d->need_resync)
         pp_http_set_ready(d->http, false, "re-reading offsets of record from redis");
     else if (d->outbox_full) {
-        snprintf(why, sizeof why, "an alert outbox holds [alerts] outbox_max = %ld alerts: consumption paused "
+        snprintf(why, sizeof why, "an alert outbox holds [daemon] outbox_max = %ld alerts: consumption paused "
                                   "until the alerts topic %s takes them", d->cfg->outbox_max, d->cfg->alerts_topic);
         pp_http_set_ready(d->http, false, why);
     } else if (d->publish_failing) {
@@ -1528,7 +1528,8 @@ int pp_daemon_run(pp_daemon_t *d)
              * for a fetch took a core from Redis and the broker */
             int64_t wait = pp_flush_pending(d->flusher, d->cache) ? flush_due(d) - now : 100;
             collect(d, d->paused ? 0 : (int)(wait < 0 ? 0 : wait > 100 ? 100 : wait));
-            release(d);
+            if (!d->outbox_full) /* a full outbox takes no more alerts: messages wait in the merge */
+                release(d);
         }
         if (d->n_batch > 0) {
             if (!d->batch_prepared)
