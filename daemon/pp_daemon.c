@@ -397,6 +397,8 @@ static int topic_of(const pp_daemon_t *d, const char *name)
     return 0;
 }
 
+static void judge_outboxes(pp_daemon_t *d);
+
 /* Write dirty partners, their alerts, then the offsets of record. 0 = durable;
  * else the store's error (-EIO, -ESTALE, -EPERM), or -EAGAIN when a DLQ copy
  * was not acknowledged (nothing is written then). */
@@ -447,8 +449,10 @@ static int flush(pp_daemon_t *d)
         const pp_flush_alert_t *k = &res.alerts[i];
         const pp_alert_t *a = &k->a;
         bool in_range = a->partition >= 0 && a->partition < MAX_PARTITIONS;
-        if (a->publish && in_range)
+        if (a->publish && in_range) {
             d->outbox_dirty[a->partition] = true;
+            d->outbox_len[a->partition]++; /* until a drain reads its length */
+        }
         if (k->verdict == PP_HIST_HOLD && in_range)
             d->release_due[a->partition] = true;
         if (!(k->ops & PP_STORE_RECORD))
@@ -470,6 +474,8 @@ static int flush(pp_daemon_t *d)
         pp_kafka_store_offset(d->kafka, (pp_topic_t)topic_of(d, res.offsets[i].topic), res.offsets[i].partition,
                               res.offsets[i].next_offset);
     pp_cache_evict_clean(d->cache, d->cfg->cache_max_partners);
+    if (res.n_alerts)
+        judge_outboxes(d);
     return 0;
 }
 
@@ -1163,6 +1169,26 @@ static int publish_one(void *opaque, const uint8_t *buf, size_t len)
     return pp_kafka_produce_alert(d->kafka, key, buf, len);
 }
 
+/* Past [daemon] outbox_max alerts waiting in one outbox, consumption pauses
+ * (nothing is dropped); it resumes once the longest is below half. */
+static void judge_outboxes(pp_daemon_t *d)
+{
+    int32_t parts[MAX_PARTITIONS];
+    int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
+    size_t longest = 0;
+    for (int i = 0; i < np; i++)
+        if (d->outbox_len[parts[i]] > longest)
+            longest = d->outbox_len[parts[i]];
+    bool full = d->outbox_full ? longest > (size_t)d->cfg->outbox_max / 2 : longest >= (size_t)d->cfg->outbox_max;
+    if (full != d->outbox_full)
+        pp_log(full ? PP_LOG_WARNING : PP_LOG_NOTICE, "msg=\"%s\" longest_outbox=%zu outbox_max=%ld",
+               full ? "an alert outbox is full: consumption paused until its alerts are published"
+                    : "alert outboxes drained: consumption resumes", longest, d->cfg->outbox_max);
+    d->outbox_full = full;
+    set_consuming(d);
+    set_ready(d);
+}
+
 /* Wait for Kafka's acks of the alerts just produced (bounded, inside the
  * watchdog). 0, or -EAGAIN: some were not acknowledged (they stay in the
  * outbox and go again, with the same ids). */
@@ -1236,19 +1262,7 @@ static void drain_outboxes(pp_daemon_t *d, bool all)
         pp_log(PP_LOG_NOTICE, "msg=\"alerts topic accepts writes again\" topic=%s", d->cfg->alerts_topic);
         d->publish_failing = false;
     }
-    /* past the cap consumption pauses (nothing is dropped); it resumes below half */
-    size_t longest = 0;
-    for (int i = 0; i < np; i++)
-        if (d->outbox_len[parts[i]] > longest)
-            longest = d->outbox_len[parts[i]];
-    bool full = d->outbox_full ? longest > (size_t)d->cfg->outbox_max / 2 : longest >= (size_t)d->cfg->outbox_max;
-    if (full != d->outbox_full)
-        pp_log(full ? PP_LOG_WARNING : PP_LOG_NOTICE, "msg=\"%s\" longest_outbox=%zu outbox_max=%ld",
-               full ? "an alert outbox is full: consumption paused until its alerts are published"
-                    : "alert outboxes drained: consumption resumes", longest, d->cfg->outbox_max);
-    d->outbox_full = full;
-    set_consuming(d);
-    set_ready(d);
+    judge_outboxes(d);
 }
 
 /* ---- observability: Prometheus text for /metrics ---- */
