@@ -112,6 +112,8 @@ struct pp_daemon {
     uint8_t *scratch_verdict;  /* PP_ENGINE_ALERTS_CAP: pp_history_filter's verdicts on it */
     bool *outbox_dirty;        /* [partition]: has unpublished alerts */
     size_t *outbox_len;        /* [partition]: entries waiting in its outbox (as last seen) */
+    int64_t *applied_wm;       /* [partition]: latest event time applied (kept with the offsets of record) */
+    int64_t *start_wm;         /* scratch: pp_offsets_start's watermarks */
     bool outbox_full;          /* an outbox is at [alerts] outbox_max: consumption paused */
     bool kafka_paused;         /* all fetching paused (outage, full outbox, fenced, resync) */
     int publish_backoff_ms;    /* alerts topic failing: next sweep after this */
@@ -470,6 +472,7 @@ static int flush(pp_daemon_t *d)
                (long long)a->event_time_ms);
     }
     /* Kafka's committed offsets follow the offsets of record (lag monitoring, first start) */
+    /* (res.offsets lists input topics only: the watermarks are not Kafka's) */
     for (size_t i = 0; i < res.n_offsets; i++)
         pp_kafka_store_offset(d->kafka, (pp_topic_t)topic_of(d, res.offsets[i].topic), res.offsets[i].partition,
                               res.offsets[i].next_offset);
@@ -575,8 +578,14 @@ static int plan_start(pp_daemon_t *d, pp_kafka_tp_t *tps, int n)
     for (int i = 0; i < np; i++)
         pp_flush_set_epoch(d->flusher, parts[i], d->claim_epochs[i]);
     if ((rc = pp_offsets_start(d->store, v, parts, (size_t)np, (const char *const *)d->cfg->topics, PP_TOPIC_COUNT,
-                               d->start_offsets)) != 0)
+                               d->start_offsets, d->start_wm)) != 0)
         return rc;
+    /* each partition's timers resume at the event time its applied events reached
+     * (a replay restarted at its end still fires its last deadlines) */
+    for (int i = 0; i < np; i++) {
+        pp_merge_set_watermark(d->merge, parts[i], d->start_wm[i]);
+        d->applied_wm[parts[i]] = d->start_wm[i];
+    }
     for (int i = 0; i < n; i++)
         for (int j = 0; j < np; j++)
             if (parts[j] == tps[i].partition)
@@ -910,6 +919,10 @@ static void apply_batch(pp_daemon_t *d)
                 d->stats.first_apply_ms = now;
             if (ev->occurred_at_ms > d->max_event_ms)
                 d->max_event_ms = ev->occurred_at_ms;
+            if (ev->occurred_at_ms > d->applied_wm[m->partition]) {
+                d->applied_wm[m->partition] = ev->occurred_at_ms;
+                pp_flush_note_watermark(d->flusher, m->partition, ev->occurred_at_ms);
+            }
         }
         pp_flush_note_offset(d->flusher, m->topic, m->partition, m->offset);
     }
@@ -1381,6 +1394,8 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->start_offsets = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->start_offsets);
     d->claim_epochs = calloc(MAX_PARTITIONS, sizeof *d->claim_epochs);
     d->outbox_len = calloc(MAX_PARTITIONS, sizeof *d->outbox_len);
+    d->applied_wm = calloc(MAX_PARTITIONS, sizeof *d->applied_wm);
+    d->start_wm = calloc(MAX_PARTITIONS, sizeof *d->start_wm);
     d->cache = pp_cache_new();
     d->outbox_dirty = calloc(MAX_PARTITIONS, sizeof *d->outbox_dirty);
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
@@ -1396,7 +1411,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->held = calloc(RELEASE_MAX, sizeof *d->held);
     bool ok = d->id_ptrs && d->swept_at && d->swept_applied && d->scratch_verdict && d->catchup && d->part_lag &&
               d->release_due && d->release_cursor && d->release_again && d->held && d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->cache &&
-              d->outbox_dirty && d->due_ids && d->tps && d->start_offsets && d->claim_epochs && d->outbox_len;
+              d->outbox_dirty && d->due_ids && d->tps && d->start_offsets && d->claim_epochs && d->outbox_len && d->applied_wm && d->start_wm;
     if (!ok) {
         snprintf(err, err_len, "out of memory");
         goto fail;
@@ -1639,6 +1654,8 @@ void pp_daemon_free(pp_daemon_t *d)
     free(d->start_offsets);
     free(d->claim_epochs);
     free(d->outbox_len);
+    free(d->applied_wm);
+    free(d->start_wm);
     free(d->id_ptrs);
     free(d->swept_at);
     free(d->swept_applied);

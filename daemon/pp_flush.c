@@ -54,6 +54,9 @@ struct pp_flush {
     int64_t *next_offset[PP_TOPIC_COUNT]; /* [partition] = next offset, -1 none */
     pp_store_offset_t *touched;     /* pending offsets (topic, partition), in first-touched order */
     size_t n_touched;
+    int64_t *watermark;             /* [partition]: latest event time applied, to write (0 none) */
+    int32_t *wm_touched;            /* partitions whose watermark is to be written */
+    size_t n_wm;
     pp_store_offset_t *written;     /* the offsets of the last successful run */
     size_t n_written_offsets;
 
@@ -82,12 +85,15 @@ pp_flush_t *pp_flush_new(pp_store_t store, const pp_policyset_t *policy, const c
     f->touch_gen = calloc(PP_PARTITIONS_MAX, sizeof *f->touch_gen);
     f->scratch = calloc(PP_FIELDS_MAX, sizeof *f->scratch);
     f->touched = calloc((size_t)PP_TOPIC_COUNT * PP_PARTITIONS_MAX, sizeof *f->touched);
-    f->written = calloc((size_t)PP_TOPIC_COUNT * PP_PARTITIONS_MAX, sizeof *f->written);
+    f->written = calloc((size_t)(PP_TOPIC_COUNT + 1) * PP_PARTITIONS_MAX, sizeof *f->written);
+    f->watermark = calloc(PP_PARTITIONS_MAX, sizeof *f->watermark);
+    f->wm_touched = calloc(PP_PARTITIONS_MAX, sizeof *f->wm_touched);
     f->rend = calloc(FLUSH_CHUNK, sizeof *f->rend);
     f->parts = calloc(FLUSH_CHUNK, sizeof *f->parts);
     f->names = calloc((size_t)FLUSH_CHUNK * PP_FIELDS_MAX, sizeof *f->names);
     f->values = calloc((size_t)FLUSH_CHUNK * PP_FIELDS_MAX, sizeof *f->values);
-    bool ok = f->epoch && f->touch_gen && f->scratch && f->touched && f->written && f->rend && f->parts &&
+    bool ok = f->epoch && f->touch_gen && f->scratch && f->touched && f->written && f->watermark &&
+              f->wm_touched && f->rend && f->parts &&
               f->names && f->values;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         ok = (f->next_offset[t] = malloc(PP_PARTITIONS_MAX * sizeof(int64_t))) != NULL;
@@ -115,6 +121,8 @@ void pp_flush_free(pp_flush_t *f)
         free(f->next_offset[t]);
     free(f->touched);
     free(f->written);
+    free(f->watermark);
+    free(f->wm_touched);
     free(f->arena);
     free(f->rend);
     free(f->parts);
@@ -357,6 +365,15 @@ void pp_flush_note_offset(pp_flush_t *f, pp_topic_t topic, int32_t partition, in
         *slot = offset + 1;
 }
 
+void pp_flush_note_watermark(pp_flush_t *f, int32_t partition, int64_t ms)
+{
+    if (partition < 0 || partition >= PP_PARTITIONS_MAX || ms <= f->watermark[partition])
+        return;
+    if (f->watermark[partition] == 0)
+        f->wm_touched[f->n_wm++] = partition;
+    f->watermark[partition] = ms;
+}
+
 bool pp_flush_pending(const pp_flush_t *f, const pp_cache_t *cache)
 {
     return pp_cache_dirty_count(cache) > 0 || f->n_touched > 0 || pp_flush_kept(f) > 0;
@@ -369,6 +386,9 @@ static void clear_offsets(pp_flush_t *f)
         f->next_offset[t][f->touched[i].partition] = -1;
     }
     f->n_touched = 0;
+    for (size_t i = 0; i < f->n_wm; i++)
+        f->watermark[f->wm_touched[i]] = 0;
+    f->n_wm = 0;
 }
 
 void pp_flush_drop(pp_flush_t *f)
@@ -506,7 +526,14 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
             o->next_offset = f->next_offset[t][o->partition];
             touch(f, &ne, o->partition);
         }
-        pp_store_write_t w = {.offsets = f->written, .n_offsets = f->n_touched, .epochs = f->epochs,
+        size_t no = f->n_touched;
+        for (size_t i = 0; i < f->n_wm; i++) { /* the watermarks ride with the offsets */
+            int32_t p = f->wm_touched[i];
+            f->written[no++] = (pp_store_offset_t){.topic = PP_WATERMARK_FIELD, .partition = p,
+                                                   .next_offset = f->watermark[p]};
+            touch(f, &ne, p);
+        }
+        pp_store_write_t w = {.offsets = f->written, .n_offsets = no, .epochs = f->epochs,
                               .n_epochs = ne, .marker = f->marker};
         size_t t = 0;
         rc = vt->send(s, &w, &t);
@@ -518,7 +545,7 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
         forget_written(f, cache);
         return rc;
     }
-    res->n_offsets = f->n_written_offsets = f->n_touched;
+    res->n_offsets = f->n_written_offsets = f->n_touched; /* (the watermarks after them are not listed) */
     res->offsets = f->written;
     res->alerts = f->alerts;
     res->n_alerts = n_alerts;

@@ -82,6 +82,10 @@ size_t pp_flush_kept(const pp_flush_t *f);
 void pp_flush_note_offset(pp_flush_t *f, pp_topic_t topic, int32_t partition, int64_t offset);
 bool pp_flush_pending(const pp_flush_t *f, const pp_cache_t *cache);
 
+/* The latest event time applied on `partition`: kept with its offsets of
+ * record (PP_WATERMARK_FIELD) by the next flush. */
+void pp_flush_note_watermark(pp_flush_t *f, int32_t partition, int64_t ms);
+
 /* Write it all (see above). 0, or the store's error (-EIO, -ESTALE, -EPERM). */
 int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res);
 

@@ -3,6 +3,7 @@
  */
 #include "pp_offsets.h"
 
+#include <errno.h>
 #include <string.h>
 
 enum pp_start pp_offsets_judge(const pp_start_facts_t *f, const char **why)
@@ -35,18 +36,30 @@ enum pp_start pp_offsets_judge(const pp_start_facts_t *f, const char **why)
 }
 
 int pp_offsets_start(pp_store_t store, enum pp_start verdict, const int32_t *parts, size_t n,
-                     const char *const *topics, size_t n_topics, int64_t *out)
+                     const char *const *topics, size_t n_topics, int64_t *out, int64_t *watermarks)
 {
+    const char *names[9];
+    int64_t got[9];
+    if (n_topics > 8)
+        return -EINVAL;
+    for (size_t t = 0; t < n_topics; t++)
+        names[t] = topics[t];
+    names[n_topics] = PP_WATERMARK_FIELD;
     for (size_t i = 0; i < n; i++) {
         int64_t *o = out + i * n_topics;
+        if (watermarks)
+            watermarks[i] = 0;
         if (verdict != PP_START_RESUME) {
             for (size_t t = 0; t < n_topics; t++)
                 o[t] = verdict == PP_START_REBUILD ? PP_OFFSET_BEGINNING : PP_OFFSET_COMMITTED;
             continue;
         }
-        int rc = store.vt->read_offsets(store.s, parts[i], topics, n_topics, o);
+        int rc = store.vt->read_offsets(store.s, parts[i], names, n_topics + 1, got);
         if (rc != 0)
             return rc;
+        memcpy(o, got, n_topics * sizeof *o);
+        if (watermarks && got[n_topics] > 0)
+            watermarks[i] = got[n_topics];
         for (size_t t = 0; t < n_topics; t++)
             if (o[t] < 0)
                 o[t] = PP_OFFSET_BEGINNING;

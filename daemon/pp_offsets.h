@@ -40,8 +40,10 @@ enum pp_start pp_offsets_judge(const pp_start_facts_t *f, const char **why);
 /* Start offsets of (topics[t], parts[i]) into out[i * n_topics + t], per the
  * verdict: RESUME reads the store's (none: the earliest, since nothing of it
  * is known durable); FIRST and ADOPT take Kafka's committed; REBUILD the
- * earliest. 0 or the store's error. */
+ * earliest. watermarks (may be NULL): [i] = the event time up to which
+ * parts[i]'s applied events reach (RESUME; else 0). n_topics <= 8.
+ * 0 or the store's error. */
 int pp_offsets_start(pp_store_t store, enum pp_start verdict, const int32_t *parts, size_t n,
-                     const char *const *topics, size_t n_topics, int64_t *out);
+                     const char *const *topics, size_t n_topics, int64_t *out, int64_t *watermarks);
 
 #endif

@@ -61,7 +61,13 @@ typedef struct pp_store_alert {
     size_t packed_len;
 } pp_store_alert_t;
 
-/* Offsets of record of one input (topic, partition). */
+/* The pseudo-topic under which a partition's event-time watermark is kept
+ * with its offsets of record (the latest event time applied on it): a
+ * replay restarted at its end resumes its timers there. */
+#define PP_WATERMARK_FIELD "watermark_ms"
+
+/* Offsets of record of one input (topic, partition); topic may be
+ * PP_WATERMARK_FIELD, next_offset then the partition's watermark. */
 typedef struct pp_store_offset {
     const char *topic;
     int32_t partition;

@@ -106,6 +106,12 @@ void pp_merge_assigned(pp_merge_t *m, int32_t partition, int64_t now)
     }
 }
 
+void pp_merge_set_watermark(pp_merge_t *m, int32_t partition, int64_t time)
+{
+    if (partition >= 0 && partition < m->max_partitions)
+        m->released[partition] = time > 0 ? time : 0;
+}
+
 size_t pp_merge_held(const pp_merge_t *m, pp_topic_t topic, int32_t partition)
 {
     return valid(m, topic, partition) ? Q(m, topic, partition)->len : 0;

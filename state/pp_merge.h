@@ -62,6 +62,10 @@ int64_t pp_merge_watermark(const pp_merge_t *m, int32_t partition, int64_t caugh
  */
 int64_t pp_merge_low_watermark(const pp_merge_t *m, const int32_t *parts, int n);
 
+/* Set the event time up to which `partition` counts as released (a restart
+ * resuming where the last process's applied events ended; 0 = nothing). */
+void pp_merge_set_watermark(pp_merge_t *m, int32_t partition, int64_t time);
+
 /* Drop everything held (on revoke); free_fn(opaque, payload) for each. */
 void pp_merge_clear(pp_merge_t *m, void (*free_fn)(void *opaque, void *payload), void *opaque);
 

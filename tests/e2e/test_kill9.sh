@@ -35,6 +35,13 @@ for i in 1 2 3 4 5; do
     start_daemon "$WORK/pp.ini" "daemon-$i"
 done
 wait_applied "$n" 180
+# and once more right at the end, before the end-of-stream timers ran: the
+# restarted daemon consumes nothing and must still fire the last deadlines
+# (its timers resume at the watermark kept with the offsets of record)
+kill -KILL "$DAEMON_PID" 2>/dev/null || true
+wait "$DAEMON_PID" 2>/dev/null || true
+log "kill -9 #6 with every event in Redis"
+start_daemon "$WORK/pp.ini" daemon-6
 sleep 3 # end of stream: caught-up timers fire the last deadlines
 stop_daemon "$DAEMON_PID" TERM || fail "final daemon exited non-zero"
 python3 "$E2E_DIR/check_totals.py" "$WORK/expected.json" --port "$PP_TEST_REDIS_PORT" --prefix "$REDIS_PREFIX" ||

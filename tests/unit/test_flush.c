@@ -979,7 +979,7 @@ Test(flush, start_offsets_from_the_store)
     const int64_t B = PP_OFFSET_BEGINNING;
     const int64_t want[3][PP_TOPIC_COUNT] = {{10, B, B, 20}, {B, B, B, B}, {5, B, 0, B}};
 
-    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 3, TOPICS, PP_TOPIC_COUNT, out), 0);
+    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 3, TOPICS, PP_TOPIC_COUNT, out, NULL), 0);
     for (int i = 0; i < 3; i++)
         for (int t = 0; t < PP_TOPIC_COUNT; t++)
             cr_assert_eq(out[i * PP_TOPIC_COUNT + t], want[i][t], "partition %d topic %s: %lld", parts[i],
@@ -988,14 +988,14 @@ Test(flush, start_offsets_from_the_store)
 
     /* topics in another order: matched by name */
     const char *const rev[] = {TOPICS[3], TOPICS[2], TOPICS[1], TOPICS[0]};
-    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 1, rev, 4, out), 0);
+    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 1, rev, 4, out, NULL), 0);
     cr_assert_eq(out[0], 20);
     cr_assert_eq(out[3], 10);
 
     const enum pp_start others[] = {PP_START_REBUILD, PP_START_FIRST, PP_START_ADOPT};
     for (size_t v = 0; v < 3; v++) {
         fx.fs.read_offsets_calls = 0;
-        cr_assert_eq(pp_offsets_start(store, others[v], parts, 3, TOPICS, PP_TOPIC_COUNT, out), 0);
+        cr_assert_eq(pp_offsets_start(store, others[v], parts, 3, TOPICS, PP_TOPIC_COUNT, out, NULL), 0);
         int64_t w = others[v] == PP_START_REBUILD ? PP_OFFSET_BEGINNING : PP_OFFSET_COMMITTED;
         for (int i = 0; i < 3 * PP_TOPIC_COUNT; i++)
             cr_assert_eq(out[i], w, "verdict %d slot %d: %lld", (int)others[v], i, (long long)out[i]);
@@ -1003,7 +1003,7 @@ Test(flush, start_offsets_from_the_store)
     }
 
     fx.fs.fail_read_offsets = true;
-    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 3, TOPICS, PP_TOPIC_COUNT, out), -EIO);
+    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 3, TOPICS, PP_TOPIC_COUNT, out, NULL), -EIO);
 }
 
 /* What a flush wrote is where the next start resumes. */
@@ -1015,7 +1015,7 @@ Test(flush, start_resumes_where_the_flush_left)
     pp_store_t store = {.vt = &FS_VT, .s = &fx.fs};
     const int32_t parts[] = {0, 1, 2, 3};
     int64_t out[4 * PP_TOPIC_COUNT];
-    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 4, TOPICS, PP_TOPIC_COUNT, out), 0);
+    cr_assert_eq(pp_offsets_start(store, PP_START_RESUME, parts, 4, TOPICS, PP_TOPIC_COUNT, out, NULL), 0);
     for (int i = 0; i < 4; i++)
         for (int t = 0; t < PP_TOPIC_COUNT; t++) {
             int64_t n = expected_next(t, parts[i]);
