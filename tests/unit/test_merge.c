@@ -102,6 +102,23 @@ Test(merge, watermark_is_the_last_released_time_until_caught_up)
     pp_merge_free(m);
 }
 
+Test(merge, a_restart_resumes_at_the_watermark_it_is_given)
+{
+    pp_merge_t *m = pp_merge_new(2);
+    int32_t parts[2] = {0, 1};
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) { /* restarted at the end: nothing to consume */
+        pp_merge_at_end(m, (pp_topic_t)t, 0, 0);
+        pp_merge_at_end(m, (pp_topic_t)t, 1, 0);
+    }
+    cr_assert_eq(pp_merge_low_watermark(m, parts, 2), 0, "nothing released: no clock");
+    pp_merge_set_watermark(m, 0, 5000);
+    pp_merge_set_watermark(m, 1, 7000);
+    cr_assert_eq(pp_merge_low_watermark(m, parts, 2), 5000, "the watermarks kept with the offsets of record");
+    pp_merge_set_watermark(m, 1, 3000); /* a store restored to an older state: set, not raised */
+    cr_assert_eq(pp_merge_low_watermark(m, parts, 2), 3000);
+    pp_merge_free(m);
+}
+
 static int freed;
 static void count_free(void *opaque, void *payload)
 {
