@@ -1540,7 +1540,8 @@ int pp_daemon_run(pp_daemon_t *d)
         }
         if (d->fenced) { /* only the group's rebalance callbacks are served until it reassigns */
             collect(d, 100);
-            release_all(d);
+            if (d->fenced) /* (an assignment in that poll ends it: what came after it is kept) */
+                release_all(d);
             continue;
         }
         if (d->need_resync) {
