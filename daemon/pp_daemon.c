@@ -147,6 +147,7 @@ struct pp_daemon {
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
+    bool flush_now;            /* flush at the next turn, whatever is due (a release waits for it) */
     int64_t next_lag_ms;       /* monotonic time of the next backlog (lag) check */
     pp_partner_t *tick_copy;   /* a partner's state before its timer tick */
     pp_http_t *http;           /* NULL when [http] port = 0 */
@@ -1022,6 +1023,19 @@ static void take_held(void *opaque, const char *id, size_t id_len, const uint8_t
     h->a.partition = d->held_partition;
 }
 
+/* Release order within a page: by partner, then by event time, then id.
+ * Redis's HSCAN order depends on the hash's table history (its resizes run
+ * on the server's clock): this makes a partner's releases come out in the
+ * same order on every run. */
+static int held_cmp(const void *x, const void *y)
+{
+    const held_t *a = x, *b = y;
+    int c = strcmp(a->ok ? a->a.partner_id : "", b->ok ? b->a.partner_id : "");
+    if (c == 0 && a->ok && b->ok && a->a.event_time_ms != b->a.event_time_ms)
+        c = a->a.event_time_ms < b->a.event_time_ms ? -1 : 1;
+    return c != 0 ? c : strcmp(a->raw_id, b->raw_id);
+}
+
 /* Keep the removal of one held-back copy (HDEL) for the next flush. */
 static void keep_unhold(pp_daemon_t *d, const held_t *h, pp_partner_t *owner)
 {
@@ -1061,6 +1075,7 @@ static int release_held(pp_daemon_t *d, int32_t p, int64_t slice_end)
                    d->store.vt->error(d->store.s));
             return rc;
         }
+        qsort(d->held, d->n_held, sizeof *d->held, held_cmp);
         size_t n_ids = 0;
         for (size_t i = 0; i < d->n_held; i++)
             if (d->held[i].ok)
@@ -1157,6 +1172,16 @@ static int run_timers(pp_daemon_t *d)
                    "" : ": its timers run on the wall clock from now", (int)p, (long long)now);
         }
         if (pp_catchup_done(d->catchup, p) && d->release_due[p]) {
+            /* The copies in pp:heldback:<p> are what Redis holds: an update of
+             * an episode (going_dark turning CRITICAL), a close, or this very
+             * sweep's last transitions may still wait in the flusher. Release
+             * after they are written, so the stream and the topic get the
+             * episode as it stands, after its history. */
+            if (pp_flush_pending(d->flusher, d->cache)) {
+                d->flush_now = true;
+                d->timers_pending = true;
+                return 0;
+            }
             int rc = release_held(d, p, slice_end);
             if (rc != 0)
                 return rc;
@@ -1556,7 +1581,7 @@ int pp_daemon_run(pp_daemon_t *d)
             /* block in the poll until the next flush is due (a message ends the
              * wait at once): spinning with a zero timeout while the merge waits
              * for a fetch took a core from Redis and the broker */
-            int64_t wait = pp_flush_pending(d->flusher, d->cache) ? flush_due(d) - now : 100;
+            int64_t wait = d->flush_now ? 0 : pp_flush_pending(d->flusher, d->cache) ? flush_due(d) - now : 100;
             collect(d, d->paused ? 0 : (int)(wait < 0 ? 0 : wait > 100 ? 100 : wait));
             if (!d->outbox_full) /* a full outbox takes no more alerts: messages wait in the merge */
                 release(d);
@@ -1580,7 +1605,8 @@ int pp_daemon_run(pp_daemon_t *d)
          * does not matter while behind). At the head of the stream, every tick. */
         int64_t due = flush_due(d);
         size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
-        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty || d->paused) {
+        if (now >= due || d->flush_now || pp_cache_dirty_count(d->cache) >= max_dirty || d->paused) {
+            d->flush_now = false;
             int rc = flush(d);
             if (rc == 0) {
                 leave_outage(d);
