@@ -38,6 +38,7 @@ struct pp_kafka {
     rd_kafka_t *producer;
     pp_kafka_hooks_t hooks;
     char *topics[PP_TOPIC_COUNT];
+    const void *rkt_seen[PP_TOPIC_COUNT]; /* each topic's handle, once a message of it came */
     char *alerts_topic;
     char *dlq_topic;
     int assigned;            /* partitions in the current assignment */
@@ -364,15 +365,20 @@ int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m)
         rd_kafka_message_destroy(rm);
         return 0;
     }
-    const char *tname = rd_kafka_topic_name(rm->rkt);
-    int t = topic_index(k, tname);
-    if (t < 0) { /* cannot happen: we only subscribe to our topics */
-        klog(k, 3, "kafka message from unexpected topic=%s", tname);
-        rd_kafka_message_destroy(rm);
-        return 0;
+    int t = 0; /* the topic handle seen before for this topic, or by name */
+    while (t < PP_TOPIC_COUNT && k->rkt_seen[t] != rm->rkt)
+        t++;
+    if (t == PP_TOPIC_COUNT) {
+        const char *tname = rd_kafka_topic_name(rm->rkt);
+        if ((t = topic_index(k, tname)) < 0) { /* cannot happen: we only subscribe to our topics */
+            klog(k, 3, "kafka message from unexpected topic=%s", tname);
+            rd_kafka_message_destroy(rm);
+            return 0;
+        }
+        k->rkt_seen[t] = rm->rkt;
     }
     m->topic = (pp_topic_t)t;
-    m->topic_name = tname;
+    m->topic_name = k->topics[t]; /* ours: it outlives the message */
     m->partition = rm->partition;
     m->offset = rm->offset;
     m->payload = rm->payload;
@@ -388,6 +394,12 @@ void pp_kafka_release(pp_kmsg_t *m)
     if (m && m->handle) {
         rd_kafka_message_destroy(m->handle);
         m->handle = NULL;
+    }
+    if (m) {
+        m->payload = NULL;
+        m->len = 0;
+        m->key = NULL;
+        m->key_len = 0;
     }
 }
 

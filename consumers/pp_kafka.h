@@ -84,7 +84,8 @@ pp_kafka_t *pp_kafka_new(const pp_kafka_conf_t *conf, const pp_kafka_hooks_t *ho
  * logged). */
 int pp_kafka_poll(pp_kafka_t *k, int timeout_ms, pp_kmsg_t *m);
 
-/* Give a message back to librdkafka. NULL-safe on m->handle. */
+/* Give a message back to librdkafka: its payload and key are gone, its
+ * topic, partition and offset stay. NULL-safe on m->handle. */
 void pp_kafka_release(pp_kmsg_t *m);
 
 /* Record that everything before next_offset of (topic, partition) is durable. */

@@ -72,8 +72,9 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->redis_prefix = dupstr("pp:");
     cfg->redis_timeout_ms = 2000;
     cfg->flush_interval_ms = 50;
-    cfg->backlog_flush_interval_ms = 5000;
+    cfg->backlog_flush_interval_ms = 30000;
     cfg->backlog_lag_messages = 100000;
+    cfg->head_lag_messages = 5000;
     cfg->flush_max_partners = 5000;
     cfg->batch_max_messages = 10000;
     cfg->cache_max_partners = 200000;
@@ -222,6 +223,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     INT_KEY("daemon", "flush_interval_ms", 1, 60000, cfg->flush_interval_ms)
     INT_KEY("daemon", "backlog_flush_interval_ms", 1, 600000, cfg->backlog_flush_interval_ms)
     INT_KEY("daemon", "backlog_lag_messages", 1, 1000000000, cfg->backlog_lag_messages)
+    INT_KEY("daemon", "head_lag_messages", 0, 1000000000, cfg->head_lag_messages)
     INT_KEY("daemon", "flush_max_partners", 1, 1000000, cfg->flush_max_partners)
     INT_KEY("daemon", "batch_max_messages", 1, 1000000, cfg->batch_max_messages)
     INT_KEY("daemon", "cache_max_partners", 1, 100000000, cfg->cache_max_partners)
@@ -364,5 +366,7 @@ int pp_config_load(pp_config_t *cfg, const char *path, char *err, size_t err_len
         snprintf(err, err_len, "%s: [redis] prefix must be non-empty and must not contain '{'", path);
         return -1;
     }
+    if (cfg->head_lag_messages > cfg->backlog_lag_messages)
+        cfg->head_lag_messages = cfg->backlog_lag_messages; /* hysteresis never inverted */
     return 0;
 }

@@ -41,6 +41,7 @@ typedef struct pp_config {
     int flush_interval_ms;   /* flush dirty partners at least this often */
     int backlog_flush_interval_ms; /* ...and this often while catching up on a backlog */
     int backlog_lag_messages;      /* consumer lag above which the daemon counts as catching up */
+    int head_lag_messages;         /* ...and at or below which it is back at the head of the stream */
     int flush_max_partners;  /* ...or when this many partners are dirty */
     int batch_max_messages;  /* messages taken from Kafka per loop turn */
     size_t cache_max_partners; /* clean partners beyond this are evicted */

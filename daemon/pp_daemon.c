@@ -54,11 +54,15 @@ typedef struct node {
     pp_kmsg_t m;               /* borrowed from librdkafka until applied */
     pp_event_t ev;
     pp_reject_t rej;
-    char why[200];
+    char *why;                 /* rejected: the sentence (malloc'd), else NULL */
     struct node *next_free;
 } node_t;
 
-#define HOLD_MAX 4000          /* messages held per topic partition before pausing it */
+/* Messages held per topic partition before pausing it. Pausing a partition
+ * makes librdkafka drop what it prefetched, and resuming fetches it again:
+ * at 4 000 the merge paused topics ~90 times per 2 M-event backlog and the
+ * daemon spent a third of its time waiting for the refetch (docs/performance.md). */
+#define HOLD_MAX 20000
 
 /* A held-back FIRING read from Redis for release. */
 typedef struct held {
@@ -147,7 +151,7 @@ struct pp_daemon {
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
-    bool flush_now;            /* flush at the next turn, whatever is due (a release waits for it) */
+    bool release_waits;        /* a release waits for the next flush: run the timers right after it */
     int64_t next_lag_ms;       /* monotonic time of the next backlog (lag) check */
     pp_partner_t *tick_copy;   /* a partner's state before its timer tick */
     pp_http_t *http;           /* NULL when [http] port = 0 */
@@ -208,12 +212,15 @@ static node_t *node_get(pp_daemon_t *d)
         pp_log(PP_LOG_ERR, "msg=\"out of memory holding a message\"");
         abort();
     }
+    n->why = NULL;
     return n;
 }
 
 static void node_put(pp_daemon_t *d, node_t *n)
 {
     pp_kafka_release(&n->m);
+    free(n->why);
+    n->why = NULL;
     n->next_free = d->free_nodes;
     d->free_nodes = n;
 }
@@ -722,10 +729,16 @@ static void collect(pp_daemon_t *d, int timeout_ms)
             node_put(d, n);
             continue;
         }
+        char why[200] = "";
         n->rej = pp_event_decode(m.topic, m.payload, m.len, m.key, m.key_len, &d->cfg->limits, wall, &n->ev,
-                                 n->why, sizeof n->why);
+                                 why, sizeof why);
         if (n->rej == PP_OK) /* zones and calendars we know; amounts into the reporting currency */
-            n->rej = pp_policyset_admit_event(d->cfg->policy, &n->ev, &d->cfg->limits, n->why, sizeof n->why);
+            n->rej = pp_policyset_admit_event(d->cfg->policy, &n->ev, &d->cfg->limits, why, sizeof why);
+        if (n->rej != PP_OK && (n->why = strdup(why)) == NULL) /* (a held node stays small) */
+            abort();
+        if (n->rej == PP_OK) /* decoded: only a rejected message's bytes are needed (its DLQ copy); giving
+                                the others back now lets librdkafka free its fetch buffers while the merge holds them */
+            pp_kafka_release(&n->m);
         int64_t t = n->rej == PP_OK ? n->ev.occurred_at_ms : INT64_MIN;
         if (pp_merge_push(d->merge, m.topic, m.partition, t, n, now) != 0)
             abort(); /* out of memory */
@@ -748,7 +761,12 @@ static void collect(pp_daemon_t *d, int timeout_ms)
      * flushing (seconds apart), and a short poll while far behind (the merge
      * often drains librdkafka's queue between two fetches) is still behind */
     if (now >= d->next_lag_ms) { /* a librdkafka round trip to its main thread: not every poll */
-        d->backlog = kafka_lag(d) > d->cfg->backlog_lag_messages;
+        /* with hysteresis: the last backlog_lag_messages of a backlog are
+         * still a backlog (flushed every 50 ms they would cost one partner
+         * write per event, seconds of Redis), until one head-of-stream flush
+         * can take what is left */
+        int64_t lag = kafka_lag(d);
+        d->backlog = lag > (d->backlog ? d->cfg->head_lag_messages : d->cfg->backlog_lag_messages);
         d->next_lag_ms = now + 200;
     }
 }
@@ -1175,11 +1193,12 @@ static int run_timers(pp_daemon_t *d)
             /* The copies in pp:heldback:<p> are what Redis holds: an update of
              * an episode (going_dark turning CRITICAL), a close, or this very
              * sweep's last transitions may still wait in the flusher. Release
-             * after they are written, so the stream and the topic get the
-             * episode as it stands, after its history. */
+             * after they are written (by the next flush as it comes: forcing
+             * one per partition reaching its end rewrote every dirty partner
+             * each time), so the stream and the topic get the episode as it
+             * stands, after its history. */
             if (pp_flush_pending(d->flusher, d->cache)) {
-                d->flush_now = true;
-                d->timers_pending = true;
+                d->release_waits = true;
                 return 0;
             }
             int rc = release_held(d, p, slice_end);
@@ -1581,7 +1600,7 @@ int pp_daemon_run(pp_daemon_t *d)
             /* block in the poll until the next flush is due (a message ends the
              * wait at once): spinning with a zero timeout while the merge waits
              * for a fetch took a core from Redis and the broker */
-            int64_t wait = d->flush_now ? 0 : pp_flush_pending(d->flusher, d->cache) ? flush_due(d) - now : 100;
+            int64_t wait = pp_flush_pending(d->flusher, d->cache) ? flush_due(d) - now : 100;
             collect(d, d->paused ? 0 : (int)(wait < 0 ? 0 : wait > 100 ? 100 : wait));
             if (!d->outbox_full) /* a full outbox takes no more alerts: messages wait in the merge */
                 release(d);
@@ -1605,12 +1624,15 @@ int pp_daemon_run(pp_daemon_t *d)
          * does not matter while behind). At the head of the stream, every tick. */
         int64_t due = flush_due(d);
         size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
-        if (now >= due || d->flush_now || pp_cache_dirty_count(d->cache) >= max_dirty || d->paused) {
-            d->flush_now = false;
+        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty || d->paused) {
             int rc = flush(d);
             if (rc == 0) {
                 leave_outage(d);
                 drain_outboxes(d, false);
+                if (d->release_waits) { /* now: before more events are applied */
+                    d->release_waits = false;
+                    d->next_timer_ms = 0;
+                }
             } else {
                 flush_failed(d, rc, now);
             }
