@@ -132,10 +132,11 @@ def cmd_latency(a):
     return 0 if rc in (0, 3) and alive else 1
 
 
-def latency_rows(lat, key="latency", label="latency", with_targets=True):
+def latency_rows(lat, key="latency", with_targets=True):
     """Summary rows, JSON fields (KEY_*) and targets of one latency run."""
     if not lat:
         return [], {}, []
+    label = "latency %d/s" % int(lat.get("rate_asked") or 0)
     rv, al = lat.get("redis_visible", {}), lat.get("alert", {})
     res = {"rate_asked": lat.get("rate_asked"), "rate_achieved": lat.get("rate_achieved"),
            "seconds": lat.get("seconds"),
@@ -185,8 +186,9 @@ SHAPE_ROWS = [("events", "events"), ("partners", "partners"), ("produce (s)", "p
               ("partnerpulsed / peer", "daemon_over_peer"),
               ("partnerpulsed / ceiling", "daemon_over_ceiling"),
               ("peer / ceiling", "peer_over_ceiling"),
-              ("partnerpulsed seconds", "daemon_seconds"),
-              ("peer seconds (from its start)", "peer_seconds_from_start"),
+              ("partnerpulsed (s, first apply to last flush)", "daemon_seconds"),
+              ("peer (s, first message to last commit)", "peer_seconds"),
+              ("peer (s, its start to last commit)", "peer_seconds_from_start"),
               ("alert transitions", "alert_transitions")]
 
 
@@ -207,7 +209,7 @@ def shape_result(work, shape):
            "peer_seconds_from_start": peer.get("seconds"),
            "peer_decode_errors": peer.get("decode_errors"),
            "daemon_peak_rss_bytes": daemon.get("peak_rss_bytes"),
-           "alert_transitions": daemon.get("alerts")}
+           "alert_transitions": int(daemon.get("alerts") or 0)}
     return {shape + "_" + k: v for k, v in res.items()}
 
 
@@ -245,13 +247,13 @@ def cmd_summary(a):
                  ("default: redis used_memory per partner (B)", res["redis_bytes_per_partner"]),
                  ("default: restart, first event applied (s)", res["restart_first_event_s"])]
     lat_rows, lat_res, lat_targets = latency_rows(load(a.latency))
-    hi_rows, hi_res, _ = latency_rows(load(a.latency_high), "latency_high", "latency (no target)", False)
+    hi_rows, hi_res, _ = latency_rows(load(a.latency_high), "latency_high", False)
     res.update(lat_res)
     res.update(hi_res)
     targets += lat_targets
     rows += lat_rows + hi_rows
 
-    width = 44
+    width = 50
     print(("%-*s" % (width, "measure")) + "".join("%14s" % sh for sh in shapes))
     for label, k in SHAPE_ROWS:
         print(("%-*s" % (width, label)) + "".join("%14s" % res.get(sh + "_" + k) for sh in shapes))
