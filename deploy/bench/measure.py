@@ -132,27 +132,31 @@ def cmd_latency(a):
     return 0 if rc in (0, 3) and alive else 1
 
 
-def latency_rows(lat):
-    """Summary rows, JSON fields and targets of the latency phase."""
+def latency_rows(lat, key="latency", with_targets=True):
+    """Summary rows, JSON fields (KEY_*) and targets of one latency run."""
     if not lat:
         return [], {}, []
+    label = "latency %d/s" % int(lat.get("rate_asked") or 0)
     rv, al = lat.get("redis_visible", {}), lat.get("alert", {})
-    res = {"latency_rate_asked": lat.get("rate_asked"), "latency_rate_achieved": lat.get("rate_achieved"),
-           "latency_seconds": lat.get("seconds"),
-           "latency_redis_visible_p50_ms": rv.get("p50_ms"), "latency_redis_visible_p99_ms": rv.get("p99_ms"),
-           "latency_redis_visible_max_ms": rv.get("max_ms"), "latency_redis_visible_samples": rv.get("measured"),
-           "latency_redis_visible_missing": rv.get("missing"),
-           "latency_alert_p50_ms": al.get("p50_ms"), "latency_alert_p99_ms": al.get("p99_ms"),
-           "latency_alert_max_ms": al.get("max_ms"), "latency_alert_probes": al.get("measured"),
-           "latency_alert_missing": al.get("missing")}
-    rows = [("latency: rate asked / achieved (/s)",
+    res = {"rate_asked": lat.get("rate_asked"), "rate_achieved": lat.get("rate_achieved"),
+           "seconds": lat.get("seconds"),
+           "redis_visible_p50_ms": rv.get("p50_ms"), "redis_visible_p99_ms": rv.get("p99_ms"),
+           "redis_visible_max_ms": rv.get("max_ms"), "redis_visible_samples": rv.get("measured"),
+           "redis_visible_missing": rv.get("missing"),
+           "alert_p50_ms": al.get("p50_ms"), "alert_p99_ms": al.get("p99_ms"),
+           "alert_max_ms": al.get("max_ms"), "alert_probes": al.get("measured"),
+           "alert_missing": al.get("missing")}
+    res = {key + "_" + k: v for k, v in res.items()}
+    rows = [(label + ": rate asked / achieved (/s)",
              "%s / %s" % (int(lat.get("rate_asked") or 0), lat.get("rate_achieved"))),
-            ("latency: produce->Redis visible p50 (ms)", rv.get("p50_ms")),
-            ("latency: produce->Redis visible p99 (ms)", rv.get("p99_ms")),
-            ("latency: Redis samples (missing)", "%s (%s)" % (rv.get("measured"), rv.get("missing"))),
-            ("latency: produce->alert p50 (ms)", al.get("p50_ms")),
-            ("latency: produce->alert p99 (ms)", al.get("p99_ms")),
-            ("latency: alert probes (missing)", "%s (%s)" % (al.get("measured"), al.get("missing")))]
+            (label + ": produce->Redis visible p50 (ms)", rv.get("p50_ms")),
+            (label + ": produce->Redis visible p99 (ms)", rv.get("p99_ms")),
+            (label + ": Redis samples (missing)", "%s (%s)" % (rv.get("measured"), rv.get("missing"))),
+            (label + ": produce->alert p50 (ms)", al.get("p50_ms")),
+            (label + ": produce->alert p99 (ms)", al.get("p99_ms")),
+            (label + ": alert probes (missing)", "%s (%s)" % (al.get("measured"), al.get("missing")))]
+    if not with_targets:
+        return rows, res, []
     # a latency target holds only at the asked rate (within 5 %) with nothing missing
     rate_ok = (lat.get("rate_achieved") or 0) >= 0.95 * (lat.get("rate_asked") or 1)
     def ok(st, limit):
@@ -163,46 +167,98 @@ def latency_rows(lat):
     return rows, res, targets
 
 
-def cmd_summary(a):
-    drain = json.load(open(a.drain))
-    daemon = json.load(open(a.daemon))
-    restart = json.load(open(a.restart))
+def load(path):
     try:
-        lat = json.load(open(a.latency)) if a.latency else {}
+        return json.load(open(path)) if path else {}
     except (OSError, ValueError):
-        lat = {}
-    lat_rows, lat_res, lat_targets = latency_rows(lat)
-    ceiling = drain["messages_per_s"] or 1
-    rate = daemon["events_per_s"]
-    res = {
-        "events": a.events, "partners": a.partners, "produce_seconds": a.produce_s,
-        "ceiling_events_per_s": drain["messages_per_s"], "daemon_events_per_s": rate,
-        "ratio_to_ceiling": round(rate / ceiling, 3),
-        "daemon_seconds": daemon["seconds_from_first_event"],
-        "daemon_peak_rss_bytes": daemon["peak_rss_bytes"],
-        "daemon_rss_per_partner": round(daemon["peak_rss_bytes"] / a.partners),
-        "redis_used_memory_delta": a.redis_used,
-        "redis_bytes_per_partner": round(a.redis_used / a.partners),
-        "restart_first_event_s": restart["first_event_applied_s"],
-        "alert_transitions": daemon["alerts"],
-    }
-    targets = [
-        ("end-to-end >= 0.5 x ceiling", res["ratio_to_ceiling"] >= 0.5),
-        ("redis <= 4 KiB per partner", res["redis_bytes_per_partner"] <= 4096),
-        ("daemon <= 4 KiB per partner (peak RSS)", res["daemon_rss_per_partner"] <= 4096),
-        ("restart: first event within 5 s", (res["restart_first_event_s"] or 99) <= 5),
-    ] + lat_targets
+        return {}
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else 0
+
+
+# the rows of the per-shape table: label, key suffix of SHAPE_<suffix>
+SHAPE_ROWS = [("events", "events"), ("partners", "partners"), ("produce (s)", "produce_seconds"),
+              ("ceiling: bare consumer (events/s)", "ceiling_eps"),
+              ("peer: Python consumer (events/s)", "peer_eps"),
+              ("partnerpulsed end to end (events/s)", "daemon_eps"),
+              ("partnerpulsed / peer", "daemon_over_peer"),
+              ("partnerpulsed / ceiling", "daemon_over_ceiling"),
+              ("peer / ceiling", "peer_over_ceiling"),
+              ("partnerpulsed (s, first apply to last flush)", "daemon_seconds"),
+              ("peer (s, first message to last commit)", "peer_seconds"),
+              ("peer (s, its start to last commit)", "peer_seconds_from_start"),
+              ("alert transitions", "alert_transitions")]
+
+
+def shape_result(work, shape):
+    """SHAPE_* fields of one stream shape from the files deploy/bench/run
+    wrote in WORK: SHAPE-stream.json, -drain.json, -peer.json, -daemon.json."""
+    stream, drain = load("%s/%s-stream.json" % (work, shape)), load("%s/%s-drain.json" % (work, shape))
+    peer, daemon = load("%s/%s-peer.json" % (work, shape)), load("%s/%s-daemon.json" % (work, shape))
+    ceiling, peer_eps, daemon_eps = drain.get("messages_per_s", 0), peer.get("events_per_s", 0), \
+        daemon.get("events_per_s", 0)
+    res = {"events": stream.get("events"), "partners": stream.get("partners"),
+           "produce_seconds": stream.get("produce_seconds"),
+           "ceiling_eps": ceiling, "peer_eps": peer_eps, "daemon_eps": daemon_eps,
+           "daemon_over_peer": ratio(daemon_eps, peer_eps), "daemon_over_ceiling": ratio(daemon_eps, ceiling),
+           "peer_over_ceiling": ratio(peer_eps, ceiling),
+           "daemon_seconds": daemon.get("seconds_from_first_event"),
+           "peer_seconds": peer.get("seconds_from_first_event"),
+           "peer_seconds_from_start": peer.get("seconds"),
+           "peer_decode_errors": peer.get("decode_errors"),
+           "daemon_peak_rss_bytes": daemon.get("peak_rss_bytes"),
+           "alert_transitions": int(daemon.get("alerts") or 0)}
+    return {shape + "_" + k: v for k, v in res.items()}
+
+
+def cmd_summary(a):
+    shapes = [x for x in a.shapes.split(",") if x]
+    res = {"shapes": shapes}
+    targets = []
+    for sh in shapes:
+        res.update(shape_result(a.work, sh))
+        targets += [("%s: partnerpulsed >= 3 x peer" % sh, res[sh + "_daemon_over_peer"] >= 3),
+                    ("%s: partnerpulsed >= 0.3 x ceiling" % sh, res[sh + "_daemon_over_ceiling"] >= 0.3)]
+    rows = []
+    if "default" in shapes:
+        # the keys of result.json before the shapes (default shape), and memory
+        partners = res["default_partners"] or 1
+        restart = load(a.restart)
+        res.update({
+            "events": res["default_events"], "partners": res["default_partners"],
+            "produce_seconds": res["default_produce_seconds"],
+            "ceiling_events_per_s": res["default_ceiling_eps"], "daemon_events_per_s": res["default_daemon_eps"],
+            "ratio_to_ceiling": res["default_daemon_over_ceiling"],
+            "daemon_seconds": res["default_daemon_seconds"],
+            "daemon_peak_rss_bytes": res["default_daemon_peak_rss_bytes"],
+            "daemon_rss_per_partner": round((res["default_daemon_peak_rss_bytes"] or 0) / partners),
+            "redis_used_memory_delta": a.redis_used,
+            "redis_bytes_per_partner": round(a.redis_used / partners),
+            "restart_first_event_s": restart.get("first_event_applied_s"),
+            "alert_transitions": res["default_alert_transitions"]})
+        targets += [
+            ("redis <= 4 KiB per partner", res["redis_bytes_per_partner"] <= 4096),
+            ("daemon <= 4 KiB per partner (peak RSS)", res["daemon_rss_per_partner"] <= 4096),
+            ("restart: first event within 5 s", (res["restart_first_event_s"] or 99) <= 5)]
+        rows += [("default: daemon peak RSS (MiB)", round((res["daemon_peak_rss_bytes"] or 0) / 2**20, 1)),
+                 ("default: daemon peak RSS per partner (B)", res["daemon_rss_per_partner"]),
+                 ("default: redis used_memory per partner (B)", res["redis_bytes_per_partner"]),
+                 ("default: restart, first event applied (s)", res["restart_first_event_s"])]
+    lat_rows, lat_res, lat_targets = latency_rows(load(a.latency))
+    hi_rows, hi_res, _ = latency_rows(load(a.latency_high), "latency_high", False)
     res.update(lat_res)
-    rows = [("events", a.events), ("partners", a.partners), ("produce (s)", a.produce_s),
-            ("ceiling: bare consumer (events/s)", res["ceiling_events_per_s"]),
-            ("partnerpulsed end to end (events/s)", rate), ("ratio to ceiling", res["ratio_to_ceiling"]),
-            ("daemon peak RSS (MiB)", round(res["daemon_peak_rss_bytes"] / 2**20, 1)),
-            ("daemon peak RSS per partner (B)", res["daemon_rss_per_partner"]),
-            ("redis used_memory per partner (B)", res["redis_bytes_per_partner"]),
-            ("restart: first event applied (s)", res["restart_first_event_s"])] + lat_rows
-    print("%-40s %s" % ("measure", "value"))
+    res.update(hi_res)
+    targets += lat_targets
+    rows += lat_rows + hi_rows
+
+    width = 50
+    print(("%-*s" % (width, "measure")) + "".join("%14s" % sh for sh in shapes))
+    for label, k in SHAPE_ROWS:
+        print(("%-*s" % (width, label)) + "".join("%14s" % res.get(sh + "_" + k) for sh in shapes))
     for k, v in rows:
-        print("%-40s %s" % (k, v))
+        print("%-*s %s" % (width, k, v))
     if not int(a.quick):
         for name, ok in targets:
             print("%-4s %s" % ("PASS" if ok else "FAIL", name))
@@ -232,13 +288,14 @@ def main():
     lt.add_argument("--timeout", type=float, default=600)
     lt.add_argument("tool", nargs=argparse.REMAINDER, help="-- partnerpulse latency ...")
     s = sub.add_parser("summary")
-    s.add_argument("--latency", default="", help="JSON of the latency phase (optional)")
-    for k in ("drain", "daemon", "restart", "json", "quick"):
-        s.add_argument("--" + k, required=True)
-    s.add_argument("--events", type=int, required=True)
-    s.add_argument("--partners", type=int, required=True)
-    s.add_argument("--produce-s", type=float, required=True)
-    s.add_argument("--redis-used", type=int, required=True)
+    s.add_argument("--work", required=True, help="the run's directory: SHAPE-{stream,drain,peer,daemon}.json")
+    s.add_argument("--shapes", required=True, help="comma-separated: default, spread")
+    s.add_argument("--restart", default="", help="JSON of the restart phase (default shape)")
+    s.add_argument("--redis-used", type=int, default=0, help="Redis used_memory delta of the default shape")
+    s.add_argument("--latency", default="", help="JSON of the latency run with targets (optional)")
+    s.add_argument("--latency-high", default="", help="JSON of the latency run without target (optional)")
+    s.add_argument("--json", required=True)
+    s.add_argument("--quick", required=True)
     a = ap.parse_args()
     if a.cmd == "latency":
         a.tool = a.tool[1:] if a.tool[:1] == ["--"] else a.tool
