@@ -71,7 +71,7 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->redis_password = dupstr("");
     cfg->redis_prefix = dupstr("pp:");
     cfg->redis_timeout_ms = 2000;
-    cfg->flush_interval_ms = 50;
+    cfg->flush_interval_ms = 20;
     cfg->backlog_flush_interval_ms = 30000;
     cfg->backlog_lag_messages = 100000;
     cfg->head_lag_messages = 5000;

@@ -116,6 +116,7 @@ struct pp_daemon {
     uint8_t *scratch_verdict;  /* PP_ENGINE_ALERTS_CAP: pp_history_filter's verdicts on it */
     bool *outbox_dirty;        /* [partition]: has unpublished alerts */
     size_t *outbox_len;        /* [partition]: entries waiting in its outbox (as last seen) */
+    size_t *drain_n;           /* [partition]: alerts of its outbox sent in this drain round */
     int64_t *applied_wm;       /* [partition]: latest event time applied (kept with the offsets of record) */
     int64_t *start_wm;         /* scratch: pp_offsets_start's watermarks */
     bool outbox_full;          /* an outbox is at [alerts] outbox_max: consumption paused */
@@ -1264,7 +1265,12 @@ static int confirm_published(pp_daemon_t *d)
 }
 
 /* Publish the outboxes of partitions with new alerts (all assigned ones if
- * all), one time slice at most; pause consumption while an outbox is full. */
+ * all), one time slice at most; pause consumption while an outbox is full.
+ * Each round sends a batch of every such outbox, waits once for Kafka to
+ * acknowledge them all, then trims each (a wait per partition held the loop
+ * ~10 ms per partition with alerts, at the head of the stream). An alert
+ * sent but not trimmed (a failure in between) is sent again: at least once,
+ * under its alert_id. */
 static void drain_outboxes(pp_daemon_t *d, bool all)
 {
     if (d->fenced || d->halted || d->need_resync || d->paused)
@@ -1274,24 +1280,49 @@ static void drain_outboxes(pp_daemon_t *d, bool all)
         return; /* backing off: the alerts topic refused the last attempt */
     int32_t parts[MAX_PARTITIONS];
     int np = pp_kafka_partitions(d->kafka, parts, MAX_PARTITIONS);
-    bool failing = false;
-    for (int i = 0; i < np && !failing; i++) {
-        int32_t p = parts[i];
-        if (!all && !d->outbox_dirty[p])
-            continue;
-        while (mono_ms() < end) {
+    bool failing = false, more = true;
+    while (more && !failing && mono_ms() < end) {
+        more = false;
+        size_t sent = 0;
+        for (int i = 0; i < np && !failing; i++) {
+            int32_t p = parts[i];
+            d->drain_n[p] = 0;
+            if (!all && !d->outbox_dirty[p])
+                continue;
             size_t n = 0, remaining = 0;
             int rc = d->store.vt->outbox_read(d->store.s, p, OUTBOX_BATCH, publish_one, d, &n, &remaining);
             if (rc == 0 || rc == -EAGAIN)
                 d->outbox_len[p] = remaining;
-            if (rc == 0 && n > 0)
-                rc = confirm_published(d);
             if (rc == -EAGAIN) {
                 failing = true;
                 break;
             }
-            if (rc == 0 && n > 0)
-                rc = d->store.vt->outbox_trim(d->store.s, p, pp_flush_epoch(d->flusher, p), n);
+            if (rc != 0) {
+                pp_log(PP_LOG_WARNING, "msg=\"alert outbox not drained; will retry\" partition=%d error=\"%s\"",
+                       (int)p, d->store.vt->error(d->store.s));
+                store_failed(d, rc, mono_ms());
+                return;
+            }
+            d->drain_n[p] = n;
+            sent += n;
+            d->outbox_dirty[p] = n >= OUTBOX_BATCH; /* more behind this batch: next round */
+            more = more || d->outbox_dirty[p];
+        }
+        all = false;
+        if (!failing && sent > 0 && confirm_published(d) == -EAGAIN)
+            failing = true;
+        if (failing) { /* nothing trimmed: sent again after the backoff */
+            for (int i = 0; i < np; i++)
+                if (d->drain_n[parts[i]] > 0)
+                    d->outbox_dirty[parts[i]] = true;
+            break;
+        }
+        for (int i = 0; i < np; i++) {
+            int32_t p = parts[i];
+            size_t n = d->drain_n[p];
+            if (n == 0)
+                continue;
+            int rc = d->store.vt->outbox_trim(d->store.s, p, pp_flush_epoch(d->flusher, p), n);
             if (rc != 0) {
                 pp_log(PP_LOG_WARNING, "msg=\"alert outbox not drained; will retry\" partition=%d error=\"%s\"",
                        (int)p, d->store.vt->error(d->store.s));
@@ -1299,11 +1330,7 @@ static void drain_outboxes(pp_daemon_t *d, bool all)
                 return;
             }
             d->stats.alerts_published += (uint64_t)n;
-            d->outbox_len[p] = remaining > n ? remaining - n : 0;
-            if (n < OUTBOX_BATCH) {
-                d->outbox_dirty[p] = false;
-                break;
-            }
+            d->outbox_len[p] = d->outbox_len[p] > n ? d->outbox_len[p] - n : 0;
         }
     }
     if (failing) {
@@ -1438,6 +1465,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->start_offsets = calloc((size_t)PP_TOPIC_COUNT * MAX_PARTITIONS, sizeof *d->start_offsets);
     d->claim_epochs = calloc(MAX_PARTITIONS, sizeof *d->claim_epochs);
     d->outbox_len = calloc(MAX_PARTITIONS, sizeof *d->outbox_len);
+    d->drain_n = calloc(MAX_PARTITIONS, sizeof *d->drain_n);
     d->applied_wm = calloc(MAX_PARTITIONS, sizeof *d->applied_wm);
     d->start_wm = calloc(MAX_PARTITIONS, sizeof *d->start_wm);
     d->cache = pp_cache_new();
@@ -1703,6 +1731,7 @@ void pp_daemon_free(pp_daemon_t *d)
     free(d->start_offsets);
     free(d->claim_epochs);
     free(d->outbox_len);
+    free(d->drain_n);
     free(d->applied_wm);
     free(d->start_wm);
     free(d->id_ptrs);
