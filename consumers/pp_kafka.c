@@ -39,6 +39,18 @@ struct pp_kafka {
     pp_kafka_hooks_t hooks;
     char *topics[PP_TOPIC_COUNT];
     const void *rkt_seen[PP_TOPIC_COUNT]; /* each topic's handle, once a message of it came */
+    rd_kafka_queue_t *consumer_q;  /* where assigned partitions' messages go (pp_kafka_poll) */
+    struct held_q {                /* partitions held back by flow control */
+        pp_topic_t topic;
+        int32_t partition;
+        rd_kafka_queue_t *q;
+    } *held;
+    size_t n_held, held_cap;
+    struct ever_held {             /* every partition ever held back: librdkafka no longer */
+        pp_topic_t topic;          /* hands it to the consumer by itself after a rebalance */
+        int32_t partition;
+    } *ever;
+    size_t n_ever, ever_cap;
     char *alerts_topic;
     char *dlq_topic;
     int assigned;            /* partitions in the current assignment */
@@ -318,6 +330,7 @@ pp_kafka_t *pp_kafka_new(const pp_kafka_conf_t *c, const pp_kafka_hooks_t *hooks
     }
     conf = NULL; /* now owned by the consumer */
     rd_kafka_poll_set_consumer(k->consumer);
+    k->consumer_q = rd_kafka_queue_get_consumer(k->consumer);
 
     subs = rd_kafka_topic_partition_list_new(PP_TOPIC_COUNT);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
@@ -583,43 +596,88 @@ int pp_kafka_committed(pp_kafka_t *k, pp_kafka_tp_t *tps, int n, int timeout_ms,
     return 0;
 }
 
-int pp_kafka_resume_except(pp_kafka_t *k, bool (*skip)(void *opaque, pp_topic_t topic, int32_t partition),
-                           void *opaque)
+static struct held_q *held_find(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
 {
-    rd_kafka_topic_partition_list_t *l = NULL, *r = rd_kafka_topic_partition_list_new(16);
-    if (rd_kafka_assignment(k->consumer, &l) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_topic_partition_list_destroy(r);
+    for (size_t i = 0; i < k->n_held; i++)
+        if (k->held[i].topic == topic && k->held[i].partition == partition)
+            return &k->held[i];
+    return NULL;
+}
+
+int pp_kafka_hold_back(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
+{
+    if (held_find(k, topic, partition) != NULL)
+        return 0;
+    if (k->n_held == k->held_cap) {
+        size_t cap = k->held_cap ? k->held_cap * 2 : 32;
+        struct held_q *nh = realloc(k->held, cap * sizeof *nh);
+        if (nh == NULL)
+            return -ENOMEM;
+        k->held = nh;
+        k->held_cap = cap;
+    }
+    bool known = false;
+    for (size_t i = 0; i < k->n_ever && !known; i++)
+        known = k->ever[i].topic == topic && k->ever[i].partition == partition;
+    if (!known) {
+        if (k->n_ever == k->ever_cap) {
+            size_t cap = k->ever_cap ? k->ever_cap * 2 : 32;
+            struct ever_held *ne = realloc(k->ever, cap * sizeof *ne);
+            if (ne == NULL)
+                return -ENOMEM;
+            k->ever = ne;
+            k->ever_cap = cap;
+        }
+        k->ever[k->n_ever++] = (struct ever_held){.topic = topic, .partition = partition};
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_get_partition(k->consumer, k->topics[topic], partition);
+    if (q == NULL)
         return -EIO;
+    rd_kafka_queue_forward(q, NULL); /* from now on its messages stay in q */
+    k->held[k->n_held++] = (struct held_q){.topic = topic, .partition = partition, .q = q};
+    return 0;
+}
+
+int pp_kafka_read_again(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
+{
+    struct held_q *h = held_find(k, topic, partition);
+    if (h == NULL)
+        return 0;
+    rd_kafka_queue_forward(h->q, k->consumer_q); /* what q holds goes first, in order */
+    rd_kafka_queue_destroy(h->q);
+    *h = k->held[--k->n_held];
+    return 0;
+}
+
+void pp_kafka_hold_reset(pp_kafka_t *k)
+{
+    for (size_t i = 0; i < k->n_held; i++)
+        rd_kafka_queue_destroy(k->held[i].q);
+    k->n_held = 0;
+}
+
+/* Once the application has set a partition's forwarding, librdkafka leaves
+ * it alone: a rebalance stops the partition (clearing the forwarding) and
+ * starts it again without handing it to the consumer queue. So every
+ * assigned partition once held back and not held now is handed over again
+ * here (a no-op when it still is). */
+void pp_kafka_hold_refresh(pp_kafka_t *k)
+{
+    for (size_t i = 0; i < k->n_ever; i++) {
+        const struct ever_held *e = &k->ever[i];
+        if (held_find(k, e->topic, e->partition) != NULL)
+            continue;
+        bool assigned = false;
+        for (int j = 0; j < k->n_parts && !assigned; j++)
+            assigned = k->parts[j] == e->partition;
+        if (!assigned)
+            continue;
+        rd_kafka_queue_t *q = rd_kafka_queue_get_partition(k->consumer, k->topics[e->topic], e->partition);
+        if (q != NULL) {
+            rd_kafka_queue_forward(q, k->consumer_q);
+            rd_kafka_queue_destroy(q);
+        }
     }
-    for (int i = 0; i < l->cnt; i++) {
-        int t = topic_index(k, l->elems[i].topic);
-        if (t >= 0 && !skip(opaque, (pp_topic_t)t, l->elems[i].partition))
-            rd_kafka_topic_partition_list_add(r, l->elems[i].topic, l->elems[i].partition);
-    }
-    rd_kafka_resp_err_t e = rd_kafka_resume_partitions(k->consumer, r);
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_topic_partition_list_destroy(r);
-    return e ? -EIO : 0;
-}
-
-static int pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition, bool pause)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, k->topics[topic], partition);
-    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(k->consumer, l)
-                                  : rd_kafka_resume_partitions(k->consumer, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    return e ? -EIO : 0;
-}
-
-int pp_kafka_pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
-{
-    return pause_one(k, topic, partition, true);
-}
-
-int pp_kafka_resume_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
-{
-    return pause_one(k, topic, partition, false);
 }
 
 static int set_paused(pp_kafka_t *k, bool pause)
@@ -687,6 +745,9 @@ void pp_kafka_close(pp_kafka_t *k)
     if (k == NULL)
         return;
     if (k->consumer) {
+        pp_kafka_hold_reset(k);
+        if (k->consumer_q)
+            rd_kafka_queue_destroy(k->consumer_q);
         rd_kafka_consumer_close(k->consumer); /* revoke (flush hook) + final commit */
         rd_kafka_destroy(k->consumer);
     }
@@ -699,5 +760,7 @@ void pp_kafka_close(pp_kafka_t *k)
     free(k->alerts_topic);
     free(k->dlq_topic);
     free(k->parts);
+    free(k->held);
+    free(k->ever);
     free(k);
 }

@@ -126,14 +126,24 @@ int pp_kafka_seek(pp_kafka_t *k, const pp_kafka_tp_t *tps, int n);
  * *any = some partition has one. 0 or -EIO (broker unreachable). */
 int pp_kafka_committed(pp_kafka_t *k, pp_kafka_tp_t *tps, int n, int timeout_ms, bool *any);
 
-/* Resume every assigned partition except those skip(opaque, topic, partition)
- * says stay paused (flow control). */
-int pp_kafka_resume_except(pp_kafka_t *k, bool (*skip)(void *opaque, pp_topic_t topic, int32_t partition),
-                           void *opaque);
+/* Flow control of one input topic partition, with nothing dropped: its
+ * messages stop coming out of pp_kafka_poll and wait in librdkafka's own
+ * queue for that partition, which stops fetching once it holds
+ * queued.min.messages or queued.max.messages.kbytes, until
+ * pp_kafka_read_again hands them over in order. (Pausing it instead makes
+ * librdkafka drop what it prefetched and fetch it again on resume.) */
+int pp_kafka_hold_back(pp_kafka_t *k, pp_topic_t topic, int32_t partition);
+int pp_kafka_read_again(pp_kafka_t *k, pp_topic_t topic, int32_t partition);
 
-/* Pause / resume fetching of one input topic partition (flow control). */
-int pp_kafka_pause_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition);
-int pp_kafka_resume_one(pp_kafka_t *k, pp_topic_t topic, int32_t partition);
+/* Forget the held-back partitions (an assignment: librdkafka hands every
+ * assigned partition to the consumer again when it starts fetching it). */
+void pp_kafka_hold_reset(pp_kafka_t *k);
+
+/* Hand every assigned partition that was once held back, and is not now,
+ * to the consumer queue again: librdkafka does not after a rebalance once
+ * the application has set a partition's forwarding. Call it regularly (it
+ * is cheap) and after each assignment. */
+void pp_kafka_hold_refresh(pp_kafka_t *k);
 
 /* Pause / resume fetching on every assigned partition (Redis outage). */
 int pp_kafka_pause(pp_kafka_t *k);

@@ -54,8 +54,9 @@ int pp_config_defaults(pp_config_t *cfg)
     kafka_set(cfg, "group.id", "partnerpulsed");
     kafka_set(cfg, "auto.offset.reset", "earliest");
     kafka_set(cfg, "partition.assignment.strategy", "range");
-    /* librdkafka prefetches up to 64 MiB by default: bound it (daemon memory per partner) */
-    kafka_set(cfg, "queued.max.messages.kbytes", "16384");
+    /* librdkafka prefetches up to 64 MiB by default: bound it (daemon memory per
+     * partner); a partition the merge holds back keeps up to this much of its own */
+    kafka_set(cfg, "queued.max.messages.kbytes", "4096");
     /* messages held by the merge pin their whole fetch response: keep those small */
     kafka_set(cfg, "fetch.max.bytes", "4194304");
     kafka_set(cfg, "max.partition.fetch.bytes", "262144");
@@ -82,6 +83,7 @@ int pp_config_defaults(pp_config_t *cfg)
     cfg->replay = false;
     cfg->timer_interval_ms = 1000;
     cfg->merge_idle_ms = 2000;
+    cfg->merge_hold_messages = 4000;
     cfg->outbox_interval_ms = 5000;
     cfg->alerts_stream_maxlen = 100000;
     cfg->outbox_max = 100000;
@@ -238,6 +240,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     }
     INT_KEY("daemon", "timer_interval_ms", 10, 3600000, cfg->timer_interval_ms)
     INT_KEY("daemon", "merge_idle_ms", 0, 3600000, cfg->merge_idle_ms)
+    INT_KEY("daemon", "merge_hold_messages", 2, 10000000, cfg->merge_hold_messages)
     INT_KEY("daemon", "outbox_interval_ms", 100, 3600000, cfg->outbox_interval_ms)
     INT_KEY("daemon", "alerts_stream_maxlen", 100, 100000000, cfg->alerts_stream_maxlen)
     INT_KEY("daemon", "outbox_max", 100, 100000000, cfg->outbox_max)

@@ -49,6 +49,7 @@ typedef struct pp_config {
     bool replay;             /* clock: false = live (wall clock), true = replay (watermark) */
     int timer_interval_ms;   /* how often due deadlines are looked up */
     int merge_idle_ms;       /* a topic silent this long no longer holds back the merge */
+    int merge_hold_messages; /* messages the merge holds per topic partition before holding it back */
     int outbox_interval_ms;  /* how often every assigned outbox is swept */
     long alerts_stream_maxlen; /* approximate cap of the pp:alerts stream */
     long outbox_max;         /* alerts waiting in one partition's outbox before consumption pauses */

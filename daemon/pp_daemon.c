@@ -58,11 +58,6 @@ typedef struct node {
     struct node *next_free;
 } node_t;
 
-/* Messages held per topic partition before pausing it. Pausing a partition
- * makes librdkafka drop what it prefetched, and resuming fetches it again:
- * at 4 000 the merge paused topics ~90 times per 2 M-event backlog and the
- * daemon spent a third of its time waiting for the refetch (docs/performance.md). */
-#define HOLD_MAX 20000
 
 /* A held-back FIRING read from Redis for release. */
 typedef struct held {
@@ -274,22 +269,16 @@ static void keep_alerts(pp_daemon_t *d, pp_partner_t *st, unsigned held_before, 
 
 /* ---- consumption paused or not: one switch, several reasons ---- */
 
-static bool fc_skip(void *opaque, pp_topic_t topic, int32_t partition)
-{
-    const pp_daemon_t *d = opaque;
-    return partition >= 0 && partition < MAX_PARTITIONS && d->fc_paused[topic * MAX_PARTITIONS + partition];
-}
-
 /* Pause every assigned partition while a reason holds (store unavailable,
- * full outbox, fenced, resynchronising); once none does, resume all but those
- * flow control holds back. */
+ * full outbox, fenced, resynchronising); once none does, resume them all
+ * (flow control holds partitions back apart from this: pp_kafka_hold_back). */
 static void set_consuming(pp_daemon_t *d)
 {
     bool want_paused = d->paused || d->outbox_full || d->fenced || d->need_resync || d->halted;
     if (want_paused && !d->kafka_paused)
         d->kafka_paused = pp_kafka_pause(d->kafka) == 0;
     else if (!want_paused && d->kafka_paused)
-        d->kafka_paused = pp_kafka_resume_except(d->kafka, fc_skip, d) != 0;
+        d->kafka_paused = pp_kafka_resume(d->kafka) != 0;
 }
 
 static void set_ready(pp_daemon_t *d)
@@ -528,6 +517,7 @@ static void init_partitions(pp_daemon_t *d)
     }
     d->outbox_full = false;
     memset(d->fc_paused, 0, (size_t)PP_TOPIC_COUNT * MAX_PARTITIONS * sizeof *d->fc_paused);
+    pp_kafka_hold_reset(d->kafka);
 }
 
 /*
@@ -751,10 +741,18 @@ static void collect(pp_daemon_t *d, int timeout_ms)
         for (int t = 0; t < PP_TOPIC_COUNT; t++) {
             size_t held = pp_merge_held(d->merge, (pp_topic_t)t, parts[i]);
             bool *fc = &d->fc_paused[t * MAX_PARTITIONS + parts[i]];
-            if (!*fc && held > HOLD_MAX) {
-                *fc = pp_kafka_pause_one(d->kafka, (pp_topic_t)t, parts[i]) == 0;
-            } else if (*fc && held < HOLD_MAX / 2) {
-                *fc = pp_kafka_resume_one(d->kafka, (pp_topic_t)t, parts[i]) != 0;
+            /* past [daemon] merge_hold_messages, a topic partition that ran
+             * ahead of its siblings is held back (pp_kafka_hold_back: its
+             * messages wait in librdkafka's queue for it, which stops
+             * fetching when full). Pausing it instead made librdkafka drop
+             * what it had prefetched and fetch it again on resume: a third of
+             * a catch-up went to waiting for those refetches. */
+            size_t hold_max = (size_t)d->cfg->merge_hold_messages;
+            if (!*fc && held > hold_max) {
+                *fc = pp_kafka_hold_back(d->kafka, (pp_topic_t)t, parts[i]) == 0;
+                d->stats.merge_holds += *fc;
+            } else if (*fc && held < hold_max / 2) {
+                *fc = pp_kafka_read_again(d->kafka, (pp_topic_t)t, parts[i]) != 0;
             }
         }
     /* judged from the lag, not from how much one poll returned: a stall of
@@ -766,6 +764,7 @@ static void collect(pp_daemon_t *d, int timeout_ms)
          * still a backlog (flushed every 50 ms they would cost one partner
          * write per event, seconds of Redis), until one head-of-stream flush
          * can take what is left */
+        pp_kafka_hold_refresh(d->kafka); /* (after a rebalance: see pp_kafka.h) */
         int64_t lag = kafka_lag(d);
         d->backlog = lag > (d->backlog ? d->cfg->head_lag_messages : d->cfg->backlog_lag_messages);
         d->next_lag_ms = now + 200;
@@ -1406,6 +1405,8 @@ static void render_metrics(pp_daemon_t *d)
                        "Held-back FIRINGs of still-open episodes published once their partition caught up.", NULL,
                        s->alerts_released);
     pp_metrics_counter(b, "pp_timer_ticks_total", "Partners evaluated by deadline timers.", NULL, s->timer_ticks);
+    pp_metrics_counter(b, "pp_merge_holds_total", "Input topic partitions held back by the event-time merge's flow control.",
+                       NULL, s->merge_holds);
     pp_metrics_gauge(b, "pp_cached_partners", "Partner states in memory.", NULL, (double)pp_cache_count(d->cache));
     pp_metrics_gauge(b, "pp_dirty_partners", "Partner states changed since the last flush.", NULL,
                      (double)pp_cache_dirty_count(d->cache));
@@ -1557,9 +1558,9 @@ static void log_progress(pp_daemon_t *d)
     pp_log(PP_LOG_INFO, "msg=\"progress\" consumed=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
                         " dlq=%" PRIu64 " flushes=%" PRIu64 " flushed_partners=%" PRIu64 " fields_written=%" PRIu64
                         " flush_s=%.1f"
-                        " timer_ticks=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
+                        " timer_ticks=%" PRIu64 " merge_holds=%" PRIu64 " cached=%zu redis_errors=%" PRIu64,
            consumed, s->applied, s->duplicates, dlq, s->flushes, s->flushed_partners, s->hash_fields_written, (double)s->flush_us_total / 1e6,
-           s->timer_ticks, pp_cache_count(d->cache), s->redis_errors);
+           s->timer_ticks, s->merge_holds, pp_cache_count(d->cache), s->redis_errors);
     sd_notifyf(0, "STATUS=applied %" PRIu64 " events, %zu partners cached%s", s->applied,
                pp_cache_count(d->cache), d->paused ? ", PAUSED: redis unavailable" : "");
 }

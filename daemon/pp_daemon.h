@@ -43,6 +43,7 @@ typedef struct pp_daemon_stats {
     uint64_t alerts_held_back;         /* recorded but not published: history (DESIGN §7) */
     uint64_t alerts_released;          /* held-back FIRINGs published once caught up */
     uint64_t timer_ticks;              /* partners ticked by deadlines */
+    uint64_t merge_holds;              /* topic partitions held back by the merge's flow control */
     uint64_t flush_batches_latency_us_max; /* slowest successful flush */
     int64_t first_apply_ms;            /* wall time of the first event applied, 0 = none */
     int64_t last_flush_ms;             /* wall time of the last successful flush */
