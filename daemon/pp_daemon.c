@@ -125,6 +125,8 @@ struct pp_daemon {
     char (*due_ids)[PP_ID_MAX + 1];
     const char **id_ptrs;      /* DUE_BATCH: partner ids to cache (due, or with held-back alerts) */
     int64_t *swept_at;         /* [partition]: watermark of its last complete sweep (0 none) */
+    uint64_t *end_flush;       /* [partition]: reached its end; its last sweep waits for this many
+                                  flushes (0 not judged yet, UINT64_MAX none needed) */
     uint64_t *swept_applied;   /* [partition]: events applied at that moment */
 
     /* History pages no one (DESIGN §7). */
@@ -147,7 +149,7 @@ struct pp_daemon {
     int64_t last_flush_mono;   /* monotonic time of the last flush attempt */
     int64_t last_flush_took_ms; /* how long that flush took */
     bool timers_pending;       /* the last timer slice ended with deadlines still due */
-    bool release_waits;        /* a release waits for the next flush: run the timers right after it */
+    bool timers_wait_flush;    /* a last sweep or a release waits for the next flush: timers right after it */
     int64_t next_lag_ms;       /* monotonic time of the next backlog (lag) check */
     pp_partner_t *tick_copy;   /* a partner's state before its timer tick */
     pp_http_t *http;           /* NULL when [http] port = 0 */
@@ -512,6 +514,7 @@ static void init_partitions(pp_daemon_t *d)
         d->release_cursor[p] = 0;
         d->release_again[p] = false;
         d->swept_at[p] = 0;
+        d->end_flush[p] = 0;
         d->swept_applied[p] = 0;
         d->outbox_len[p] = 0;
     }
@@ -1171,10 +1174,25 @@ static int run_timers(pp_daemon_t *d)
         /* judged before the sweep: every event of the backlog is applied, so
          * this sweep on the watermark is the one a replay ends with */
         bool reached_end = pp_catchup_ready(d->catchup, p);
+        /* The sweep finds partners through the deadline index in Redis, which
+         * the next flush brings up to date: a dirty partner whose deadline
+         * moved earlier is not in it yet. Mid-stream a later sweep finds it
+         * (each deadline is still evaluated at its own time), but nothing
+         * comes after the last sweep of a partition: it waits for the flush
+         * (a replay ended without firing those deadlines). */
+        if (reached_end) { /* (once: its slices then go on without waiting) */
+            if (d->end_flush[p] == 0)
+                d->end_flush[p] = pp_flush_pending(d->flusher, d->cache) ? d->stats.flushes + 1 : UINT64_MAX;
+            if (d->end_flush[p] != UINT64_MAX && d->stats.flushes < d->end_flush[p]) {
+                d->timers_wait_flush = true;
+                return 0;
+            }
+        }
         int64_t now = watermark ? pp_merge_low_watermark(d->merge, &p, 1) : proc;
         /* on the watermark, time moves only with it: a finished sweep at this
-         * watermark with no event applied since has nothing left to find */
-        bool swept = watermark && now == d->swept_at[p] && d->stats.applied == d->swept_applied[p];
+         * watermark with no event applied since has nothing left to find
+         * (but the last one reads the index as the flush left it) */
+        bool swept = !reached_end && watermark && now == d->swept_at[p] && d->stats.applied == d->swept_applied[p];
         if (now > 0 && !swept) {
             int rc = sweep(d, p, now, watermark, proc, slice_end);
             if (rc != 0) {
@@ -1186,6 +1204,7 @@ static int run_timers(pp_daemon_t *d)
         }
         if (reached_end) {
             pp_catchup_set(d->catchup, p);
+            d->end_flush[p] = 0; /* (for a next time it falls behind and catches up) */
             pp_log(PP_LOG_INFO, "msg=\"partition caught up%s\" partition=%d watermark_ms=%lld", d->cfg->replay ?
                    "" : ": its timers run on the wall clock from now", (int)p, (long long)now);
         }
@@ -1198,7 +1217,7 @@ static int run_timers(pp_daemon_t *d)
              * each time), so the stream and the topic get the episode as it
              * stands, after its history. */
             if (pp_flush_pending(d->flusher, d->cache)) {
-                d->release_waits = true;
+                d->timers_wait_flush = true;
                 return 0;
             }
             int rc = release_held(d, p, slice_end);
@@ -1474,6 +1493,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->due_ids = calloc(DUE_BATCH, sizeof *d->due_ids);
     d->id_ptrs = calloc(DUE_BATCH, sizeof *d->id_ptrs);
     d->swept_at = calloc(MAX_PARTITIONS, sizeof *d->swept_at);
+    d->end_flush = calloc(MAX_PARTITIONS, sizeof *d->end_flush);
     d->swept_applied = calloc(MAX_PARTITIONS, sizeof *d->swept_applied);
     d->scratch_verdict = calloc(PP_ENGINE_ALERTS_CAP, sizeof *d->scratch_verdict);
     d->catchup = pp_catchup_new(MAX_PARTITIONS, cfg->backlog_lag_messages);
@@ -1482,7 +1502,7 @@ pp_daemon_t *pp_daemon_new(const pp_config_t *cfg, char *err, size_t err_len)
     d->release_cursor = calloc(MAX_PARTITIONS, sizeof *d->release_cursor);
     d->release_again = calloc(MAX_PARTITIONS, sizeof *d->release_again);
     d->held = calloc(RELEASE_MAX, sizeof *d->held);
-    bool ok = d->id_ptrs && d->swept_at && d->swept_applied && d->scratch_verdict && d->catchup && d->part_lag &&
+    bool ok = d->id_ptrs && d->swept_at && d->end_flush && d->swept_applied && d->scratch_verdict && d->catchup && d->part_lag &&
               d->release_due && d->release_cursor && d->release_again && d->held && d->batch_ids && d->batch_st && d->batch_ev && d->lag && d->tick_copy && d->ready && d->merge && d->fc_paused && d->scratch_alerts && d->to_load && d->found && d->cache &&
               d->outbox_dirty && d->due_ids && d->tps && d->start_offsets && d->claim_epochs && d->outbox_len && d->applied_wm && d->start_wm;
     if (!ok) {
@@ -1658,8 +1678,8 @@ int pp_daemon_run(pp_daemon_t *d)
             if (rc == 0) {
                 leave_outage(d);
                 drain_outboxes(d, false);
-                if (d->release_waits) { /* now: before more events are applied */
-                    d->release_waits = false;
+                if (d->timers_wait_flush) { /* now: before more events are applied */
+                    d->timers_wait_flush = false;
                     d->next_timer_ms = 0;
                 }
             } else {
@@ -1737,6 +1757,7 @@ void pp_daemon_free(pp_daemon_t *d)
     free(d->start_wm);
     free(d->id_ptrs);
     free(d->swept_at);
+    free(d->end_flush);
     free(d->swept_applied);
     free(d->scratch_verdict);
     pp_catchup_free(d->catchup);
