@@ -604,30 +604,35 @@ static struct held_q *held_find(pp_kafka_t *k, pp_topic_t topic, int32_t partiti
     return NULL;
 }
 
+/* arr (of *cap elements of size bytes) with room for one more after its n:
+ * arr itself, or a larger copy (*cap updated), or NULL (arr untouched). */
+static void *room_for_one(void *arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 32;
+    void *p = realloc(arr, c * size);
+    if (p != NULL)
+        *cap = c;
+    return p;
+}
+
 int pp_kafka_hold_back(pp_kafka_t *k, pp_topic_t topic, int32_t partition)
 {
     if (held_find(k, topic, partition) != NULL)
         return 0;
-    if (k->n_held == k->held_cap) {
-        size_t cap = k->held_cap ? k->held_cap * 2 : 32;
-        struct held_q *nh = realloc(k->held, cap * sizeof *nh);
-        if (nh == NULL)
-            return -ENOMEM;
-        k->held = nh;
-        k->held_cap = cap;
-    }
+    struct held_q *nh = room_for_one(k->held, &k->held_cap, k->n_held, sizeof *nh);
+    if (nh == NULL)
+        return -ENOMEM;
+    k->held = nh;
     bool known = false;
     for (size_t i = 0; i < k->n_ever && !known; i++)
         known = k->ever[i].topic == topic && k->ever[i].partition == partition;
     if (!known) {
-        if (k->n_ever == k->ever_cap) {
-            size_t cap = k->ever_cap ? k->ever_cap * 2 : 32;
-            struct ever_held *ne = realloc(k->ever, cap * sizeof *ne);
-            if (ne == NULL)
-                return -ENOMEM;
-            k->ever = ne;
-            k->ever_cap = cap;
-        }
+        struct ever_held *ne = room_for_one(k->ever, &k->ever_cap, k->n_ever, sizeof *ne);
+        if (ne == NULL)
+            return -ENOMEM;
+        k->ever = ne;
         k->ever[k->n_ever++] = (struct ever_held){.topic = topic, .partition = partition};
     }
     rd_kafka_queue_t *q = rd_kafka_queue_get_partition(k->consumer, k->topics[topic], partition);
