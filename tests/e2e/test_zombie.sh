@@ -51,7 +51,11 @@ for ((i = 0; i < 300; i++)); do # B takes A's partitions (session timeout 6 s; b
     sleep 0.1
 done
 (($(grep -c 'kafka assigned' "$WORK/daemon-b.log") > assigned0)) || fail "B was not given A's partitions within 30 s"
-wait_applied $((before + n / 10)) 60 # B applies more, A's partners among them
+# B applies more, A's partners among them (A, flushing once a second, may
+# have had most of the stream in Redis already when it was stopped)
+more=$((before + n / 10))
+((more > n)) && more=$n
+wait_applied "$more" 60
 sleep 2
 log "B took over; $(redis_sum events_applied) of $n events in Redis; SIGCONT to A"
 kill -CONT "$a"
