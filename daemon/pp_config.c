@@ -209,6 +209,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         kafka_set(cfg, name, value);
         return 1;
     }
+    /* read by `partnerpulse web` (tools/pp_web_config.c), not by the daemon:
+     * one file can configure both (docs/dashboard.md) */
+    if (strcmp(section, "web") == 0)
+        return 1;
     STR_KEY("topics", "deals", cfg->topics[PP_TOPIC_DEALS])
     STR_KEY("topics", "referrals", cfg->topics[PP_TOPIC_REFERRALS])
     STR_KEY("topics", "engagements", cfg->topics[PP_TOPIC_ENGAGEMENTS])
