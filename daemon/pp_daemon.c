@@ -936,6 +936,7 @@ static void apply_batch(pp_daemon_t *d)
             unsigned held = pp_history_held_mask(st), known = pp_history_published_mask(st);
             int na = pp_engine_apply(d->cfg->policy, st, ev, m->partition, m->offset, now, d->scratch_alerts);
             pp_cache_mark_dirty(d->cache, st);
+            pp_flush_trend_note(d->flusher, st);
             keep_alerts(d, st, held, known, d->scratch_alerts, na);
             if (d->stats.applied++ == 0)
                 d->stats.first_apply_ms = now;
@@ -1673,7 +1674,8 @@ int pp_daemon_run(pp_daemon_t *d)
          * does not matter while behind). At the head of the stream, every tick. */
         int64_t due = flush_due(d);
         size_t max_dirty = d->backlog ? (size_t)d->cfg->cache_max_partners : (size_t)d->cfg->flush_max_partners;
-        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty || d->paused) {
+        if (now >= due || pp_cache_dirty_count(d->cache) >= max_dirty || pp_flush_trend_full(d->flusher) ||
+            d->paused) {
             int rc = flush(d);
             if (rc == 0) {
                 leave_outage(d);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "pp_engine.h"
 #include "pp_history.h"
 #include "pp_view.h"
@@ -14,6 +16,17 @@
 #define FLUSH_CHUNK 250        /* partners per atomic write */
 #define FLUSH_INFLIGHT 8       /* writes sent before the oldest one's answer is read */
 #define ALERT_PACK_MAX 2048    /* bytes of one packed Alert */
+#define OPEN_JSON_MAX 1024     /* bytes of one open flag's JSON (message <= 255) */
+#define TREND_PENDING_MAX 524288 /* trend days held between flushes (8 MiB) */
+#define DAY_MS 86400000LL
+#define NO_OPEN ((size_t)-1)
+
+/* A day of a partner's health trend written since the last flush. */
+typedef struct trend_point {
+    const pp_partner_t *owner;
+    int32_t day;
+    float health;
+} trend_point_t;
 
 /* The public fields of a partner as the store holds them, hashed the moment
  * the partner turns dirty: its flush then writes only the fields that
@@ -25,6 +38,7 @@ typedef struct before {
     uint64_t h[PP_FIELDS_MAX];      /* per field: hash of name and value */
     uint64_t health_bits, deadline; /* leaderboard score, deadline index entry */
     uint32_t n;                     /* fields hashed */
+    uint32_t last_point;            /* 1 + index of its latest trend point, 0 none */
 } before_t;
 
 /* Where a rendered partner's bytes are in the arena (offsets: it may move). */
@@ -67,9 +81,14 @@ struct pp_flush {
     pp_store_partner_t *parts;      /* FLUSH_CHUNK */
     const char **names;             /* FLUSH_CHUNK * PP_FIELDS_MAX */
     const char **values;
+    pp_store_point_t *trend;        /* FLUSH_CHUNK * PP_TREND_DAYS */
+    size_t *open_at;                /* arena offset of each alert's open-flag JSON, or NO_OPEN */
     pp_store_epoch_t *epochs;       /* partitions one write touches */
     size_t epochs_cap;
     uint64_t fields_written;
+
+    trend_point_t *points;          /* closed days since the last flush */
+    size_t n_points, points_cap;
 };
 
 pp_flush_t *pp_flush_new(pp_store_t store, const pp_policyset_t *policy, const char *const *topics, long maxlen)
@@ -92,9 +111,10 @@ pp_flush_t *pp_flush_new(pp_store_t store, const pp_policyset_t *policy, const c
     f->parts = calloc(FLUSH_CHUNK, sizeof *f->parts);
     f->names = calloc((size_t)FLUSH_CHUNK * PP_FIELDS_MAX, sizeof *f->names);
     f->values = calloc((size_t)FLUSH_CHUNK * PP_FIELDS_MAX, sizeof *f->values);
+    f->trend = calloc((size_t)FLUSH_CHUNK * PP_TREND_DAYS, sizeof *f->trend);
     bool ok = f->epoch && f->touch_gen && f->scratch && f->touched && f->written && f->watermark &&
               f->wm_touched && f->rend && f->parts &&
-              f->names && f->values;
+              f->names && f->values && f->trend;
     for (int t = 0; t < PP_TOPIC_COUNT && ok; t++) {
         ok = (f->next_offset[t] = malloc(PP_PARTITIONS_MAX * sizeof(int64_t))) != NULL;
         for (int p = 0; ok && p < PP_PARTITIONS_MAX; p++)
@@ -128,6 +148,9 @@ void pp_flush_free(pp_flush_t *f)
     free(f->parts);
     free(f->names);
     free(f->values);
+    free(f->trend);
+    free(f->open_at);
+    free(f->points);
     free(f->epochs);
     free(f);
 }
@@ -201,11 +224,14 @@ void pp_flush_before_change(pp_flush_t *f, pp_cache_t *cache, pp_partner_t *st, 
         f->before = nb;
         f->before_cap = cap;
     }
-    for (; f->n_before < n_dirty; f->n_before++) /* dirtied by a path without a snapshot */
+    for (; f->n_before < n_dirty; f->n_before++) { /* dirtied by a path without a snapshot */
         f->before[f->n_before].st = NULL;
+        f->before[f->n_before].last_point = 0;
+    }
     before_t *b = &f->before[n_dirty];
     f->n_before = n_dirty + 1;
     b->st = NULL;
+    b->last_point = 0;
     /* unknown content (loaded, or after a failed write: the group hashes are
      * reset then), or catching up: write by groups */
     if (!by_field || pp_cache_field_hashes(st)[0] == 0)
@@ -219,6 +245,74 @@ void pp_flush_before_change(pp_flush_t *f, pp_cache_t *cache, pp_partner_t *st, 
     b->health_bits = health_bits(st);
     b->deadline = (uint64_t)st->next_deadline_ms;
     b->st = st;
+}
+
+/* ---- the daily health trend ---- */
+
+void pp_flush_trend_note(pp_flush_t *f, const pp_partner_t *st)
+{
+    if (st->clock_ms <= 0)
+        return;
+    int32_t day = (int32_t)(st->clock_ms / DAY_MS);
+    float health = (float)pp_partner_health(st);
+    size_t pos = pp_cache_dirty_pos(st);
+    before_t *b = pos < f->n_before ? &f->before[pos] : NULL;
+    if (b != NULL && b->last_point > 0 && f->points[b->last_point - 1].owner == st &&
+        f->points[b->last_point - 1].day == day) {
+        f->points[b->last_point - 1].health = health; /* a later event of the same day */
+        return;
+    }
+    if (f->n_points == f->points_cap) {
+        if (f->points_cap >= TREND_PENDING_MAX)
+            return; /* full: the daemon flushes before the next event (pp_flush_trend_full) */
+        size_t cap = f->points_cap ? f->points_cap * 2 : 4096;
+        trend_point_t *np = realloc(f->points, cap * sizeof *np);
+        if (np == NULL)
+            abort(); /* the state has changed: its trend cannot be dropped silently */
+        f->points = np;
+        f->points_cap = cap;
+    }
+    f->points[f->n_points++] = (trend_point_t){st, day, health};
+    if (b != NULL)
+        b->last_point = (uint32_t)f->n_points;
+}
+
+bool pp_flush_trend_full(const pp_flush_t *f)
+{
+    return f->n_points >= TREND_PENDING_MAX;
+}
+
+static int point_cmp(const void *a, const void *b)
+{
+    const trend_point_t *x = a, *y = b;
+    if (x->owner != y->owner)
+        return x->owner < y->owner ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* st's trend points since the last flush into out (cap PP_TREND_DAYS):
+ * the days of its evaluation clock at its events, each with the health
+ * after the last event of that day, the last PP_TREND_DAYS days only. */
+static size_t trend_points(const pp_flush_t *f, const pp_partner_t *st, pp_store_point_t *out)
+{
+    size_t lo = 0, hi = f->n_points; /* first point of st */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->points[mid].owner < st)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < f->n_points && f->points[end].owner == st)
+        end++;
+    if (end - lo > PP_TREND_DAYS)
+        lo = end - PP_TREND_DAYS;
+    size_t n = 0;
+    for (size_t i = lo; i < end; i++)
+        if (f->points[i].day > f->points[end - 1].day - PP_TREND_DAYS)
+            out[n++] = (pp_store_point_t){f->points[i].day, f->points[i].health};
+    return n;
 }
 
 void pp_flush_rewrite_deadline(pp_flush_t *f, const pp_partner_t *st)
@@ -291,6 +385,8 @@ static void render(pp_flush_t *f, const pp_partner_t *st, size_t k)
     p->set_health = !(by_field && health_bits(st) == b->health_bits);
     p->deadline_ms = st->next_deadline_ms;
     p->set_deadline = !(by_field && (uint64_t)st->next_deadline_ms == b->deadline);
+    p->trend = f->trend + k * PP_TREND_DAYS;
+    p->n_trend = trend_points(f, st, f->trend + k * PP_TREND_DAYS);
 }
 
 /* The arena is settled: turn the chunk's offsets into pointers. */
@@ -394,6 +490,7 @@ static void clear_offsets(pp_flush_t *f)
 void pp_flush_drop(pp_flush_t *f)
 {
     clear_offsets(f);
+    f->n_points = 0;
     f->n_alerts = f->n_written = 0;
     f->n_before = 0;
     f->n_written_offsets = 0;
@@ -424,6 +521,32 @@ static void new_write(pp_flush_t *f)
     }
 }
 
+/* The open flag a recorded FIRING leaves on its partner (DESIGN §13: the
+ * dashboard's "open since, and why"), as JSON into the arena: its offset
+ * there, or NO_OPEN. */
+static size_t render_open(pp_flush_t *f, const pp_store_alert_t *o)
+{
+    const pp_alert_t *a = o->a;
+    if (!(o->ops & PP_STORE_RECORD) || a->status != PP_ALERT_FIRING)
+        return NO_OPEN;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:f, s:f, s:s, s:s, s:f, s:b}", "alert_id", a->alert_id, "rule",
+                          pp_rule_name(a->rule), "severity", pp_severity_name(a->severity), "started_at_ms",
+                          (json_int_t)a->started_at_ms, "value", a->value, "threshold", a->threshold, "message",
+                          a->message, "evidence", a->evidence, "health", a->health, "published",
+                          (o->ops & PP_STORE_PUBLISH) != 0);
+    if (j == NULL)
+        return NO_OPEN;
+    arena_room(f, OPEN_JSON_MAX);
+    size_t at = f->arena_len;
+    size_t len = json_dumpb(j, f->arena + at, OPEN_JSON_MAX - 1, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(j);
+    if (len == 0 || len >= OPEN_JSON_MAX)
+        return NO_OPEN;
+    f->arena[at + len] = '\0';
+    f->arena_len += len + 1;
+    return at;
+}
+
 /* The chunk carrying alerts[i]: its partner's (the first without one). */
 static size_t alert_chunk(const pp_flush_t *f, size_t i)
 {
@@ -446,11 +569,17 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
     if (chunks == 0 && n_alerts > 0)
         chunks = 1;
 
+    /* the trend days, by partner (each (partner, day) is there once) */
+    qsort(f->points, f->n_points, sizeof *f->points, point_cmp);
+
     /* the alerts, grouped by chunk (counting sort), each packed once */
     if (n_alerts > f->order_cap) {
         free(f->order);
+        free(f->open_at);
         f->order_cap = n_alerts * 2;
-        if ((f->order = malloc(f->order_cap * sizeof *f->order)) == NULL)
+        f->order = malloc(f->order_cap * sizeof *f->order);
+        f->open_at = malloc(f->order_cap * sizeof *f->open_at);
+        if (f->order == NULL || f->open_at == NULL)
             abort();
     }
     size_t *starts = calloc(chunks + 2, sizeof *starts), *fill = calloc(chunks + 1, sizeof *fill);
@@ -470,6 +599,7 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
         o->config_version = cv;
         o->packed = NULL; /* packed with its chunk, into the arena */
         o->packed_len = 0;
+        o->open_json = NULL;
     }
     free(fill);
 
@@ -499,10 +629,13 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
                     f->arena_len += o->packed_len;
                 }
             }
+            for (size_t i = starts[k]; i < starts[k + 1]; i++)
+                f->open_at[i] = render_open(f, &f->order[i]);
             resolve(f, np);
             for (size_t i = starts[k], at = first_alert; i < starts[k + 1]; i++) { /* the arena is settled */
                 f->order[i].packed = (const uint8_t *)f->arena + at;
                 at += f->order[i].packed_len;
+                f->order[i].open_json = f->open_at[i] != NO_OPEN ? f->arena + f->open_at[i] : NULL;
             }
             pp_store_write_t w = {.partners = f->parts, .n_partners = np, .alerts = f->order + starts[k],
                                   .n_alerts = starts[k + 1] - starts[k], .epochs = f->epochs, .n_epochs = ne,
@@ -555,6 +688,7 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
     if (n_alerts == 0)
         f->n_alerts = 0;
     clear_offsets(f);
+    f->n_points = 0;
     pp_cache_clear_dirty(cache);
     f->n_before = 0;
     return 0;

@@ -74,6 +74,16 @@ void pp_flush_before_change(pp_flush_t *f, pp_cache_t *cache, pp_partner_t *st, 
  * its value did not move (the index was out of date). */
 void pp_flush_rewrite_deadline(pp_flush_t *f, const pp_partner_t *st);
 
+/* After an event changed st (and st is marked dirty): its health trend's
+ * point for the day of its evaluation clock is now its health (the last
+ * value of that day wins). Timer ticks add no point: where they land
+ * depends on batching, and the trend must not (the next event's day shows
+ * their effect; the hash shows today's). */
+void pp_flush_trend_note(pp_flush_t *f, const pp_partner_t *st);
+
+/* Trend points are held in a bounded buffer: when it is full, flush. */
+bool pp_flush_trend_full(const pp_flush_t *f);
+
 /* n more alert entries for the caller to fill. */
 pp_flush_alert_t *pp_flush_keep(pp_flush_t *f, size_t n);
 size_t pp_flush_kept(const pp_flush_t *f);

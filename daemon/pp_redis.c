@@ -313,6 +313,15 @@ static int script_partner(pp_redis_t *r, const pp_store_partner_t *p)
         rc = rc || argi(r, 4) || args(r, "ZADD") || argf(r, "%sdeadlines:%d", r->prefix, part) || argi(r, (long long)p->deadline_ms) || args(r, p->id);
     else if (p->set_deadline)
         rc = rc || argi(r, 3) || args(r, "ZREM") || argf(r, "%sdeadlines:%d", r->prefix, part) || args(r, p->id);
+    if (p->n_trend > 0) { /* replace the trend from its first day on, keep PP_TREND_DAYS */
+        const pp_store_point_t *t = p->trend;
+        int32_t last = t[p->n_trend - 1].day;
+        rc = rc || argi(r, 4) || args(r, "ZREMRANGEBYSCORE") || argf(r, "%strend:{%s}", r->prefix, p->id) || argi(r, t[0].day) || args(r, "+inf");
+        rc = rc || argi(r, (long long)(2 + 2 * p->n_trend)) || args(r, "ZADD") || argf(r, "%strend:{%s}", r->prefix, p->id);
+        for (size_t i = 0; i < p->n_trend && rc == 0; i++)
+            rc = argi(r, t[i].day) || argf(r, "%d:%.1f", (int)t[i].day, (double)t[i].health);
+        rc = rc || argi(r, 4) || args(r, "ZREMRANGEBYSCORE") || argf(r, "%strend:{%s}", r->prefix, p->id) || args(r, "-inf") || argi(r, (long long)last - PP_TREND_DAYS);
+    }
     return rc;
 }
 
@@ -323,6 +332,10 @@ static int script_alert(pp_redis_t *r, const pp_store_alert_t *x, long maxlen)
     if (x->ops & PP_STORE_RECORD) {
         rc = rc || argi(r, 36) || args(r, "XADD") || argf(r, "%salerts", r->prefix) || args(r, "MAXLEN") || args(r, "~") || argi(r, maxlen) || args(r, "*") || args(r, "alert_id") || args(r, a->alert_id) || args(r, "partner_id") || args(r, a->partner_id) || args(r, "rule") || args(r, pp_rule_name(a->rule)) || args(r, "severity") || args(r, pp_severity_name(a->severity)) || args(r, "status") || args(r, a->status == PP_ALERT_FIRING ? "FIRING" : "RESOLVED") || args(r, "value") || argf(r, "%.3f", a->value) || args(r, "threshold") || argf(r, "%.3f", a->threshold) || args(r, "message") || args(r, a->message) || args(r, "started_at_ms") || argi(r, (long long)a->started_at_ms) || args(r, "event_time_ms") || argi(r, (long long)a->event_time_ms) || args(r, "emitted_at_ms") || argi(r, (long long)a->emitted_at_ms) || args(r, "health") || argf(r, "%.1f", a->health) || args(r, "evidence") || args(r, a->evidence) || args(r, "published") || args(r, (x->ops & PP_STORE_PUBLISH) ? "1" : "0") || args(r, "config_version") || args(r, x->config_version ? x->config_version : "");
     }
+    if ((x->ops & PP_STORE_RECORD) && x->open_json != NULL) /* the partner's open flags */
+        rc = rc || argi(r, 4) || args(r, "HSET") || argf(r, "%sopen:{%s}", r->prefix, a->partner_id) || args(r, pp_rule_name(a->rule)) || args(r, x->open_json);
+    else if ((x->ops & PP_STORE_RECORD) && a->status == PP_ALERT_RESOLVED)
+        rc = rc || argi(r, 3) || args(r, "HDEL") || argf(r, "%sopen:{%s}", r->prefix, a->partner_id) || args(r, pp_rule_name(a->rule));
     if (x->ops & PP_STORE_HOLD)
         rc = rc || argi(r, 4) || args(r, "HSET") || argf(r, "%sheldback:%d", r->prefix, part) || args(r, a->alert_id) || arg(r, x->packed, x->packed_len);
     else if (x->ops & PP_STORE_UNHOLD)

@@ -32,6 +32,15 @@
 #define PP_STORE_MARKER_MAX 64  /* bytes of a marker value, with its NUL */
 #define PP_STORE_RUNID_MAX 48   /* bytes of a server instance id, with its NUL */
 
+/* One point of a partner's daily health trend: the last health of an
+ * event-time day (days since 1970-01-01 UTC). */
+typedef struct pp_store_point {
+    int32_t day;
+    float health;
+} pp_store_point_t;
+
+#define PP_TREND_DAYS 180 /* days of health trend kept per partner */
+
 /* One partner of a write, rendered by the caller. */
 typedef struct pp_store_partner {
     const char *id;
@@ -45,6 +54,11 @@ typedef struct pp_store_partner {
     double health;
     bool set_deadline;          /* write its deadline index entry (0 = remove it) */
     int64_t deadline_ms;
+    /* its health trend: points replace what the store holds from trend[0].day
+     * on (days ascending, the last one the current day); days older than
+     * PP_TREND_DAYS before the last are dropped. n_trend 0 = leave it. */
+    const pp_store_point_t *trend;
+    size_t n_trend;
 } pp_store_partner_t;
 
 /* What one write does with one alert transition (bits). */
@@ -59,6 +73,8 @@ typedef struct pp_store_alert {
     const char *config_version; /* the configuration that computed it */
     const uint8_t *packed;      /* the Alert protobuf (for HOLD and PUBLISH) */
     size_t packed_len;
+    const char *open_json;      /* RECORD of a FIRING: the partner's open flag
+                                 * (a JSON object) to keep until its RESOLVED */
 } pp_store_alert_t;
 
 /* The pseudo-topic under which a partition's event-time watermark is kept

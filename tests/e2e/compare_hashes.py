@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Compare the public partner hashes (and pp:health scores) written under two
+"""Compare the public partner hashes (and pp:health scores, the daily health
+trends pp:trend and the open flags pp:open, which must also agree with each
+hash's `flags`) written under two
 Redis key prefixes: two daemons that applied the same history with different
 batching must leave identical hashes, whatever fields each flush chose to
 write (changed fields only, changed groups, or everything). updated_at_ms is
@@ -33,6 +35,18 @@ def main():
                 bad += 1
                 if bad <= 10:
                     print("%s %s: %r vs %r" % (pid, k, ha.get(k), hb.get(k)))
+        ta = r.cmd("ZRANGE", "%strend:{%s}" % (a, pid), "0", "-1")
+        tb = r.cmd("ZRANGE", "%strend:{%s}" % (b, pid), "0", "-1")
+        if ta != tb or not ta:
+            bad += 1
+            if bad <= 10:
+                print("%s trend: %r vs %r" % (pid, ta, tb))
+        oa = r.hgetall("%sopen:{%s}" % (a, pid))
+        ob = r.hgetall("%sopen:{%s}" % (b, pid))
+        if oa != ob or sorted(oa) != sorted(filter(None, ha.get("flags", "").split(","))):
+            bad += 1
+            if bad <= 10:
+                print("%s open flags: %r vs %r (flags %r)" % (pid, oa, ob, ha.get("flags")))
         sa = r.cmd("ZSCORE", a + "health", pid)
         sb = r.cmd("ZSCORE", b + "health", pid)
         if sa != sb:
