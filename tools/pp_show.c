@@ -189,6 +189,82 @@ static void print_partner(const char *id, const redisReply *h)
     }
 }
 
+/* "YYYY-MM-DD" of a day number (days since 1970-01-01 UTC). */
+static void fmt_day(long day, char *out, size_t cap)
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d", &tm);
+}
+
+/* Day number of "YYYY-MM-DD"; -1 if it is not one. */
+static long parse_day(const char *s)
+{
+    int y, m, d;
+    char tail;
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    /* days from civil (proleptic Gregorian), H. Hinnant's algorithm */
+    long yy = m <= 2 ? y - 1 : y, era = (yy >= 0 ? yy : yy - 399) / 400;
+    long yoe = yy - era * 400, doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+#define SPARK_COLS 60 /* 180 days, 3 a column */
+
+/* The partner's daily health trend (pp:trend:{id}, docs/redis.md) as a
+ * sparkline of its last 180 days (a day without a point carries the one
+ * before), and its health as of `as_of` (a day number) if >= 0. */
+static void print_trend(redisContext *rc, const char *prefix, const char *id, long as_of)
+{
+    redisReply *r = redisCommand(rc, "ZRANGE %strend:{%s} 0 -1 WITHSCORES", prefix, id);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+        printf("\n  trend: no points yet\n");
+        if (r)
+            freeReplyObject(r);
+        return;
+    }
+    size_t n = r->elements / 2;
+    long last = atol(r->element[2 * (n - 1) + 1]->str), first = last - 179;
+    double col[SPARK_COLS], lo = 100, hi = 0, carry = -1;
+    size_t k = 0;
+    for (int c = 0; c < SPARK_COLS; c++) {
+        long end = first + (c + 1) * 3 - 1; /* the column's value: its last day's */
+        for (; k < n && atol(r->element[2 * k + 1]->str) <= end; k++) {
+            const char *colon = strchr(r->element[2 * k]->str, ':');
+            carry = colon ? atof(colon + 1) : carry;
+        }
+        col[c] = carry;
+        if (carry >= 0) {
+            lo = carry < lo ? carry : lo;
+            hi = carry > hi ? carry : hi;
+        }
+    }
+    static const char *const bars[8] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
+    char d0[16], d1[16];
+    fmt_day(first, d0, sizeof d0);
+    fmt_day(last, d1, sizeof d1);
+    printf("\n  trend (health, %s .. %s, %zu days with events, min %.1f max %.1f)\n    ", d0, d1, n, lo, hi);
+    for (int c = 0; c < SPARK_COLS; c++)
+        fputs(col[c] < 0 ? " " : bars[(int)(col[c] / 100.0 * 7.999)], stdout);
+    putchar('\n');
+    if (as_of >= 0) {
+        char d[16];
+        fmt_day(as_of, d, sizeof d);
+        double v = -1;
+        for (size_t i = 0; i < n && atol(r->element[2 * i + 1]->str) <= as_of; i++) {
+            const char *colon = strchr(r->element[2 * i]->str, ':');
+            v = colon ? atof(colon + 1) : v;
+        }
+        if (v < 0)
+            printf("  health as of %s: no point on or before that day in the last 180 days\n", d);
+        else
+            printf("  health as of %s: %.1f\n", d, v);
+    }
+    freeReplyObject(r);
+}
+
 static int parse_redis_opt(int c, const char *arg, redis_opts_t *o)
 {
     switch (c) {
@@ -212,6 +288,7 @@ static const struct option redis_long_opts[] = {{"redis-host", required_argument
                                                 {"prefix", required_argument, NULL, 'P'},
                                                 {"db", required_argument, NULL, 'd'},
                                                 {"count", required_argument, NULL, 'n'},
+                                                {"as-of", required_argument, NULL, 'a'},
                                                 {"help", no_argument, NULL, 'h'},
                                                 {NULL, 0, NULL, 0}};
 
@@ -220,12 +297,21 @@ int pp_cmd_show(int argc, char **argv)
     redis_opts_t o;
     redis_defaults(&o);
     int c;
+    long as_of = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "H:p:P:d:h", redis_long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:p:P:d:a:h", redis_long_opts, NULL)) != -1) {
         if (c == 'h') {
             printf("Usage: partnerpulse show [options] PARTNER_ID\n"
-                   "Prints what Redis holds for the partner.\n" REDIS_USAGE);
+                   "Prints what Redis holds for the partner, with its 180-day health trend.\n"
+                   "  -a, --as-of YYYY-MM-DD  also print its health as of that day (event time, UTC)\n" REDIS_USAGE);
             return 0;
+        }
+        if (c == 'a') {
+            if ((as_of = parse_day(optarg)) < 0) {
+                fprintf(stderr, "partnerpulse show: --as-of wants a date YYYY-MM-DD, not '%s'\n", optarg);
+                return 2;
+            }
+            continue;
         }
         if (parse_redis_opt(c, optarg, &o) != 0) {
             fprintf(stderr, "Usage: partnerpulse show [options] PARTNER_ID (see --help)\n");
@@ -262,6 +348,7 @@ int pp_cmd_show(int argc, char **argv)
         freeReplyObject(rank);
     if (total)
         freeReplyObject(total);
+    print_trend(rc, o.prefix, id, as_of);
 out:
     if (h)
         freeReplyObject(h);

@@ -46,6 +46,15 @@ import re, sys
 l = sys.stdin.read(); p = int(re.search(r"flushed_partners=(\d+)", l)[1]); f = int(re.search(r"fields_written=(\d+)", l)[1])
 print("run one: %d partner writes, %.1f hash fields each" % (p, f / max(p, 1)))
 sys.exit(0 if p > 0 and f < 57 * p else 1)' || fail "run one did not write changed fields only"
+# the CLI shows the daily trend and the health as of a past day (a point of the trend)
+pid=$(redis-cli -p "$PP_TEST_REDIS_PORT" --raw ZRANGE "${REDIS_PREFIX}one:health" 0 0)
+point=$(redis-cli -p "$PP_TEST_REDIS_PORT" --raw ZRANGE "${REDIS_PREFIX}one:trend:{$pid}" -2 -2)
+day=$(python3 -c "import datetime,sys; print(datetime.date(1970,1,1)+datetime.timedelta(days=int(sys.argv[1])))" "${point%%:*}")
+"$PP" show -p "$PP_TEST_REDIS_PORT" -P "${REDIS_PREFIX}one:" --as-of "$day" "$pid" >"$WORK/show.txt" || fail "show $pid failed"
+grep -q "trend (health" "$WORK/show.txt" || fail "show prints no trend: $(cat "$WORK/show.txt")"
+grep -qF "health as of $day: ${point#*:}" "$WORK/show.txt" ||
+    fail "show --as-of $day: want ${point#*:}, got: $(grep 'as of' "$WORK/show.txt")"
+log "show $pid: $(grep -A1 'trend (health' "$WORK/show.txt" | tr -s ' ' | tr '\n' ' ')"
 python3 "$E2E_DIR/check_alerts.py" "$WORK/one.alerts.jsonl" || fail "run one: wrong alerts"
 python3 "$E2E_DIR/check_alerts.py" "$WORK/two.alerts.jsonl" --same-as "$WORK/one.alerts.jsonl" ||
     fail "run two differs from run one"
