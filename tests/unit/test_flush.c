@@ -54,6 +54,8 @@ typedef struct fs_partner {
     size_t n_fields;
     bool set_health, set_deadline;
     int64_t deadline_ms;
+    pp_store_point_t trend[PP_TREND_DAYS];
+    size_t n_trend;
 } fs_partner_t;
 
 typedef struct fs_alert {
@@ -285,6 +287,9 @@ static int fs_send(void *s, const pp_store_write_t *w, size_t *ticket)
         q->set_health = p->set_health;
         q->set_deadline = p->set_deadline;
         q->deadline_ms = p->deadline_ms;
+        cr_assert_leq(p->n_trend, PP_TREND_DAYS);
+        memcpy(q->trend, p->trend, p->n_trend * sizeof *p->trend);
+        q->n_trend = p->n_trend;
         c->epochs_incomplete |= !epochs_have(c, p->partition);
     }
     c->n_alerts = w->n_alerts;
@@ -531,6 +536,7 @@ static void apply_ev(int i, pp_event_t ev, bool by_field)
     int na = pp_engine_apply(&fx.ps, st, &ev, p, off, T0 + off, fx.out);
     cr_assert_geq(na, 0);
     pp_cache_mark_dirty(fx.cache, st);
+    pp_flush_trend_note(fx.f, st);
     if (na > 0) {
         pp_flush_alert_t *k = pp_flush_keep(fx.f, (size_t)na);
         for (int a = 0; a < na; a++) {
@@ -695,6 +701,46 @@ Test(flush, offsets_last_and_never_ahead_of_state)
     cr_assert_eq(pp_cache_dirty_count(fx.cache), 0);
     cr_assert_not(pp_flush_pending(fx.f, fx.cache));
     cr_assert_eq(fx.fs.abandons, 0);
+}
+
+/* The health trend rides with the partner's state: one point per event day,
+ * the health after that day's last event; a failed write sends them again. */
+Test(flush, trend_points_with_the_state)
+{
+    partners_3(3); /* day 0: SIGNED (+ a deal for p0000) */
+    second_events(0, 1, true); /* day 1 */
+    apply_ev(0, ev_deal(fx.st[0]->id, eid(), T0 + DAY_MS + 500, "d2", 1, 1, 900000), true); /* day 1 again */
+    double day1_last = pp_partner_health(fx.st[0]);
+    apply_ev(0, ev_eng(fx.st[0]->id, eid(), T0 + 3 * DAY_MS, "t2", PP_DIR_INBOUND, PP_KIND_MESSAGE, false), true);
+    double day3 = pp_partner_health(fx.st[0]);
+
+    fx.fs.fail_send_at = 1; /* the first attempt fails: nothing is lost */
+    pp_flush_result_t res;
+    cr_assert_neq(pp_flush_run(fx.f, fx.cache, &res), 0);
+    fx.fs.fail_send_at = 0;
+    cr_assert_eq(pp_flush_run(fx.f, fx.cache, &res), 0, "%s", fx.fs.err);
+
+    const fs_partner_t *p = find_in_write(&fx.fs.log[fx.fs.n_log - 2], fx.st[0]->id);
+    cr_assert_not_null(p);
+    int32_t d0 = (int32_t)(T0 / DAY_MS);
+    cr_assert_eq(p->n_trend, 3, "days 0, 1, 3: %zu points", p->n_trend);
+    cr_assert_eq(p->trend[0].day, d0);
+    cr_assert_eq(p->trend[1].day, d0 + 1);
+    cr_assert_eq(p->trend[2].day, d0 + 3);
+    cr_assert_float_eq(p->trend[2].health, (float)day3, 1e-4);
+    cr_assert_float_eq(p->trend[1].health, (float)day1_last, 1e-4, "day 1: the health after its last event");
+    const fs_partner_t *q = find_in_write(&fx.fs.log[fx.fs.n_log - 2], fx.st[1]->id);
+    cr_assert_not_null(q);
+    cr_assert_eq(q->n_trend, 1);
+    cr_assert_eq(q->trend[0].day, d0);
+
+    /* the next flush carries only the days written since the last one */
+    second_events(1, 2, true);
+    cr_assert_eq(pp_flush_run(fx.f, fx.cache, &res), 0);
+    const fs_partner_t *r = find_in_write(&fx.fs.log[fx.fs.n_log - 2], fx.st[1]->id);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->n_trend, 1);
+    cr_assert_eq(r->trend[0].day, d0 + 1);
 }
 
 /* Offsets the store already holds only move with the state: two flushes. */
