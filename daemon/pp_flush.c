@@ -570,7 +570,8 @@ int pp_flush_run(pp_flush_t *f, pp_cache_t *cache, pp_flush_result_t *res)
         chunks = 1;
 
     /* the trend days, by partner (each (partner, day) is there once) */
-    qsort(f->points, f->n_points, sizeof *f->points, point_cmp);
+    if (f->n_points > 1)
+        qsort(f->points, f->n_points, sizeof *f->points, point_cmp);
 
     /* the alerts, grouped by chunk (counting sort), each packed once */
     if (n_alerts > f->order_cap) {
