@@ -805,9 +805,13 @@ json_t *pp_web_leaderboard_direct(redisContext *c, const char *prefix, size_t of
     const char **ids = NULL;
     size_t n = 0;
     tab_t *t = calloc(1, sizeof *t);
-    redisReply *card = redisCommand(c, "ZCARD %shealth", prefix);
-    redisReply *z = redisCommand(c, "%s %shealth %zu %zu WITHSCORES", desc ? "ZREVRANGE" : "ZRANGE", prefix,
-                                 offset, offset + (limit ? limit : 1) - 1);
+    char key[PP_WEB_STR_MAX + 8], start[24], stop[24];
+    snprintf(key, sizeof key, "%shealth", prefix);
+    snprintf(start, sizeof start, "%zu", offset);
+    snprintf(stop, sizeof stop, "%zu", offset + (limit ? limit : 1) - 1);
+    const char *zcard[] = {"ZCARD", key}, *zrange[] = {desc ? "ZREVRANGE" : "ZRANGE", key, start, stop, "WITHSCORES"};
+    redisReply *card = redisCommandArgv(c, 2, zcard, NULL);
+    redisReply *z = redisCommandArgv(c, 5, zrange, NULL);
     if (card == NULL || card->type != REDIS_REPLY_INTEGER || z == NULL || z->type != REDIS_REPLY_ARRAY) {
         const redisReply *bad = card && card->type == REDIS_REPLY_ERROR ? card : z;
         snprintf(err, err_len, "Redis leaderboard read: %s",
