@@ -59,15 +59,6 @@ struct pp_web_index {
     void *ctx;
 };
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* ---- pools ---- */
 
 /* The pooled copy of s with one more reference; NULL when out of memory. */
@@ -90,7 +81,7 @@ static const char *pool_ref(pool_t *p, const char *s)
         p->refs = r;
         p->cap = cap;
     }
-    char *d = dupstr(s);
+    char *d = strdup(s);
     if (d == NULL)
         return NULL;
     p->v[p->n] = d;
@@ -259,7 +250,7 @@ static row_t *tab_add(tab_t *t, const char *id, double score)
         return NULL;
     row_t *r = &t->rows[t->n];
     memset(r, 0, sizeof *r);
-    r->id = dupstr(id);
+    r->id = strdup(id);
     if (r->id == NULL)
         return NULL;
     r->score = r->health = score;
@@ -311,7 +302,7 @@ static int row_set(tab_t *t, row_t *r, const redisReply *h, bool *ret_changed)
     bool changed = health != r->health || r->rag == NULL || strcmp(r->rag, reply_str(h, F_RAG)) != 0 ||
                    r->flags == NULL || strcmp(r->flags, flags) != 0;
 
-    char *dn = dupstr(name), *fl = dupstr(flags);
+    char *dn = strdup(name), *fl = strdup(flags);
     const char *rag = pool_ref(&t->rag, reply_str(h, F_RAG)), *owner = pool_ref(&t->owner, reply_str(h, F_OWNER)),
                *type = pool_ref(&t->type, reply_str(h, F_TYPE)), *tier = pool_ref(&t->tier, reply_str(h, F_TIER));
     if (dn == NULL || fl == NULL || rag == NULL || owner == NULL || type == NULL || tier == NULL) {

@@ -144,15 +144,6 @@ static void set_pending(pp_web_sse_client_t *cl, char *text)
     cl->pending_off = 0;
 }
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 pp_web_sse_client_t *pp_web_sse_client_new(pp_web_sse_t *hub, int fd)
 {
     pp_web_sse_client_t *cl = calloc(1, sizeof *cl);
@@ -162,7 +153,7 @@ pp_web_sse_client_t *pp_web_sse_client_new(pp_web_sse_t *hub, int fd)
     cl->hub = hub;
     cl->fd = fd;
     snprintf(hello, sizeof hello, "retry: %d\n\n", PP_WEB_SSE_RETRY_MS);
-    set_pending(cl, dupstr(hello)); /* something to send at once: the headers go out */
+    set_pending(cl, strdup(hello)); /* something to send at once: the headers go out */
     clock_gettime(CLOCK_MONOTONIC, &cl->last_sent);
     pthread_mutex_lock(&hub->mu);
     cl->next = hub->seq;
@@ -228,11 +219,11 @@ static ssize_t next_frame(pp_web_sse_client_t *cl)
             const frame_t *f = &hub->ring[cl->next++ % PP_WEB_SSE_RING];
             if (cl->skip_upto[0] && f->stream_id[0] && id_le(f->stream_id, cl->skip_upto))
                 continue; /* sent by the catch-up */
-            set_pending(cl, dupstr(f->text));
+            set_pending(cl, strdup(f->text));
             break;
         }
         if (since(&cl->last_sent) >= PP_WEB_SSE_PING_S) {
-            set_pending(cl, dupstr(": ping\n\n"));
+            set_pending(cl, strdup(": ping\n\n"));
             break;
         }
         struct timespec until;

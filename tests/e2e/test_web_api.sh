@@ -17,6 +17,15 @@ WEB_USER="webro-$$"
 WEB_PW="pw-$RANDOM$RANDOM"
 TOKEN="tok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 WEB_PID=""
+# wait_sse PATTERN: up to 5 s for a line of sse.out matching PATTERN
+wait_sse() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        grep -q -- "$1" "$WORK/sse.out" && return 0
+        sleep 0.1
+    done
+    return 1
+}
 web_cleanup() {
     [[ -n "$WEB_PID" ]] && kill -KILL "$WEB_PID" 2>/dev/null
     "${R[@]}" ACL DELUSER "$WEB_USER" >/dev/null 2>&1 || true
@@ -91,18 +100,12 @@ t0=$(date +%s%N)
 "${R[@]}" XADD "${REDIS_PREFIX}alerts" '*' alert_id "$alert_id" partner_id "$victim" rule going_dark severity WARNING \
     status FIRING value 31.000 threshold 20.000 message 'test alert <b>"quoted"</b>' started_at_ms 1 event_time_ms 1 \
     emitted_at_ms 1 health 12.5 evidence timer published 1 config_version 0 >/dev/null
-for ((i = 0; i < 50; i++)); do
-    grep -q "\"alert_id\":\"$alert_id\"" "$WORK/sse.out" && break
-    sleep 0.1
-done
+wait_sse "\"alert_id\":\"$alert_id\"" || true
 grep -B2 "\"alert_id\":\"$alert_id\"" "$WORK/sse.out" | grep -q '^event: alert' || fail "no 'event: alert' within 5 s"
 log "SSE: event: alert after $((($(date +%s%N) - t0) / 1000000)) ms"
 "${R[@]}" HSET "${REDIS_PREFIX}partner:{$victim}" health 1.5 >/dev/null
 "${R[@]}" ZADD "${REDIS_PREFIX}health" 1.5 "$victim" >/dev/null
-for ((i = 0; i < 50; i++)); do
-    grep -q "\"id\":\"$victim\",.*\"health\":1.5" "$WORK/sse.out" && break
-    sleep 0.1
-done
+wait_sse "\"id\":\"$victim\",.*\"health\":1.5" || true
 grep -B1 "\"id\":\"$victim\",.*\"health\":1.5" "$WORK/sse.out" | grep -q '^event: health' || fail "no 'event: health' within 5 s"
 log "SSE: event: health for $victim"
 # reconnecting with Last-Event-ID catches up on what came after it
