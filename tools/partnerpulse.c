@@ -2,6 +2,7 @@
  * partnerpulse: the command-line tool. Feeds events in (produce, gen) and
  * reads partner health out (show, top). See README.md.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,41 +18,67 @@ const char *pp_cli_env(const char *name, const char *dflt)
     return v && v[0] ? v : dflt;
 }
 
-redisContext *pp_cli_redis_connect(const char *host, int port, int db)
+int pp_cli_redis_open(const pp_cli_redis_opts_t *o, redisContext **ret_c, char *err, size_t err_len)
 {
-    struct timeval tv = {.tv_sec = 3, .tv_usec = 0};
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    struct timeval tv = {.tv_sec = o->timeout_ms / 1000, .tv_usec = (o->timeout_ms % 1000) * 1000};
+    redisReply *r = NULL;
+    int rc = 0;
+    redisContext *c = o->host[0] == '/' ? redisConnectUnixWithTimeout(o->host, tv)
+                                        : redisConnectWithTimeout(o->host, o->port, tv);
     if (c == NULL || c->err) {
-        fprintf(stderr, "partnerpulse: cannot connect to Redis at %s:%d: %s (is the stack up? "
-                        "deploy/local/up; or set PP_REDIS_HOST/PP_REDIS_PORT)\n",
-                host, port, c ? c->errstr : "out of memory");
+        snprintf(err, err_len, "cannot connect to Redis at %s:%d: %s", o->host, o->port,
+                 c ? c->errstr : "out of memory");
+        rc = -EHOSTUNREACH;
         goto fail;
     }
-    const char *pw = pp_cli_env("PP_REDIS_PASSWORD", NULL), *user = pp_cli_env("PP_REDIS_USER", NULL);
-    if (pw != NULL) {
-        redisReply *r = user ? redisCommand(c, "AUTH %s %s", user, pw) : redisCommand(c, "AUTH %s", pw);
+    if (o->password != NULL && o->password[0]) {
+        r = o->user && o->user[0] ? redisCommand(c, "AUTH %s %s", o->user, o->password)
+                                  : redisCommand(c, "AUTH %s", o->password);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "partnerpulse: Redis AUTH failed: %s\n", r ? r->str : c->errstr);
-            freeReplyObject(r);
+            /* the reply text never contains the password */
+            snprintf(err, err_len, "Redis AUTH%s%s failed: %s (check the user and password)",
+                     o->user && o->user[0] ? " as " : "", o->user ? o->user : "", r ? r->str : c->errstr);
+            rc = r ? -EACCES : -EIO;
             goto fail;
         }
         freeReplyObject(r);
+        r = NULL;
     }
-    if (db != 0) {
-        redisReply *r = redisCommand(c, "SELECT %d", db);
+    if (o->db != 0) {
+        r = redisCommand(c, "SELECT %d", o->db);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "partnerpulse: Redis SELECT %d failed: %s\n", db, r ? r->str : c->errstr);
-            freeReplyObject(r);
+            snprintf(err, err_len, "Redis SELECT %d failed: %s", o->db, r ? r->str : c->errstr);
+            rc = -EIO;
             goto fail;
         }
         freeReplyObject(r);
+        r = NULL;
     }
     redisSetTimeout(c, tv);
-    return c;
+    *ret_c = c;
+    return 0;
 fail:
+    if (r)
+        freeReplyObject(r);
     if (c)
         redisFree(c);
-    return NULL;
+    return rc;
+}
+
+redisContext *pp_cli_redis_connect(const char *host, int port, int db)
+{
+    pp_cli_redis_opts_t o = {.host = host, .port = port, .db = db, .timeout_ms = 3000,
+                             .user = pp_cli_env("PP_REDIS_USER", NULL),
+                             .password = pp_cli_env("PP_REDIS_PASSWORD", NULL)};
+    redisContext *c = NULL;
+    char err[512];
+    int rc = pp_cli_redis_open(&o, &c, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "partnerpulse: %s%s\n", err,
+                rc == -EHOSTUNREACH ? " (is the stack up? deploy/local/up; or set PP_REDIS_HOST/PP_REDIS_PORT)" : "");
+        return NULL;
+    }
+    return c;
 }
 
 static void usage(FILE *out)
@@ -70,6 +97,7 @@ static void usage(FILE *out)
             "  snooze P RULE      stop publishing a partner's rule alerts for a while\n"
             "  drain              read the input topics as fast as a bare consumer can (benchmark ceiling)\n"
             "  latency            produce at a steady rate; p50/p99 produce -> Redis visible and -> alert\n"
+            "  web --config FILE  serve the read-only live dashboard over HTTP (docs/dashboard.md)\n"
             "\n"
             "'partnerpulse COMMAND --help' explains each command's options.\n"
             "Defaults target the local stack (deploy/local/up): Kafka 127.0.0.1:19092,\n"
@@ -86,7 +114,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"drain", pp_cmd_drain}, {"snooze", pp_cmd_snooze}, {"latency", pp_cmd_latency}};
+    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"drain", pp_cmd_drain}, {"snooze", pp_cmd_snooze}, {"latency", pp_cmd_latency}, {"web", pp_cmd_web}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

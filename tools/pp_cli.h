@@ -21,13 +21,34 @@ int pp_cmd_dlq(int argc, char **argv);
 int pp_cmd_drain(int argc, char **argv);
 int pp_cmd_snooze(int argc, char **argv);
 int pp_cmd_latency(int argc, char **argv);
+int pp_cmd_web(int argc, char **argv); /* tools/pp_web.c: the dashboard server */
 
 /* Environment variable value or a default. */
 const char *pp_cli_env(const char *name, const char *dflt);
 
-/* Connect to Redis (3 s timeouts), AUTH with $PP_REDIS_PASSWORD (and
- * $PP_REDIS_USER) if set, SELECT db if not 0. NULL after printing why. */
+/* Where and as whom to reach Redis (the [redis] keys of docs/configuration.md). */
+typedef struct pp_cli_redis_opts {
+    const char *host;     /* host name, IP, or a path starting with '/' (Unix socket) */
+    int port;             /* TCP port (ignored for a Unix socket) */
+    const char *user;     /* ACL user; NULL or "" = none (AUTH with the password alone) */
+    const char *password; /* NULL or "" = no AUTH; never copied into err */
+    int db;               /* SELECTed when not 0 */
+    int timeout_ms;       /* connect and command timeout */
+} pp_cli_redis_opts_t;
+
+/*
+ * Connect to Redis, AUTH if a password is set, SELECT db if not 0, and set
+ * the command timeout. On success *ret_c (OUT) is a new context the caller
+ * owns (redisFree); hiredis contexts are not thread-safe: one thread at a
+ * time. Returns 0; -EHOSTUNREACH (cannot connect), -EACCES (AUTH refused)
+ * or -EIO (SELECT or another failure) with a sentence in err (never the
+ * password). Prints nothing.
+ */
 struct redisContext;
+int pp_cli_redis_open(const pp_cli_redis_opts_t *o, struct redisContext **ret_c, char *err, size_t err_len);
+
+/* pp_cli_redis_open() with 3 s timeouts, AUTH with $PP_REDIS_PASSWORD (and
+ * $PP_REDIS_USER) if set. NULL after printing why. */
 struct redisContext *pp_cli_redis_connect(const char *host, int port, int db);
 
 /* JSON "type" name -> input topic kind and message descriptor; -1 if unknown. */
