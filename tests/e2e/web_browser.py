@@ -14,7 +14,8 @@ Checks, in order (each wait bounded; the first failure exits 1 with a sentence):
      the back button returns to the leaderboard
   3. --live-cmd (which produces an event to Kafka) makes a transition of
      --live-rule for --live-partner appear in the live feed within 5 s,
-     without a reload
+     without a reload, and that partner's leaderboard row drop the rule
+     (the stream's `health` event) within 5 s more
   4. the partner --hostile-id, whose display_name is markup, shows it as
      literal text on its page and in the leaderboard's search results, and
      no dialog ever opens (page.on("dialog")) nor any <img> exists
@@ -116,7 +117,7 @@ def run(page, r, pfx, args):
         check(abs(score[pid] - ranked[i][1]) < 1e-6,
               "leaderboard row %d is %s (health %.2f), but the %d-th lowest health is %.2f" %
               (i + 1, pid, score[pid], i + 1, ranked[i][1]))
-    shown = page.eval_on_selector_all("#lb-body tr[data-id] td:first-child", "tds => tds.map(t => t.textContent)")
+    shown = page.eval_on_selector_all("#lb-body tr[data-id] td[data-col=health]", "tds => tds.map(t => t.textContent)")
     for i, txt in enumerate(shown):
         check(abs(float(txt.replace(",", "")) - score[ids[i]]) < 0.051,
               "row %d shows health %s, Redis has %.2f" % (i + 1, txt, score[ids[i]]))
@@ -133,10 +134,12 @@ def run(page, r, pfx, args):
     page.wait_for_function("id => document.querySelector('#lb-body tr[data-id]')?.dataset.id === id", arg=ids[0])
 
     # 2. a red partner's page: why factors and open flags, as in its hash
-    red = page.get_attribute("#lb-body tr[data-rag=red]", "data-id", timeout=2000)
-    check(red is not None, "no red partner on the first page")
+    reds = page.eval_on_selector_all("#lb-body tr[data-rag=red]", "trs => trs.map(t => t.dataset.id)")
+    reds = [x for x in reds if x != args.hostile_id]
+    check(reds, "no red partner on the first page")
+    red = reds[0]
     fields = r.hgetall("%spartner:{%s}" % (pfx, red))
-    page.click("#lb-body tr[data-id='%s'] td:first-child" % red)
+    page.click("#lb-body tr[data-id='%s'] td[data-col=health]" % red)  # the row, not its link
     page.wait_for_url("**/partner/" + red)
     page.wait_for_selector("#partner-why")
     check(page.text_content("#partner-id") == red, "partner page shows id %r, want %r" % (page.text_content("#partner-id"), red))
@@ -169,6 +172,10 @@ def run(page, r, pfx, args):
                            arg=[args.live_partner, args.live_rule, before], timeout=7000)
     timings["live_alert_ms"] = round((time.monotonic() - t0) * 1000)
     check(timings["live_alert_ms"] <= 5000, "the live alert took %d ms (over 5 s)" % timings["live_alert_ms"])
+    # the leaderboard row of that partner follows (the stream's `health` event)
+    page.wait_for_function("([pid, rule]) => { const td = document.querySelector(`#lb-body tr[data-id='${pid}'] td[data-col=flags]`);"
+                           " return td && !td.textContent.includes(rule); }", arg=[args.live_partner, args.live_rule], timeout=5000)
+    timings["live_row_ms"] = round((time.monotonic() - t0) * 1000)
     check(page.evaluate("window.__pp_no_reload") == 1, "the page reloaded")
     page.locator("#feed").screenshot(path=os.path.join(args.shots, "live-feed.png"))
 

@@ -47,19 +47,20 @@ export class AlertList {
     this.unsubs = [];
   }
 
-  // start(): load the latest alerts, then follow the stream
-  async start() {
+  // start(initial): show initial (an /api/alerts answer already fetched) or
+  // load the latest alerts, then follow the stream
+  async start(initial = null) {
     this.unsubs.push(subscribe('alert', (a) => this.live(a)));
     this.unsubs.push(subscribe('reconnect', () => this.refill()));
-    await this.refill(true);
+    await this.refill(true, initial);
   }
 
   stop() { for (const u of this.unsubs) u(); this.unsubs = []; }
 
-  async refill(first = false) {
-    let body;
+  async refill(first = false, initial = null) {
+    let body = initial;
     try {
-      body = await getJSON('/api/alerts' + qs({ limit: this.limit, partner: this.partner }));
+      if (!body) body = await getJSON('/api/alerts' + qs({ limit: this.limit, partner: this.partner }));
     } catch (e) {
       if (first) replace(this.el, h('li', { class: 'muted', text: 'Alerts unavailable: ' + e.message }));
       return;

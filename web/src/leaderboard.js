@@ -24,18 +24,18 @@ export function flagList(flags) {
 
 // The columns: one entry each (header, sort key, first direction, cell)
 const COLUMNS = [
-  { label: 'Health', sort: 'health', dir: 'asc', num: true, cell: (r) => num(r.health, 1) },
-  { label: 'RAG', sort: 'rag', dir: 'asc', cell: (r) => ragChip(r.rag) },
-  { label: 'Confidence', sort: 'confidence', dir: 'asc', num: true, cell: (r) => pct(r.confidence) },
-  { label: 'Open flags', sort: 'flags', dir: 'desc', cell: (r) => flagList(r.flags) },
-  { label: 'Owner', sort: 'owner', dir: 'asc', cell: (r) => text(r.owner) },
-  { label: 'Type', sort: 'partner_type', dir: 'asc', cell: (r) => typeLabel(r.partner_type) },
-  { label: 'Tier', sort: 'tier', dir: 'asc', cell: (r) => text(r.tier) },
-  { label: 'Last activity', sort: 'last_event_ms', dir: 'desc',
-    cell: (r) => h('span', { title: absTime(r.last_event_ms), text: relTime(r.last_event_ms) }) },
-  { label: 'Partner', sort: 'display_name', dir: 'asc', cls: 'name',
+  { key: 'name', label: 'Partner', sort: 'display_name', dir: 'asc',
     cell: (r) => [h('a', { href: partnerHref(r.id), text: r.display_name || r.id }),
                   h('span', { class: 'id mono', text: r.id })] },
+  { key: 'health', label: 'Health', sort: 'health', dir: 'asc', num: true, cell: (r) => num(r.health, 1) },
+  { key: 'rag', label: 'RAG', sort: 'rag', dir: 'asc', cell: (r) => ragChip(r.rag) },
+  { key: 'confidence', label: 'Confidence', sort: 'confidence', dir: 'asc', num: true, cell: (r) => pct(r.confidence) },
+  { key: 'flags', label: 'Open flags', sort: 'flags', dir: 'desc', cell: (r) => flagList(r.flags) },
+  { key: 'owner', label: 'Owner', sort: 'owner', dir: 'asc', cell: (r) => text(r.owner) },
+  { key: 'type', label: 'Type', sort: 'partner_type', dir: 'asc', cell: (r) => typeLabel(r.partner_type) },
+  { key: 'tier', label: 'Tier', sort: 'tier', dir: 'asc', cell: (r) => text(r.tier) },
+  { key: 'last', label: 'Last activity', sort: 'last_event_ms', dir: 'desc',
+    cell: (r) => h('span', { title: absTime(r.last_event_ms), text: relTime(r.last_event_ms) }) },
 ];
 const SORTS = new Set([...COLUMNS.map((c) => c.sort), 'id']);
 
@@ -196,7 +196,7 @@ export class Leaderboard {
   }
 
   fill(tr, r) {
-    replace(tr, COLUMNS.map((c) => h('td', { class: [c.num ? 'num' : '', c.cls || ''].join(' ').trim() || null }, c.cell(r))));
+    replace(tr, COLUMNS.map((c) => h('td', { class: (c.num ? 'num ' : '') + c.key, dataset: { col: c.key } }, c.cell(r))));
     tr.dataset.rag = r.rag || '';
   }
 

@@ -3,7 +3,7 @@
 // alerts (GET /api/alerts?partner=<id>). A `health` or `alert` event of the
 // stream for this partner reloads the figures (at most once a second).
 import { h, replace } from './dom.js';
-import { getJSON, ApiError } from './api.js';
+import { getJSON, ApiError, qs } from './api.js';
 import * as F from './format.js';
 import { subscribe } from './stream.js';
 import { AlertList } from './feed.js';
@@ -116,23 +116,41 @@ function why(f) {
   return items.length ? h('ul', { class: 'why' }, items.map(whyItem)) : h('p', { class: 'muted', text: 'Nothing is costing points.' });
 }
 
-function openFlags(open) {
-  if (!Array.isArray(open) || !open.length) return h('p', { class: 'muted', text: 'No open flags.' });
-  return h('ul', { class: 'open' }, open.map((o) => h('li', { dataset: { rule: o.rule || '' } },
+// The open episodes, one per rule of the hash's `flags`: as the server sends
+// them (`open`), else as the partner's latest FIRING of that rule in the alert
+// stream tells them (since when, sentence, evidence), else the rule alone.
+function episodes(f, open, alerts) {
+  const rules = String(f.flags || '').split(',').filter(Boolean);
+  const byRule = new Map((Array.isArray(open) ? open : []).map((o) => [o.rule, o]));
+  const latest = new Map();
+  for (const a of Array.isArray(alerts) ? alerts : []) if (!latest.has(a.rule)) latest.set(a.rule, a); // newest first
+  const eps = rules.map((rule) => {
+    if (byRule.has(rule)) return byRule.get(rule);
+    const a = latest.get(rule);
+    return a && a.status === 'FIRING' ? a : { rule };
+  });
+  for (const [rule, o] of byRule) if (!rules.includes(rule)) eps.push(o);
+  return eps;
+}
+
+function openFlags(eps) {
+  if (!eps.length) return h('p', { class: 'muted', text: 'No open flags.' });
+  return h('ul', { class: 'open' }, eps.map((o) => h('li', { dataset: { rule: o.rule || '' } },
     h('div', null, h('span', { class: 'rule', text: o.rule || '' }), ' ',
-      h('span', { class: 'chip ' + (o.severity === 'CRITICAL' ? 'red' : 'amber'), text: o.severity || '' }), ' ',
-      h('span', { class: 'muted', title: F.absTime(o.started_at_ms), text: 'since ' + F.absDay(o.started_at_ms) + ' (' + F.relTime(o.started_at_ms) + ')' })),
-    h('div', { class: 'msg', text: o.message || '' }),
-    h('div', { class: 'muted' }, 'value ' + F.num(o.value, 1) + ', threshold ' + F.num(o.threshold, 1),
-      o.evidence ? [' · evidence ', h('span', { class: 'mono', text: o.evidence })] : null))));
+      o.severity ? h('span', { class: 'chip ' + (o.severity === 'CRITICAL' ? 'red' : 'amber'), text: o.severity }) : null, ' ',
+      o.started_at_ms ? h('span', { class: 'muted', title: F.absTime(o.started_at_ms),
+        text: 'since ' + F.absDay(o.started_at_ms) + ' (' + F.relTime(o.started_at_ms) + ')' }) : null),
+    o.message ? h('div', { class: 'msg', text: o.message }) : h('div', { class: 'muted', text: 'Open; its alert is older than the alerts kept.' }),
+    o.value !== undefined && o.value !== null ? h('div', { class: 'muted' }, 'value ' + F.num(o.value, 1) + ', threshold ' + F.num(o.threshold, 1),
+      o.evidence ? [' · evidence ', h('span', { class: 'mono', text: o.evidence })] : null) : null)));
 }
 
 function responsiveness(f) {
   const cell = (k) => h('td', { class: 'num', dataset: { field: k }, text: F.hours(f[k]) });
   return [
     h('table', { class: 'rt' },
-      h('thead', null, h('tr', null, h('th', { text: 'business hours' }), h('th', { class: 'num', text: 'p50 30 d' }),
-        h('th', { class: 'num', text: 'p90 30 d' }), h('th', { class: 'num', text: 'p50 90 d' }), h('th', { class: 'num', text: 'p90 90 d' }))),
+      h('thead', null, h('tr', null, h('th', { text: 'business hours' }), h('th', { class: 'num', text: 'median, 30 d' }),
+        h('th', { class: 'num', text: 'p90, 30 d' }), h('th', { class: 'num', text: 'median, 90 d' }), h('th', { class: 'num', text: 'p90, 90 d' }))),
       h('tbody', null,
         h('tr', null, h('th', { text: 'Partner → us' }), ['partner_response_p50_bh_short', 'partner_response_p90_bh_short',
           'partner_response_p50_bh_long', 'partner_response_p90_bh_long'].map(cell)),
@@ -177,9 +195,14 @@ export class PartnerPage {
 
   async load() {
     this.lastLoad = Date.now();
-    let p;
+    let p, alerts;
     try {
-      p = await getJSON('/api/partner/' + encodeURIComponent(this.id), this.abort.signal);
+      [p, alerts] = await Promise.all([
+        getJSON('/api/partner/' + encodeURIComponent(this.id), this.abort.signal),
+        getJSON('/api/alerts' + qs({ limit: 100, partner: this.id }), this.abort.signal).catch((e) => {
+          if (e.name === 'AbortError') throw e;
+          return null; // the page shows without the alert details
+        })]);
     } catch (e) {
       if (e.name === 'AbortError') return;
       const msg = e instanceof ApiError && e.status === 404 ? 'No partner with id ' + this.id + '.' : 'This partner could not be loaded: ' + e.message;
@@ -187,18 +210,18 @@ export class PartnerPage {
       return;
     }
     if (this.abort.signal.aborted) return;
-    this.render(p);
+    this.render(p, alerts && Array.isArray(alerts.alerts) ? alerts.alerts : []);
   }
 
-  render(p) {
+  render(p, alerts) {
     const f = p.fields || {};
     const y = window.scrollY;
     this.teardown();
     const chartEl = h('div', { class: 'chart', id: 'trend' });
     if (!this.alertsEl) {
       this.alertsEl = h('ul', { class: 'alerts feed-list', id: 'partner-alerts' });
-      this.alerts = new AlertList(this.alertsEl, { partner: this.id, withPartner: false, limit: 50 });
-      this.alerts.start();
+      this.alerts = new AlertList(this.alertsEl, { partner: this.id, withPartner: false, limit: 100 });
+      this.alerts.start({ alerts });
     }
     document.title = (f.display_name || this.id) + ' · partnerpulse';
     replace(this.root,
@@ -216,9 +239,9 @@ export class PartnerPage {
       h('div', { class: 'grid' },
         card('Components', 'wide', components(f)),
         card('Why', '', h('div', { id: 'partner-why' }, why(f))),
-        card('Open flags', '', h('div', { id: 'partner-open' }, openFlags(p.open))),
+        card('Open flags', '', h('div', { id: 'partner-open' }, openFlags(episodes(f, p.open, alerts)))),
         card('Health, last 180 days', 'wide', chartEl),
-        card('Response times', '', responsiveness(f)),
+        card('Response times', 'wide', responsiveness(f)),
         SECTIONS.map((s) => card(s.title, '', kv(s.rows, f))),
         card('Recent alerts', 'wide', this.alertsEl)));
     window.scrollTo(0, y);
