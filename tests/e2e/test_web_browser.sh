@@ -33,7 +33,7 @@ stop_web() {
     wait "$WEB_PID" 2>/dev/null || true
     WEB_PID=""
 }
-trap 'rc=$?; stop_web; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; stop_web; (exit $rc); cleanup' EXIT
 
 # ---- Playwright: a venv with the pinned packages, made once and reused while
 # web-requirements.txt is unchanged (as deploy/bench/run does for its peer)
