@@ -17,7 +17,7 @@
 
 #include <arpa/inet.h>
 
-#include "../daemon/pp_log.h"
+#include "pp_log.h"
 #include "pp_cli.h"
 #include "pp_web_api.h"
 #include "pp_web_config.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../daemon/pp_log.h"
+#include "pp_log.h"
 
 struct pp_web_feed {
     const pp_web_app_t *app;  /* borrowed */

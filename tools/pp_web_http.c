@@ -21,7 +21,7 @@
 
 #include <microhttpd.h>
 
-#include "../daemon/pp_log.h"
+#include "pp_log.h"
 
 #define CONN_MEMORY_LIMIT (32u * 1024u) /* request line + headers */
 #define ASSET_PATH_MAX 512              /* longest /assets/ path */
@@ -346,6 +346,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!token_ok(cfg, tok))
             return reply_unauthorized(cfg, conn);
         return reply_token_cookie(cfg, conn, url);
+    }
+    if (!authorized(cfg, conn) && is_page(url) && !cfg->basic_user[0]) {
+        /* a person at a browser with no token yet: a sentence, not JSON */
+        static const char page[] =
+            "<!doctype html><meta charset=\"utf-8\"><title>partnerpulse: sign in</title>"
+            "<p style=\"font-family:sans-serif;margin:3em\">This dashboard needs its access token. "
+            "Open it once as <code>/?token=&lt;your token&gt;</code> (the token is then kept in a cookie "
+            "and removed from the address); ask whoever runs it for the token. See docs/dashboard.md.</p>\n";
+        return reply(conn, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8", page, sizeof page - 1, NULL, NULL);
     }
     if (!authorized(cfg, conn))
         return reply_unauthorized(cfg, conn);
