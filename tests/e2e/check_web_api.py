@@ -144,6 +144,11 @@ check(status == 200 and p["id"] == pid and p["fields"] == hashes[pid], "partner 
 check(isinstance(p["open"], list) and isinstance(p["trend"], list), "partner: open and trend are lists")
 for t in p["trend"]:
     check(len(t["day"]) == 10 and isinstance(t["health"], (int, float)), "trend point shape")
+# the daemon keeps both: the least healthy gen partner has a trend and open flags
+check(len(p["trend"]) > 1 and p["trend"] == sorted(p["trend"], key=lambda t: t["day"]), "partner %s: a trend, oldest first" % pid)
+want_open = sorted(f for f in hashes[pid].get("flags", "").split(",") if f)
+check(sorted(o["rule"] for o in p["open"]) == want_open and all(o.get("message") and o.get("started_at_ms") for o in p["open"]),
+      "partner %s: open = its flags %r, each with sentence and start" % (pid, want_open))
 check(get_json("/api/partner/nobody-here")[0] == 404, "unknown partner: 404")
 check(get_json("/api/partner/" + urllib.parse.quote("bad id!"))[0] == 400, "invalid id: 400")
 check(get_json("/api/partner/" + "x" * 129)[0] == 400, "id over 128 characters: 400")

@@ -155,6 +155,7 @@ def run(page, r, pfx, args):
     rules = page.eval_on_selector_all("#partner-open li[data-rule]", "lis => lis.map(l => l.dataset.rule)")
     check(sorted(rules) == sorted(flags), "open flags shown %r, Redis flags %r" % (rules, flags))
     page.wait_for_selector("#trend canvas, #trend p")
+    check(page.query_selector("#trend canvas") is not None, "red partner %s: no trend chart drawn" % red)
     page.screenshot(path=os.path.join(args.shots, "partner.png"), full_page=True)
     page.go_back()
     page.wait_for_url(args.url + "/")
