@@ -8,9 +8,7 @@
  */
 #include "pp_http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <microhttpd.h>
 
 #include "pp_metrics.h"
+#include "pp_mhd.h"
 
 /* The metrics renderer's output must always be publishable. */
 _Static_assert(PP_METRICS_MAX_BYTES <= PP_HTTP_MAX_METRICS, "metrics cap larger than HTTP cap");
@@ -202,35 +200,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_NO;
 }
 
-/* Parse an IP literal into *in4 or *in6. Returns AF_INET, AF_INET6 or 0. */
-static int parse_addr(const char *addr, int port, struct sockaddr_in *in4, struct sockaddr_in6 *in6)
-{
-    memset(in4, 0, sizeof *in4);
-    memset(in6, 0, sizeof *in6);
-    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)port);
-        return AF_INET;
-    }
-    if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        return AF_INET6;
-    }
-    return 0;
-}
-
 pp_http_t *pp_http_start(const char *bind_addr, int port, char *err, size_t err_len)
 {
     pp_http_t *h = NULL;
-    struct sockaddr_in in4;
-    struct sockaddr_in6 in6;
-    const struct sockaddr *sa;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                          MHD_USE_AUTO; /* epoll on Linux: no FD_SETSIZE limit */
     const union MHD_DaemonInfo *info;
-    sigset_t all, old;
-    int family;
+    int not_ip = 0, v6 = 0;
 
     set_err(err, err_len, "%s", "");
     if (bind_addr == NULL || bind_addr[0] == '\0')
@@ -240,20 +216,6 @@ pp_http_t *pp_http_start(const char *bind_addr, int port, char *err, size_t err_
                 "HTTP port %d is out of range: use 1-65535 (or do not start the endpoint to disable it)",
                 port);
         return NULL;
-    }
-    family = parse_addr(bind_addr, port, &in4, &in6);
-    if (family == 0) {
-        set_err(err, err_len,
-                "HTTP bind address \"%.64s\" is not an IP address (host names are not resolved): "
-                "use e.g. 127.0.0.1, 0.0.0.0 or ::1",
-                bind_addr);
-        return NULL;
-    }
-    if (family == AF_INET6) {
-        sa = (const struct sockaddr *)&in6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        sa = (const struct sockaddr *)&in4;
     }
 
     h = calloc(1, sizeof *h);
@@ -267,25 +229,21 @@ pp_http_t *pp_http_start(const char *bind_addr, int port, char *err, size_t err_
     }
     copy_reason(h->reason, sizeof h->reason, "starting");
 
-    /* MHD's thread inherits our signal mask: block everything so process
-     * signals (SIGTERM, SIGHUP, ...) are delivered to the daemon's own
-     * threads and its handlers, never to the HTTP thread. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    h->d = MHD_start_daemon(
-        flags, (uint16_t)port /* bound from SOCK_ADDR; here for MHD's messages */, NULL, NULL,
-        on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, or MHD complains on stderr */
-        MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PP_HTTP_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PP_HTTP_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
-        MHD_OPTION_END);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pp_mhd_opts_t o = {.flags = flags, .handler = on_request, .handler_cls = h, .logger = on_mhd_log,
+                       .logger_cls = h, .max_connections = PP_HTTP_MAX_CONNECTIONS,
+                       .timeout_s = PP_HTTP_TIMEOUT_S, .connection_memory = CONN_MEMORY_LIMIT};
+    h->d = pp_mhd_start(bind_addr, port, &o, &not_ip, &v6);
+    if (not_ip) {
+        set_err(err, err_len,
+                "HTTP bind address \"%.64s\" is not an IP address (host names are not resolved): "
+                "use e.g. 127.0.0.1, 0.0.0.0 or ::1",
+                bind_addr);
+        goto out_mutex;
+    }
     if (h->d == NULL) {
         /* No MHD thread exists now: h->mhd_msg is ours to read. */
-        set_err(err, err_len, "cannot serve HTTP on %s%s%s:%d: %s; %s", family == AF_INET6 ? "[" : "",
-                bind_addr, family == AF_INET6 ? "]" : "", port,
+        set_err(err, err_len, "cannot serve HTTP on %s%s%s:%d: %s; %s", v6 ? "[" : "",
+                bind_addr, v6 ? "]" : "", port,
                 h->mhd_msg[0] ? h->mhd_msg : "libmicrohttpd could not start",
                 strstr(h->mhd_msg, "in use") != NULL
                     ? "another process (another partnerpulsed?) listens there: choose a free "

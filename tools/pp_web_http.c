@@ -4,10 +4,8 @@
  */
 #include "pp_web_http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "pp_log.h"
+#include "pp_mhd.h"
 
 #define CONN_MEMORY_LIMIT (32u * 1024u) /* request line + headers */
 #define ASSET_PATH_MAX 512              /* longest /assets/ path */
@@ -402,46 +400,26 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 pp_web_http_t *pp_web_http_start(const pp_web_app_t *app, char *err, size_t err_len)
 {
     const pp_web_config_t *cfg = app->cfg;
-    struct sockaddr_in in4;
-    struct sockaddr_in6 in6;
-    const struct sockaddr *sa;
     unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    sigset_t all, old;
+    int not_ip = 0, v6 = 0;
 
-    memset(&in4, 0, sizeof in4);
-    memset(&in6, 0, sizeof in6);
-    if (inet_pton(AF_INET, cfg->listen, &in4.sin_addr) == 1) {
-        in4.sin_family = AF_INET;
-        in4.sin_port = htons((uint16_t)cfg->port);
-        sa = (const struct sockaddr *)&in4;
-    } else if (inet_pton(AF_INET6, cfg->listen, &in6.sin6_addr) == 1) {
-        in6.sin6_family = AF_INET6;
-        in6.sin6_port = htons((uint16_t)cfg->port);
-        sa = (const struct sockaddr *)&in6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        snprintf(err, err_len, "[web] listen \"%.64s\" is not an IP address (host names are not resolved): use "
-                               "127.0.0.1 (the default), ::1, or 0.0.0.0 / :: for every interface",
-                 cfg->listen);
-        return NULL;
-    }
     pp_web_http_t *h = calloc(1, sizeof *h);
     if (h == NULL) {
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
     h->app = app;
-    /* MHD's threads inherit our signal mask: signals go to the main thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-                            MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PP_WEB_MAX_CONNECTIONS,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PP_WEB_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
-                            MHD_OPTION_END);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pp_mhd_opts_t o = {.flags = flags, .handler = on_request, .handler_cls = h, .logger = on_mhd_log,
+                       .logger_cls = h, .max_connections = PP_WEB_MAX_CONNECTIONS,
+                       .timeout_s = PP_WEB_TIMEOUT_S, .connection_memory = CONN_MEMORY_LIMIT};
+    h->d = pp_mhd_start(cfg->listen, cfg->port, &o, &not_ip, &v6);
+    if (not_ip) {
+        snprintf(err, err_len, "[web] listen \"%.64s\" is not an IP address (host names are not resolved): use "
+                               "127.0.0.1 (the default), ::1, or 0.0.0.0 / :: for every interface",
+                 cfg->listen);
+        free(h);
+        return NULL;
+    }
     if (h->d == NULL) {
         snprintf(err, err_len, "cannot serve HTTP on %s:%d: %s; choose a free port ([web] port) or an address of "
                                "this machine ([web] listen)",
