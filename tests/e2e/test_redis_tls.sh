@@ -18,7 +18,10 @@
 #     machines), the figures docs/deployment.md quotes.
 # Ports: from 29500 + ($$ % 50), skipping ports in use. redis-server, stunnel
 # and the daemons are in DAEMON_PIDS: lib.sh's cleanup kills them on any exit.
-# Every wait is bounded. PP_TLS_PARTNERS (default 100) sizes the stream.
+# Every wait is bounded. PP_TLS_PARTNERS (default 100) sizes the stream;
+# PP_TLS_LATENCY_SECONDS > 0 adds a latency run per path (`partnerpulse
+# latency` at PP_TLS_LATENCY_RATE events/s, default 5000) with the CPU stunnel
+# and the redis-servers use (the figures of docs/deployment.md).
 TEST_NAME=redis_tls
 source "$(dirname "$0")/lib.sh"
 source "$E2E_DIR/redis_lib.sh"
@@ -190,6 +193,39 @@ print('$name: %d events in %.2f s (first apply -> last flush) = %.0f events/s; %
 " | tee -a "$WORK/throughput.txt"
 }
 
+# cpu_s PID: user+system CPU seconds the process has used so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# latency_run NAME PORT PIDS...: optional (PP_TLS_LATENCY_SECONDS > 0), the
+# daemon of $WORK/NAME.ini live while `partnerpulse latency` produces
+# PP_TLS_LATENCY_RATE (5000) events/s and polls Redis on PORT (through the
+# tunnel for tls, so its polls cross it too); logs p50/p99 produce -> Redis
+# visible and the CPU seconds PIDS (stunnel, redis-server) used meanwhile
+latency_run() {
+    local name=$1 port=$2 secs=${PP_TLS_LATENCY_SECONDS:-0} i pid before=() st=0
+    shift 2
+    ((secs > 0)) || return 0
+    start_daemon "$WORK/$name.ini" "daemon-$name-lat"
+    for ((i = 0; i < 300; i++)); do
+        [[ "$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/readyz" || true)" == ready* ]] && break
+        sleep 0.1
+    done
+    for pid in "$@"; do before+=("$(cpu_s "$pid")"); done
+    PP_REDIS_PASSWORD=$ADMIN_PW "$PP" latency -b "$PP_TEST_KAFKA" -t "$TOPIC_PREFIX" -p "$port" -P "$REDIS_PREFIX" \
+        --rate "${PP_TLS_LATENCY_RATE:-5000}" --seconds "$secs" --partners 5000 --probes 0 -j "$WORK/$name-lat.json" \
+        >>"$WORK/$name-lat.log" 2>&1 || st=$?
+    local cpu=""
+    for i in "${!before[@]}"; do
+        cpu+=" $(python3 -c "print('%.2f' % ($(cpu_s "${@:$((i + 1)):1}") - ${before[$i]}))")"
+    done
+    stop_daemon "$DAEMON_PID" TERM || fail "$name: daemon exited non-zero after the latency run"
+    ((st == 0)) || { cat "$WORK/$name-lat.log"; fail "$name: partnerpulse latency exit $st"; }
+    python3 -c "
+import json; j = json.load(open('$WORK/$name-lat.json')); rv = j.get('redis_visible', {})
+print('$name latency: %s events/s achieved, produce -> Redis visible p50 %s ms, p99 %s ms (%s samples, %s missing); CPU s of pids $*:%s' % (j.get('rate_achieved'), rv.get('p50_ms'), rv.get('p99_ms'), rv.get('measured'), rv.get('missing'), '$cpu'))
+" | tee -a "$WORK/throughput.txt"
+}
+
 # ---- through stunnel, AUTH as the ACL user
 REDIS_PREFIX="pp:" # the documented ACL user may only touch ~pp:*
 write_config "$WORK/tls.ini" "[http]" "port = $HTTP_PORT"
@@ -210,6 +246,7 @@ done < <(rtls --scan --pattern 'pp:partner:{*')
 ((sum == n)) || fail "redis-cli --tls: events_applied sums to $sum, want $n"
 [[ "$(rtls exists pp:marker)" == 1 ]] || fail "no pp:marker in the TLS redis"
 log "through stunnel: totals exact ($n events, $partners partners), read through the tunnel and with redis-cli --tls"
+latency_run tls "$TUN_PORT" "$STUNNEL_PID" "$TLS_PID"
 
 # ---- the same stream straight to a plain-text redis-server (the comparison)
 REDISCLI_AUTH=$ADMIN_PW redis_start plain "$PLAIN_PORT" --requirepass "$ADMIN_PW"
@@ -221,6 +258,7 @@ PP_TEST_REDIS_PORT=$PLAIN_PORT
 run_daemon direct
 python3 "$E2E_DIR/check_totals.py" "$WORK/expected.json" --port "$PLAIN_PORT" --prefix "$REDIS_PREFIX" ||
     fail "direct: totals differ"
+latency_run direct "$PLAIN_PORT" "${RPID_OF[plain]}"
 
 # ---- stop redis and stunnel (cleanup would SIGKILL them on failure)
 rtls shutdown nosave >/dev/null 2>&1 || true
