@@ -13,6 +13,9 @@
 #     check (so verification is on, not just encryption);
 #   * the daemon applies a gen stream through the tunnel with AUTH as the ACL
 #     user; totals are exact, read through the tunnel and with redis-cli --tls;
+#   * stunnel stopped for 5 s mid-stream, then started again: the daemon says
+#     "redis unavailable" on /readyz, resumes through the new tunnel, and the
+#     totals of that stream are exact;
 #   * the same stream applied by a daemon straight to a plain-text redis-server:
 #     throughput and mean flush time of both are logged (not asserted: shared
 #     machines), the figures docs/deployment.md quotes.
@@ -123,21 +126,37 @@ CAfile = $PKI/other-ca.crt
 checkHost = redis.pp.test
 sslVersionMin = TLSv1.2
 EOF
-"$STUNNEL" "$CONF" >>"$WORK/stunnel.log" 2>&1 &
-STUNNEL_PID=$!
-DAEMON_PIDS+=("$STUNNEL_PID")
 # redis-cli through a tunnel port, as the admin
 rtun() {
     local p=$1
     shift
     REDISCLI_AUTH=$ADMIN_PW timeout 10 redis-cli -h 127.0.0.1 -p "$p" "$@"
 }
-for ((i = 0; i < 300; i++)); do
-    kill -0 "$STUNNEL_PID" 2>/dev/null || { cat "$WORK/stunnel.log"; fail "stunnel exited at start"; }
-    [[ "$(rtun "$TUN_PORT" ping 2>/dev/null)" == PONG ]] && break
-    sleep 0.1
-done
-[[ "$(rtun "$TUN_PORT" ping 2>/dev/null)" == PONG ]] || { cat "$WORK/stunnel.log"; fail "no PONG through stunnel within 30 s"; }
+# start_stunnel: run stunnel on $CONF, return once PING crosses the tunnel (bounded)
+start_stunnel() {
+    local i
+    "$STUNNEL" "$CONF" >>"$WORK/stunnel.log" 2>&1 &
+    STUNNEL_PID=$!
+    DAEMON_PIDS+=("$STUNNEL_PID")
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$STUNNEL_PID" 2>/dev/null || { cat "$WORK/stunnel.log"; fail "stunnel exited at start"; }
+        [[ "$(rtun "$TUN_PORT" ping 2>/dev/null)" == PONG ]] && return 0
+        sleep 0.1
+    done
+    cat "$WORK/stunnel.log"
+    fail "no PONG through stunnel within 30 s"
+}
+# term_pid PID: SIGTERM and reap, bounded (10 s)
+term_pid() {
+    local i
+    kill -TERM "$1" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    fail "pid $1 did not exit within 10 s of SIGTERM"
+}
+start_stunnel
 [[ -s "$WORK/stunnel.pid" ]] || fail "stunnel wrote no pid file"
 for p in "$BADNAME_PORT" "$BADCA_PORT"; do
     out=$(rtun "$p" ping 2>&1 || true)
@@ -248,6 +267,49 @@ done < <(rtls --scan --pattern 'pp:partner:{*')
 log "through stunnel: totals exact ($n events, $partners partners), read through the tunnel and with redis-cli --tls"
 latency_run tls "$TUN_PORT" "$STUNNEL_PID" "$TLS_PID"
 
+# ---- the tunnel goes away for 5 s mid-stream (stunnel stopped, then started
+# again): the daemon pauses (/readyz), reconnects through the new tunnel and
+# resumes; nothing lost, nothing applied twice
+"$PP" gen --partners 30 --seed 44 --out "$WORK/o.jsonl"
+no=$(wc -l <"$WORK/o.jsonl")
+expected_totals "$WORK/o.jsonl" "$WORK/o-expected.json"
+head -n "$((no / 2))" "$WORK/o.jsonl" >"$WORK/o1.jsonl"
+tail -n +"$((no / 2 + 1))" "$WORK/o.jsonl" >"$WORK/o2.jsonl"
+saved_topics=$TOPIC_PREFIX
+TOPIC_PREFIX="$RUN_ID.o."
+REDIS_PREFIX="pp:o:"
+create_topics
+produce "$WORK/o1.jsonl"
+write_config "$WORK/outage.ini" "[http]" "port = $HTTP_PORT"
+sed -i "/^\[redis\]/,/^\[/ { s/^port = .*/port = $TUN_PORT\nuser = partnerpulsed\npassword = $DAEMON_PW\ntimeout_ms = 500/ }" \
+    "$WORK/outage.ini"
+sed -i "s/^group.id = .*/group.id = $RUN_ID-o/" "$WORK/outage.ini"
+start_daemon "$WORK/outage.ini" daemon-outage
+wait_applied "$((no / 2))" 90
+term_pid "$STUNNEL_PID"
+produce "$WORK/o2.jsonl"
+for ((i = 0; i < 150; i++)); do
+    ready=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/readyz" || true)
+    [[ "$ready" == *"redis unavailable"* ]] && break
+    sleep 0.2
+done
+[[ "$ready" == *"redis unavailable"* ]] || fail "tunnel down: /readyz says '$ready', not redis unavailable"
+kill -0 "$DAEMON_PID" 2>/dev/null || fail "the daemon died when the tunnel went away"
+sleep 5
+start_stunnel
+wait_applied "$no" 90
+for ((i = 0; i < 150; i++)); do
+    ready=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/readyz" || true)
+    [[ "$ready" == ready* ]] && break
+    sleep 0.2
+done
+[[ "$ready" == ready* ]] || fail "tunnel back: /readyz says '$ready'"
+stop_daemon "$DAEMON_PID" TERM || fail "outage: daemon exited non-zero after SIGTERM"
+python3 "$E2E_DIR/check_totals.py" "$WORK/o-expected.json" --port "$TUN_PORT" --prefix "$REDIS_PREFIX" ||
+    fail "tunnel outage: totals differ"
+log "tunnel down 5 s mid-stream: /readyz said redis unavailable, then ready; totals exact ($no events)"
+TOPIC_PREFIX=$saved_topics
+
 # ---- the same stream straight to a plain-text redis-server (the comparison)
 REDISCLI_AUTH=$ADMIN_PW redis_start plain "$PLAIN_PORT" --requirepass "$ADMIN_PW"
 REDIS_PREFIX="direct:"
@@ -263,13 +325,6 @@ latency_run direct "$PLAIN_PORT" "${RPID_OF[plain]}"
 # ---- stop redis and stunnel (cleanup would SIGKILL them on failure)
 rtls shutdown nosave >/dev/null 2>&1 || true
 REDISCLI_AUTH=$ADMIN_PW redis_stop plain
-for pid in "$TLS_PID" "$STUNNEL_PID"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && fail "pid $pid did not exit within 10 s of SIGTERM"
-    wait "$pid" 2>/dev/null || true
-done
+term_pid "$TLS_PID"
+term_pid "$STUNNEL_PID"
 log "PASS"
