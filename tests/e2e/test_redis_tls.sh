@@ -225,10 +225,7 @@ latency_run() {
     shift 2
     ((secs > 0)) || return 0
     start_daemon "$WORK/$name.ini" "daemon-$name-lat"
-    for ((i = 0; i < 300; i++)); do
-        [[ "$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/readyz" || true)" == ready* ]] && break
-        sleep 0.1
-    done
+    wait_readyz "$HTTP_PORT" 'ready*' 30 || fail "$name: /readyz says '$READY' after 30 s"
     for pid in "$@"; do before+=("$(cpu_s "$pid")"); done
     PP_REDIS_PASSWORD=$ADMIN_PW "$PP" latency -b "$PP_TEST_KAFKA" -t "$TOPIC_PREFIX" -p "$port" -P "$REDIS_PREFIX" \
         --rate "${PP_TLS_LATENCY_RATE:-5000}" --seconds "$secs" --partners 5000 --probes 0 -j "$WORK/$name-lat.json" \
@@ -288,22 +285,12 @@ start_daemon "$WORK/outage.ini" daemon-outage
 wait_applied "$((no / 2))" 90
 term_pid "$STUNNEL_PID"
 produce "$WORK/o2.jsonl"
-for ((i = 0; i < 150; i++)); do
-    ready=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/readyz" || true)
-    [[ "$ready" == *"redis unavailable"* ]] && break
-    sleep 0.2
-done
-[[ "$ready" == *"redis unavailable"* ]] || fail "tunnel down: /readyz says '$ready', not redis unavailable"
+wait_readyz "$HTTP_PORT" '*redis unavailable*' 30 || fail "tunnel down: /readyz says '$READY', not redis unavailable"
 kill -0 "$DAEMON_PID" 2>/dev/null || fail "the daemon died when the tunnel went away"
 sleep 5
 start_stunnel
 wait_applied "$no" 90
-for ((i = 0; i < 150; i++)); do
-    ready=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/readyz" || true)
-    [[ "$ready" == ready* ]] && break
-    sleep 0.2
-done
-[[ "$ready" == ready* ]] || fail "tunnel back: /readyz says '$ready'"
+wait_readyz "$HTTP_PORT" 'ready*' 30 || fail "tunnel back: /readyz says '$READY' after 30 s"
 stop_daemon "$DAEMON_PID" TERM || fail "outage: daemon exited non-zero after SIGTERM"
 python3 "$E2E_DIR/check_totals.py" "$WORK/o-expected.json" --port "$TUN_PORT" --prefix "$REDIS_PREFIX" ||
     fail "tunnel outage: totals differ"
