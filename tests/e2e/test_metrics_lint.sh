@@ -15,6 +15,7 @@ command -v promtool >/dev/null ||
 n=$(wc -l <"$WORK/events.jsonl")
 create_topics
 produce "$WORK/events.jsonl"
+NEXT_FREE_PORT=$((29560 + $$ % 40)) # test_redis_tls starts at 29500-29549
 free_port HTTP_PORT
 write_config "$WORK/pp.ini" "[http]" "port = $HTTP_PORT"
 start_daemon "$WORK/pp.ini" daemon

@@ -58,7 +58,6 @@ openssl req "${ec[@]}" -subj "/CN=redis.pp.test" -keyout "$PKI/server.key" -out 
 printf 'subjectAltName=DNS:redis.pp.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$PKI/ext"
 openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 2 \
     -extfile "$PKI/ext" -out "$PKI/server.crt" 2>"$PKI/log" || { cat "$PKI/log"; fail "openssl: server certificate"; }
-chmod 0644 "$PKI/server.key" # redis-server runs as this user; the dir is the test's own
 
 # ---- redis-server with TLS only
 rdir=$(redis_dir tls)
