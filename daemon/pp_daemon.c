@@ -1405,7 +1405,8 @@ static void render_metrics(pp_daemon_t *d)
     pp_metrics_counter(b, "pp_flushed_partners_total", "Partner states written to Redis.", NULL, s->flushed_partners);
     pp_metrics_counter(b, "pp_hash_fields_written_total", "Public hash fields written (only the changed ones where known).",
                        NULL, s->hash_fields_written);
-    pp_metrics_gauge(b, "pp_flush_seconds_total", "Time spent in successful flushes.", NULL, (double)s->flush_us_total / 1e6);
+    pp_metrics_counter_f(b, "pp_flush_seconds_total", "Time spent in successful flushes.", NULL,
+                         (double)s->flush_us_total / 1e6);
     pp_metrics_gauge(b, "pp_flush_seconds_max", "Slowest successful flush.", NULL,
                      (double)s->flush_batches_latency_us_max / 1e6);
     pp_metrics_counter(b, "pp_redis_errors_total", "Failed Redis loads or writes.", NULL, s->redis_errors);

@@ -212,22 +212,43 @@ int pp_metrics_counter(pp_metrics_buf_t *b, const char *name, const char *help,
     return entry(b, name, help, labels, TYPE_COUNTER, v);
 }
 
+/* A double as the text format spells it: NaN, +Inf, -Inf, else the
+ * shortest of %.15g / %.17g that round-trips. */
+static void format_double(char *v, size_t n, double value)
+{
+    /* "%g" honours LC_NUMERIC; the daemon never calls setlocale(), so the
+     * decimal point is '.' as the format requires. */
+    if (isnan(value))
+        snprintf(v, n, "NaN");
+    else if (isinf(value))
+        snprintf(v, n, "%s", value > 0 ? "+Inf" : "-Inf");
+    else {
+        snprintf(v, n, "%.15g", value); /* short when it round-trips */
+        if (strtod(v, NULL) != value)
+            snprintf(v, n, "%.17g", value);
+    }
+}
+
+int pp_metrics_counter_f(pp_metrics_buf_t *b, const char *name, const char *help,
+                         const char *const *labels, double value)
+{
+    char v[32];
+
+    if (!isfinite(value) || value < 0) {
+        if (b->err == 0)
+            b->err = -EINVAL; /* a counter only counts up from 0 */
+        return -EINVAL;
+    }
+    format_double(v, sizeof v, value);
+    return entry(b, name, help, labels, TYPE_COUNTER, v);
+}
+
 int pp_metrics_gauge(pp_metrics_buf_t *b, const char *name, const char *help,
                      const char *const *labels, double value)
 {
     char v[32];
 
-    /* "%g" honours LC_NUMERIC; the daemon never calls setlocale(), so the
-     * decimal point is '.' as the format requires. */
-    if (isnan(value))
-        snprintf(v, sizeof v, "NaN");
-    else if (isinf(value))
-        snprintf(v, sizeof v, "%s", value > 0 ? "+Inf" : "-Inf");
-    else {
-        snprintf(v, sizeof v, "%.15g", value); /* short when it round-trips */
-        if (strtod(v, NULL) != value)
-            snprintf(v, sizeof v, "%.17g", value);
-    }
+    format_double(v, sizeof v, value);
     return entry(b, name, help, labels, TYPE_GAUGE, v);
 }
 

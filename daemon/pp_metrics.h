@@ -68,6 +68,12 @@ void pp_metrics_begin(pp_metrics_buf_t *b);
 int pp_metrics_counter(pp_metrics_buf_t *b, const char *name, const char *help,
                        const char *const *labels, uint64_t value);
 
+/* As pp_metrics_counter() for a counter whose value is not a whole number
+ * (seconds spent, ...): finite and >= 0, else -EINVAL (nothing appended).
+ * Written as pp_metrics_gauge() writes its values. */
+int pp_metrics_counter_f(pp_metrics_buf_t *b, const char *name, const char *help,
+                         const char *const *labels, double value);
+
 /* As pp_metrics_counter() for a gauge. NaN and infinities are written as
  * Prometheus spells them (NaN, +Inf, -Inf); other values round-trip. */
 int pp_metrics_gauge(pp_metrics_buf_t *b, const char *name, const char *help,

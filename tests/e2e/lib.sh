@@ -138,6 +138,20 @@ stop_daemon() {
     fail "daemon $pid did not exit within 30 s of SIG$sig"
 }
 
+# wait_readyz PORT PATTERN SECS: wait (bounded) until the daemon's /readyz on
+# 127.0.0.1:PORT answers something matching the glob PATTERN ('ready*',
+# '*redis unavailable*'); READY holds the last answer; status 1 if it never did
+wait_readyz() {
+    local port=$1 pat=$2 secs=$3 i
+    for ((i = 0; i < secs * 5; i++)); do
+        READY=$(curl -s --max-time 5 "http://127.0.0.1:$port/readyz" || true)
+        # shellcheck disable=SC2053 # PATTERN is a glob on purpose
+        [[ "$READY" == $pat ]] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # redis_sum FIELD: sum of FIELD over this test's partner hashes
 redis_sum() {
     python3 "$E2E_DIR/redis_sum.py" "$PP_TEST_REDIS_PORT" "$REDIS_PREFIX" "$1"

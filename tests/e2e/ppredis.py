@@ -1,5 +1,10 @@
 """Minimal Redis (RESP2) client for the test scripts: stdlib only, so the
-tests need no pip packages. Not for production use."""
+tests need no pip packages. Not for production use.
+
+AUTH: with PP_TEST_REDIS_PASSWORD set (and PP_TEST_REDIS_USER for an ACL
+user) every connection authenticates first, so the check scripts also read a
+Redis that requires a password (test_redis_tls.sh, through stunnel)."""
+import os
 import socket
 
 
@@ -7,6 +12,10 @@ class Redis:
     def __init__(self, host="127.0.0.1", port=6379, timeout=10.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
+        password = os.environ.get("PP_TEST_REDIS_PASSWORD")
+        if password:
+            user = os.environ.get("PP_TEST_REDIS_USER")
+            self.cmd("AUTH", user, password) if user else self.cmd("AUTH", password)
 
     def _line(self):
         while b"\r\n" not in self.buf:

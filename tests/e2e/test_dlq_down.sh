@@ -28,12 +28,8 @@ free_port HPORT
 write_config "$WORK/pp.ini" "[http]" "port = $HPORT"
 sed -i "s/^dlq = .*/dlq = ${LATE}partner.dlq/; s/^\\[kafka\\]/[kafka]\\nmessage.timeout.ms = 3000/" "$WORK/pp.ini"
 start_daemon "$WORK/pp.ini" daemon
-for ((i = 0; i < 300; i++)); do
-    ready=$(curl -s "http://127.0.0.1:$HPORT/readyz" || true)
-    [[ "$ready" == *"${LATE}partner.dlq"* ]] && break
-    sleep 0.2
-done
-[[ "$ready" == *"${LATE}partner.dlq"* ]] || fail "/readyz does not name the DLQ topic within 60 s: $ready"
+wait_readyz "$HPORT" "*${LATE}partner.dlq*" 60 || fail "/readyz does not name the DLQ topic within 60 s: $READY"
+ready=$READY
 sleep 5
 errs=$(curl -s "http://127.0.0.1:$HPORT/metrics" | awk '$1 == "pp_dlq_errors_total" {print $2}')
 applied=$(redis_sum events_applied)
@@ -46,12 +42,7 @@ kill -0 "$DAEMON_PID" || fail "the daemon died while the DLQ refused writes"
 log "DLQ topic created"
 wait_applied "$good" 120
 "$PP" dlq -b "$PP_TEST_KAFKA" -t "${LATE}partner.dlq" --from-beginning --json --count 1 --idle-exit 20 >"$WORK/dlq.jsonl"
-for ((i = 0; i < 100; i++)); do
-    ready=$(curl -s "http://127.0.0.1:$HPORT/readyz" || true)
-    [[ "$ready" == ready* ]] && break
-    sleep 0.2
-done
-[[ "$ready" == ready* ]] || fail "/readyz not ready again after the DLQ topic came back: $ready"
+wait_readyz "$HPORT" 'ready*' 20 || fail "/readyz not ready again after the DLQ topic came back: $READY"
 stop_daemon "$DAEMON_PID" TERM || fail "daemon exited non-zero"
 python3 "$E2E_DIR/check_totals.py" "$WORK/expected.json" --port "$PP_TEST_REDIS_PORT" --prefix "$REDIS_PREFIX" ||
     fail "good events around the bad one were not applied exactly once"

@@ -217,6 +217,23 @@ static void test_metrics_gauge_special_values(void)
     pp_metrics_free(&b);
 }
 
+/* A cumulative time is a counter (promtool: a gauge must not end in _total). */
+static void test_metrics_fractional_counter(void)
+{
+    pp_metrics_buf_t b = {0};
+
+    pp_metrics_begin(&b);
+    CHECK(pp_metrics_counter_f(&b, "pp_flush_seconds_total", "Time.", NULL, 1.25) == 0);
+    CHECK(pp_metrics_counter_f(&b, "pp_x_seconds_total", NULL, NULL, -1) == -EINVAL);
+    CHECK(pp_metrics_counter_f(&b, "pp_x_seconds_total", NULL, NULL, NAN) == -EINVAL);
+    CHECK(pp_metrics_counter_f(&b, "pp_x_seconds_total", NULL, NULL, INFINITY) == -EINVAL);
+    CHECK(b.err == -EINVAL);
+    CHECK(strcmp(b.data, "# HELP pp_flush_seconds_total Time.\n"
+                         "# TYPE pp_flush_seconds_total counter\n"
+                         "pp_flush_seconds_total 1.25\n") == 0);
+    pp_metrics_free(&b);
+}
+
 static void test_metrics_capped_and_rolled_back_whole_entries(void)
 {
     pp_metrics_buf_t b = {0};
@@ -469,6 +486,7 @@ int main(void)
     test_metrics_escapes_label_values_and_help();
     test_metrics_rejects_bad_names_and_appends_nothing();
     test_metrics_gauge_special_values();
+    test_metrics_fractional_counter();
     test_metrics_capped_and_rolled_back_whole_entries();
     test_http_rejects_bad_arguments_with_a_sentence();
 
