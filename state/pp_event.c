@@ -34,6 +34,11 @@ static const char *const reject_names[PP_REJ_COUNT] = {
     [PP_REJ_TIMEZONE] = "timezone",
     [PP_REJ_CALENDAR] = "calendar",
     [PP_REJ_CURRENCY] = "currency",
+    [PP_REJ_FORMAT] = "format",
+    [PP_REJ_SR_FRAMING] = "sr_framing",
+    [PP_REJ_SR_SCHEMA_ID] = "sr_schema_id",
+    [PP_REJ_JSON_SYNTAX] = "json_syntax",
+    [PP_REJ_JSON_MAPPING] = "json_mapping",
 };
 
 const char *pp_reject_name(pp_reject_t r)

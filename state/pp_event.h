@@ -64,6 +64,12 @@ typedef enum pp_reject {
     PP_REJ_TIMEZONE,         /* timezone is not an IANA zone name the daemon knows */
     PP_REJ_CALENDAR,         /* calendar names no configured [calendar:NAME] */
     PP_REJ_CURRENCY,         /* currency is no ISO 4217 code, or has no configured rate */
+    /* input formats (consumers/pp_format.h): the framing around the protobuf */
+    PP_REJ_FORMAT,           /* not the topic's declared format (JSON on a protobuf topic...) */
+    PP_REJ_SR_FRAMING,       /* Schema Registry header truncated or malformed */
+    PP_REJ_SR_SCHEMA_ID,     /* Schema Registry schema id not in the topic's allow-list */
+    PP_REJ_JSON_SYNTAX,      /* not valid JSON */
+    PP_REJ_JSON_MAPPING,     /* JSON that does not map onto the topic's message (field, type, enum name) */
     PP_REJ_COUNT
 } pp_reject_t;
 
