@@ -238,16 +238,24 @@ pp_reject_t pp_format_decode(const pp_format_conf_t *fc, pp_topic_t topic, const
         *ret_framing = framing;
     if (framing == PP_FRAMING_PROTOBUF && fc->format != PP_FORMAT_JSON) { /* the hot path */
         r = pp_event_decode(topic, buf, len, key, key_len, lim, now_ms, ev, why, why_len);
-        if (r != PP_REJ_UNDECODABLE || !json_object_ahead(buf, len))
+        if (r == PP_OK || !json_object_ahead(buf, len))
             return r;
-        /* LF then '{', and no protobuf: JSON after all */
+        /* LF then '{' (a protobuf whose event_id is 123 bytes long starts so
+         * too) that is no valid event as protobuf: maybe JSON */
+        if (fc->format == PP_FORMAT_PROTOBUF)
+            return r != PP_REJ_UNDECODABLE ? r
+                   : fail(why, why_len, PP_REJ_FORMAT,
+                          "payload is a JSON object, but the topic's format is protobuf (set %s_format = json "
+                          "or auto in [topics])", pp_topic_name(topic));
+        char jwhy[200] = "";
+        pp_reject_t rj = decode_json(topic, buf, len, key, key_len, lim, now_ms, ev, jwhy, sizeof jwhy);
+        if (rj != PP_OK && r != PP_REJ_UNDECODABLE)
+            return r; /* it parsed as protobuf and got further so: its reason stands */
         if (ret_framing != NULL)
             *ret_framing = PP_FRAMING_JSON;
-        if (fc->format == PP_FORMAT_PROTOBUF)
-            return fail(why, why_len, PP_REJ_FORMAT,
-                        "payload is a JSON object, but the topic's format is protobuf (set %s_format = json "
-                        "or auto in [topics])", pp_topic_name(topic));
-        framing = PP_FRAMING_JSON;
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "%s", jwhy);
+        return rj;
     }
     if (why != NULL && why_len > 0)
         why[0] = '\0';

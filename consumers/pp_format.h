@@ -83,8 +83,9 @@ int pp_format_parse_ids(const char *s, pp_format_conf_t *fc, char *err, size_t e
  * starts with tag 0); '{', or blanks (space, tab, CR) then '{' -> JSON;
  * anything else, an empty payload included, -> protobuf. A payload starting
  * with LF then '{' counts as protobuf: 0x0a is the tag of field 1 (event_id),
- * the usual first byte of our messages; pp_format_decode tries it as JSON
- * only if it is not a valid protobuf.
+ * the usual first byte of our messages, and "\n{" starts every one whose
+ * event_id is 123 bytes long; pp_format_decode reads it as JSON only when it
+ * is no valid event as protobuf.
  */
 pp_framing_t pp_format_sniff(const uint8_t *buf, size_t len);
 
