@@ -228,9 +228,9 @@ static pp_reject_t decode_json(pp_topic_t topic, const uint8_t *buf, size_t len,
     return r;
 }
 
-pp_reject_t pp_format_decode(const pp_format_conf_t *fc, pp_topic_t topic, const uint8_t *buf, size_t len,
-                             const char *key, size_t key_len, const pp_limits_t *lim, int64_t now_ms,
-                             pp_event_t *ev, pp_framing_t *ret_framing, char *why, size_t why_len)
+pp_reject_t pp_format_decode_other(const pp_format_conf_t *fc, pp_topic_t topic, const uint8_t *buf, size_t len,
+                                   const char *key, size_t key_len, const pp_limits_t *lim, int64_t now_ms,
+                                   pp_event_t *ev, pp_framing_t *ret_framing, char *why, size_t why_len)
 {
     pp_framing_t framing = buf == NULL ? PP_FRAMING_PROTOBUF : pp_format_sniff(buf, len);
     pp_reject_t r;

@@ -317,3 +317,34 @@ Test(format, reason_names_are_stable)
     cr_assert_str_eq(pp_reject_name(PP_REJ_JSON_SYNTAX), "json_syntax");
     cr_assert_str_eq(pp_reject_name(PP_REJ_JSON_MAPPING), "json_mapping");
 }
+
+/* "\n{" also starts every protobuf whose event_id is 123 bytes long: a valid
+ * protobuf wins, in every format that takes protobuf */
+Test(format, a_protobuf_starting_like_json_stays_protobuf)
+{
+    char id[124];
+    memset(id, 'e', 123);
+    id[123] = '\0';
+    Partnerpulse__V1__DealEvent m = PARTNERPULSE__V1__DEAL_EVENT__INIT;
+    m.event_id = id;
+    m.partner_id = "acme-1";
+    m.occurred_at_ms = NOW - 1000;
+    m.deal_id = "d1";
+    m.stage = PARTNERPULSE__V1__DEAL_EVENT__STAGE__WON;
+    m.attribution = PARTNERPULSE__V1__DEAL_EVENT__ATTRIBUTION__SOURCED;
+    uint8_t buf[512];
+    size_t n = partnerpulse__v1__deal_event__pack(&m, buf);
+    cr_assert_eq(buf[0], '\n');
+    cr_assert_eq(buf[1], '{');
+    pp_event_t ev;
+    pp_framing_t fr = PP_FRAMING_JSON;
+    char why[256];
+    cr_assert_eq(pp_format_decode(&AUTO, PP_TOPIC_DEALS, buf, n, NULL, 0, &lim, NOW, &ev, &fr, why, sizeof why), PP_OK,
+                 "%s", why);
+    cr_assert_eq(fr, PP_FRAMING_PROTOBUF);
+    cr_assert_eq(dec(&PROTOBUF, PP_TOPIC_DEALS, buf, n, &ev, why), PP_OK, "%s", why);
+    /* rejected as protobuf, and no JSON either: the protobuf's reason stands */
+    m.stage = 0;
+    n = partnerpulse__v1__deal_event__pack(&m, buf);
+    cr_assert_eq(dec(&AUTO, PP_TOPIC_DEALS, buf, n, &ev, why), PP_REJ_ENUM, "%s", why);
+}
