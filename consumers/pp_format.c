@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,19 +106,6 @@ pp_framing_t pp_format_sniff(const uint8_t *buf, size_t len)
     }
 }
 
-static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
-{
-    if (why != NULL && why_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return r;
-}
 
 /* A zigzag varint of at most 5 bytes (32 bits) at buf[*pos..len) into *out;
  * false if truncated, longer than 5 bytes or beyond 32 bits. */
@@ -146,20 +132,20 @@ pp_reject_t pp_sr_frame_parse(const uint8_t *buf, size_t len, pp_sr_frame_t *ret
 {
     pp_sr_frame_t f;
     if (len >= 1 && buf[0] != 0x00)
-        return fail(why, why_len, PP_REJ_SR_FRAMING, "no Schema Registry magic byte 0 at the start");
+        return pp_event_reject(why, why_len, PP_REJ_SR_FRAMING, "no Schema Registry magic byte 0 at the start");
     if (len < 6)
-        return fail(why, why_len, PP_REJ_SR_FRAMING,
+        return pp_event_reject(why, why_len, PP_REJ_SR_FRAMING,
                     "Schema Registry header truncated: %zu bytes, at least 6 needed (magic byte, 4-byte schema "
                     "id, message indexes)", len);
     f.schema_id = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | (uint32_t)buf[4];
     size_t pos = 5;
     int32_t count;
     if (!zigzag32(buf, len, &pos, &count))
-        return fail(why, why_len, PP_REJ_SR_FRAMING,
+        return pp_event_reject(why, why_len, PP_REJ_SR_FRAMING,
                     "Schema Registry header of schema id %" PRIu32 ": the message-index count is not a "
                     "valid zigzag varint", f.schema_id);
     if (count < 0 || count > PP_SR_INDEXES_MAX)
-        return fail(why, why_len, PP_REJ_SR_FRAMING,
+        return pp_event_reject(why, why_len, PP_REJ_SR_FRAMING,
                     "Schema Registry header of schema id %" PRIu32 ": message-index count %" PRId32
                     " is outside 0..%d (a producer with the pre-zigzag format, Confluent's Python client "
                     "before 1.8 with use.deprecated.format, writes these)",
@@ -171,7 +157,7 @@ pp_reject_t pp_sr_frame_parse(const uint8_t *buf, size_t len, pp_sr_frame_t *ret
         f.n_indexes = (size_t)count;
         for (size_t i = 0; i < f.n_indexes; i++)
             if (!zigzag32(buf, len, &pos, &f.indexes[i]) || f.indexes[i] < 0)
-                return fail(why, why_len, PP_REJ_SR_FRAMING,
+                return pp_event_reject(why, why_len, PP_REJ_SR_FRAMING,
                             "Schema Registry header of schema id %" PRIu32 ": message index %zu of %zu is "
                             "truncated, not a valid zigzag varint, or negative",
                             f.schema_id, i + 1, f.n_indexes);
@@ -200,7 +186,7 @@ static pp_reject_t decode_sr(const pp_format_conf_t *fc, pp_topic_t topic, const
     if (r != PP_OK)
         return r;
     if (!schema_id_allowed(fc, f.schema_id))
-        return fail(why, why_len, PP_REJ_SR_SCHEMA_ID,
+        return pp_event_reject(why, why_len, PP_REJ_SR_SCHEMA_ID,
                     "schema id %" PRIu32 " is not in this topic's allow-list (%s_schema_ids in [topics])",
                     f.schema_id, pp_topic_name(topic));
     /* the indexes name the message type inside the registered schema; the
@@ -244,7 +230,7 @@ pp_reject_t pp_format_decode_other(const pp_format_conf_t *fc, pp_topic_t topic,
          * too) that is no valid event as protobuf: maybe JSON */
         if (fc->format == PP_FORMAT_PROTOBUF)
             return r != PP_REJ_UNDECODABLE ? r
-                   : fail(why, why_len, PP_REJ_FORMAT,
+                   : pp_event_reject(why, why_len, PP_REJ_FORMAT,
                           "payload is a JSON object, but the topic's format is protobuf (set %s_format = json "
                           "or auto in [topics])", pp_topic_name(topic));
         char jwhy[200] = "";
@@ -260,18 +246,18 @@ pp_reject_t pp_format_decode_other(const pp_format_conf_t *fc, pp_topic_t topic,
     if (why != NULL && why_len > 0)
         why[0] = '\0';
     if (len > lim->max_message_bytes)
-        return fail(why, why_len, PP_REJ_OVERSIZE, "message of %zu bytes exceeds the limit of %zu", len,
+        return pp_event_reject(why, why_len, PP_REJ_OVERSIZE, "message of %zu bytes exceeds the limit of %zu", len,
                     lim->max_message_bytes);
     switch (framing) {
     case PP_FRAMING_SR:
         if (fc->format == PP_FORMAT_JSON)
-            return fail(why, why_len, PP_REJ_FORMAT,
+            return pp_event_reject(why, why_len, PP_REJ_FORMAT,
                         "payload starts with byte 0 (Schema Registry framed protobuf), but the topic's format "
                         "is json (set %s_format = protobuf or auto in [topics])", pp_topic_name(topic));
         return decode_sr(fc, topic, buf, len, key, key_len, lim, now_ms, ev, why, why_len);
     case PP_FRAMING_JSON:
         if (fc->format == PP_FORMAT_PROTOBUF)
-            return fail(why, why_len, PP_REJ_FORMAT,
+            return pp_event_reject(why, why_len, PP_REJ_FORMAT,
                         "payload is a JSON object, but the topic's format is protobuf (set %s_format = json "
                         "or auto in [topics])", pp_topic_name(topic));
         return decode_json(topic, buf, len, key, key_len, lim, now_ms, ev, why, why_len);
@@ -282,7 +268,7 @@ pp_reject_t pp_format_decode_other(const pp_format_conf_t *fc, pp_topic_t topic,
                 *ret_framing = PP_FRAMING_JSON;
             return decode_json(topic, buf, len, key, key_len, lim, now_ms, ev, why, why_len);
         }
-        return fail(why, why_len, PP_REJ_FORMAT,
+        return pp_event_reject(why, why_len, PP_REJ_FORMAT,
                     "payload is not a JSON object (it does not start with '{'), but the topic's format is json "
                     "(set %s_format = protobuf or auto in [topics])", pp_topic_name(topic));
     }

@@ -137,6 +137,12 @@ pp_reject_t pp_event_decode(pp_topic_t topic, const uint8_t *buf, size_t len, co
                             size_t key_len, const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev,
                             char *why, size_t why_len);
 
+/* Write the sentence fmt... into why (NUL-terminated, truncated to why_len;
+ * nothing when why is NULL) and return r: how every decoder of input
+ * (here, consumers/pp_format.c) reports a rejection. */
+pp_reject_t pp_event_reject(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Stable lower-case name of a rejection ("undecodable", "partner_id", ...). */
 const char *pp_reject_name(pp_reject_t r);
 
