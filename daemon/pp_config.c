@@ -217,6 +217,31 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     STR_KEY("topics", "referrals", cfg->topics[PP_TOPIC_REFERRALS])
     STR_KEY("topics", "engagements", cfg->topics[PP_TOPIC_ENGAGEMENTS])
     STR_KEY("topics", "lifecycle", cfg->topics[PP_TOPIC_LIFECYCLE])
+    if (strcmp(section, "topics") == 0) { /* <topic>_format, <topic>_schema_ids (docs/events.md "Formats") */
+        for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+            const char *tn = pp_topic_name((pp_topic_t)t);
+            size_t tl = strlen(tn);
+            if (strncmp(name, tn, tl) != 0)
+                continue;
+            if (strcmp(name + tl, "_format") == 0) {
+                if (pp_format_parse(value, &cfg->formats[t].format) != 0) {
+                    snprintf(p->err, p->err_len, "[topics] %s must be protobuf, json or auto", name);
+                    p->failed = true;
+                    return 0;
+                }
+                return 1;
+            }
+            if (strcmp(name + tl, "_schema_ids") == 0) {
+                char why[160];
+                if (pp_format_parse_ids(value, &cfg->formats[t], why, sizeof why) != 0) {
+                    snprintf(p->err, p->err_len, "[topics] %s: %s", name, why);
+                    p->failed = true;
+                    return 0;
+                }
+                return 1;
+            }
+        }
+    }
     STR_KEY("topics", "alerts", cfg->alerts_topic)
     STR_KEY("topics", "dlq", cfg->dlq_topic)
     STR_KEY("redis", "host", cfg->redis_host)

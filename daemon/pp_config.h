@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pp_event.h"
+#include "pp_format.h"
 #include "pp_policy.h"
 #include "pp_zonetab.h"
 
@@ -25,6 +26,7 @@ typedef struct pp_config {
 
     /* [topics] */
     char *topics[PP_TOPIC_COUNT]; /* deals, referrals, engagements, lifecycle */
+    pp_format_conf_t formats[PP_TOPIC_COUNT]; /* <topic>_format, <topic>_schema_ids: what each accepts */
     char *alerts_topic;
     char *dlq_topic;
 

@@ -17,6 +17,7 @@
 
 #include "pp_cache.h"
 #include "pp_engine.h"
+#include "pp_format.h"
 #include "pp_kafka.h"
 #include "pp_history.h"
 #include "pp_http.h"
@@ -724,8 +725,11 @@ static void collect(pp_daemon_t *d, int timeout_ms)
             continue;
         }
         char why[200] = "";
-        n->rej = pp_event_decode(m.topic, m.payload, m.len, m.key, m.key_len, &d->cfg->limits, wall, &n->ev,
-                                 why, sizeof why);
+        /* plain protobuf, Schema Registry framed protobuf or JSON, as the topic's format allows */
+        pp_framing_t framing;
+        n->rej = pp_format_decode(&d->cfg->formats[m.topic], m.topic, m.payload, m.len, m.key, m.key_len,
+                                  &d->cfg->limits, wall, &n->ev, &framing, why, sizeof why);
+        d->stats.framings[framing]++;
         if (n->rej == PP_OK) /* zones and calendars we know; amounts into the reporting currency */
             n->rej = pp_policyset_admit_event(d->cfg->policy, &n->ev, &d->cfg->limits, why, sizeof why);
         if (n->rej != PP_OK && (n->why = strdup(why)) == NULL) /* (a held node stays small) */
@@ -1398,6 +1402,10 @@ static void render_metrics(pp_daemon_t *d)
                        NULL, s->rebuilds);
     pp_metrics_counter(b, "pp_corrupt_states_total", "Unreadable stored partner states moved aside.", NULL,
                        s->corrupt_states);
+    for (int f = 0; f < PP_FRAMING_COUNT; f++)
+        pp_metrics_counter(b, "pp_input_messages_total",
+                           "Input messages by framing (docs/events.md#formats), accepted or not.",
+                           (const char *const[]){"framing", pp_framing_name((pp_framing_t)f), NULL}, s->framings[f]);
     for (int r = 1; r < PP_REJ_COUNT; r++)
         pp_metrics_counter(b, "pp_dlq_total", "Messages sent to the DLQ, by reason.",
                            (const char *const[]){"reason", pp_reject_name((pp_reject_t)r), NULL}, s->dlq[r]);

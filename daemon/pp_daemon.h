@@ -31,6 +31,7 @@ typedef struct pp_daemon_stats {
     uint64_t rebuilds;                 /* state losses rebuilt (on_state_loss = replay) */
     uint64_t corrupt_states;           /* unreadable stored states moved aside */
     uint64_t dlq[PP_REJ_COUNT];        /* messages sent to the DLQ, by reason */
+    uint64_t framings[PP_FRAMING_COUNT]; /* input messages read as plain protobuf, SR framed, JSON */
     uint64_t flushes;                  /* successful Redis writes */
     uint64_t flushed_partners;         /* partner states written */
     uint64_t hash_fields_written;      /* public hash fields sent (only changed ones where known) */

@@ -34,6 +34,11 @@ static const char *const reject_names[PP_REJ_COUNT] = {
     [PP_REJ_TIMEZONE] = "timezone",
     [PP_REJ_CALENDAR] = "calendar",
     [PP_REJ_CURRENCY] = "currency",
+    [PP_REJ_FORMAT] = "format",
+    [PP_REJ_SR_FRAMING] = "sr_framing",
+    [PP_REJ_SR_SCHEMA_ID] = "sr_schema_id",
+    [PP_REJ_JSON_SYNTAX] = "json_syntax",
+    [PP_REJ_JSON_MAPPING] = "json_mapping",
 };
 
 const char *pp_reject_name(pp_reject_t r)
@@ -71,10 +76,7 @@ uint64_t pp_hash_str(const char *s)
     return h == 0 ? 1 : h;
 }
 
-static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static pp_reject_t fail(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
+pp_reject_t pp_event_reject(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
 {
     if (why != NULL && why_len > 0) {
         va_list ap;
@@ -133,7 +135,7 @@ static pp_reject_t check_foreign_fields(const ProtobufCMessage *m, unsigned own_
         uint32_t tag = m->unknown_fields[i].tag;
         if (tag >= 10 && tag < 50 && (tag < own_lo || tag >= own_lo + 10)) {
             static const char *const types[] = {"DealEvent", "ReferralEvent", "EngagementEvent", "PartnerEvent"};
-            return fail(why, why_len, PP_REJ_WRONG_TOPIC,
+            return pp_event_reject(why, why_len, PP_REJ_WRONG_TOPIC,
                         "message carries %s field %u: it was published on the wrong topic",
                         types[tag / 10 - 1], (unsigned)tag);
         }
@@ -148,25 +150,25 @@ static pp_reject_t check_common(const char *event_id, const char *partner_id, in
 {
     size_t plen = partner_id ? strlen(partner_id) : 0;
     if (!pp_partner_id_valid(partner_id, plen))
-        return fail(why, why_len, PP_REJ_PARTNER_ID,
+        return pp_event_reject(why, why_len, PP_REJ_PARTNER_ID,
                     "partner_id must be 1-%d characters of [A-Za-z0-9._:-] (got %zu bytes)",
                     PP_ID_MAX, plen);
     if (event_id == NULL || event_id[0] == '\0')
-        return fail(why, why_len, PP_REJ_EVENT_ID, "event_id is missing");
+        return pp_event_reject(why, why_len, PP_REJ_EVENT_ID, "event_id is missing");
     if (!copy_str(ev->event_id, sizeof ev->event_id, event_id))
-        return fail(why, why_len, PP_REJ_EVENT_ID, "event_id is longer than %d bytes", PP_ID_MAX);
+        return pp_event_reject(why, why_len, PP_REJ_EVENT_ID, "event_id is longer than %d bytes", PP_ID_MAX);
     memcpy(ev->partner_id, partner_id, plen + 1);
     if (occurred_at_ms < PP_MIN_TIME_MS)
-        return fail(why, why_len, PP_REJ_TIME,
+        return pp_event_reject(why, why_len, PP_REJ_TIME,
                     "occurred_at_ms %lld is before 2000-01-01 (expected Unix milliseconds)",
                     (long long)occurred_at_ms);
     if (occurred_at_ms > now_ms + lim->max_future_skew_ms)
-        return fail(why, why_len, PP_REJ_TIME,
+        return pp_event_reject(why, why_len, PP_REJ_TIME,
                     "occurred_at_ms %lld is more than %lld ms in the future",
                     (long long)occurred_at_ms, (long long)lim->max_future_skew_ms);
     ev->occurred_at_ms = occurred_at_ms;
     if (key != NULL && (key_len != plen || memcmp(key, partner_id, plen) != 0))
-        return fail(why, why_len, PP_REJ_KEY_MISMATCH,
+        return pp_event_reject(why, why_len, PP_REJ_KEY_MISMATCH,
                     "message key differs from partner_id (key must be the partner_id)");
     return PP_OK;
 }
@@ -175,7 +177,7 @@ static pp_reject_t check_amount(int64_t v, const pp_limits_t *lim, const char *f
                                 size_t why_len)
 {
     if (v < 0 || v > lim->max_amount_minor)
-        return fail(why, why_len, PP_REJ_AMOUNT, "%s %lld is out of range 0..%lld", field,
+        return pp_event_reject(why, why_len, PP_REJ_AMOUNT, "%s %lld is out of range 0..%lld", field,
                     (long long)v, (long long)lim->max_amount_minor);
     return PP_OK;
 }
@@ -187,7 +189,7 @@ static pp_reject_t check_currency(const char *currency, char out[4], char *why, 
 {
     size_t clen = currency ? strlen(currency) : 0;
     if (clen != 0 && clen != 3)
-        return fail(why, why_len, PP_REJ_STRING, "currency must be a 3-letter ISO 4217 code");
+        return pp_event_reject(why, why_len, PP_REJ_STRING, "currency must be a 3-letter ISO 4217 code");
     memcpy(out, clen ? currency : "", clen + 1);
     return PP_OK;
 }
@@ -255,7 +257,7 @@ static pp_reject_t decode_deal(ProtobufCAllocator *al, const uint8_t *buf, size_
 {
     Partnerpulse__V1__DealEvent *m = partnerpulse__v1__deal_event__unpack(al, len, buf);
     if (m == NULL)
-        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid DealEvent protobuf");
+        return pp_event_reject(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid DealEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 10, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -264,16 +266,16 @@ static pp_reject_t decode_deal(ProtobufCAllocator *al, const uint8_t *buf, size_
     if (r != PP_OK)
         goto out;
     if ((int)m->stage < PP_STAGE_REGISTERED || (int)m->stage > PP_STAGE_LOST) {
-        r = fail(why, why_len, PP_REJ_ENUM, "stage %d is unspecified or unknown", (int)m->stage);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "stage %d is unspecified or unknown", (int)m->stage);
         goto out;
     }
     if ((int)m->attribution != PP_ATTR_SOURCED && (int)m->attribution != PP_ATTR_INFLUENCED) {
-        r = fail(why, why_len, PP_REJ_ENUM, "attribution %d is unspecified or unknown",
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "attribution %d is unspecified or unknown",
                  (int)m->attribution);
         goto out;
     }
     if (m->deal_id == NULL || m->deal_id[0] == '\0' || !hash_id(m->deal_id, &ev->u.deal.deal)) {
-        r = fail(why, why_len, PP_REJ_STRING, "deal_id must be 1-%d bytes", PP_ID_MAX);
+        r = pp_event_reject(why, why_len, PP_REJ_STRING, "deal_id must be 1-%d bytes", PP_ID_MAX);
         goto out;
     }
     if ((r = check_amount(m->amount_minor, lim, "amount_minor", why, why_len)) != PP_OK)
@@ -295,7 +297,7 @@ static pp_reject_t decode_referral(ProtobufCAllocator *al, const uint8_t *buf, s
 {
     Partnerpulse__V1__ReferralEvent *m = partnerpulse__v1__referral_event__unpack(al, len, buf);
     if (m == NULL)
-        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid ReferralEvent protobuf");
+        return pp_event_reject(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid ReferralEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 20, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -304,15 +306,15 @@ static pp_reject_t decode_referral(ProtobufCAllocator *al, const uint8_t *buf, s
     if (r != PP_OK)
         goto out;
     if ((int)m->direction != PP_REF_TO_US && (int)m->direction != PP_REF_TO_PARTNER) {
-        r = fail(why, why_len, PP_REJ_ENUM, "direction %d is unspecified or unknown", (int)m->direction);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "direction %d is unspecified or unknown", (int)m->direction);
         goto out;
     }
     if ((int)m->status < PP_REF_SENT || (int)m->status > PP_REF_REJECTED) {
-        r = fail(why, why_len, PP_REJ_ENUM, "status %d is unspecified or unknown", (int)m->status);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "status %d is unspecified or unknown", (int)m->status);
         goto out;
     }
     if (!hash_id(m->referral_id, &ev->u.referral.referral)) {
-        r = fail(why, why_len, PP_REJ_STRING, "referral_id is longer than %d bytes", PP_ID_MAX);
+        r = pp_event_reject(why, why_len, PP_REJ_STRING, "referral_id is longer than %d bytes", PP_ID_MAX);
         goto out;
     }
     if ((r = check_amount(m->value_minor, lim, "value_minor", why, why_len)) != PP_OK)
@@ -334,7 +336,7 @@ static pp_reject_t decode_engagement(ProtobufCAllocator *al, const uint8_t *buf,
 {
     Partnerpulse__V1__EngagementEvent *m = partnerpulse__v1__engagement_event__unpack(al, len, buf);
     if (m == NULL)
-        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid EngagementEvent protobuf");
+        return pp_event_reject(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid EngagementEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 30, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -343,25 +345,25 @@ static pp_reject_t decode_engagement(ProtobufCAllocator *al, const uint8_t *buf,
     if (r != PP_OK)
         goto out;
     if ((int)m->direction != PP_DIR_INBOUND && (int)m->direction != PP_DIR_OUTBOUND) {
-        r = fail(why, why_len, PP_REJ_ENUM, "direction %d is unspecified or unknown", (int)m->direction);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "direction %d is unspecified or unknown", (int)m->direction);
         goto out;
     }
     if ((int)m->kind < PP_KIND_MESSAGE || (int)m->kind > PP_KIND_REQUEST) {
-        r = fail(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
         goto out;
     }
     if (!hash_id(m->thread_id, &ev->u.eng.thread) || !hash_id(m->commitment_id, &ev->u.eng.commitment)) {
-        r = fail(why, why_len, PP_REJ_STRING, "thread_id/commitment_id longer than %d bytes", PP_ID_MAX);
+        r = pp_event_reject(why, why_len, PP_REJ_STRING, "thread_id/commitment_id longer than %d bytes", PP_ID_MAX);
         goto out;
     }
     bool commitment = (int)m->kind == PP_KIND_COMMITMENT_MADE || (int)m->kind == PP_KIND_COMMITMENT_DELIVERED ||
                       (int)m->kind == PP_KIND_COMMITMENT_MISSED;
     if (commitment && ev->u.eng.commitment == 0) {
-        r = fail(why, why_len, PP_REJ_STRING, "commitment events need a commitment_id");
+        r = pp_event_reject(why, why_len, PP_REJ_STRING, "commitment events need a commitment_id");
         goto out;
     }
     if (m->due_at_ms != 0 && (m->due_at_ms < PP_MIN_TIME_MS || m->due_at_ms > 4102444800000LL)) {
-        r = fail(why, why_len, PP_REJ_TIME, "due_at_ms %lld is outside 2000..2100",
+        r = pp_event_reject(why, why_len, PP_REJ_TIME, "due_at_ms %lld is outside 2000..2100",
                  (long long)m->due_at_ms);
         goto out;
     }
@@ -371,7 +373,7 @@ static pp_reject_t decode_engagement(ProtobufCAllocator *al, const uint8_t *buf,
     ev->u.eng.due_at_ms = m->due_at_ms;
     ev->u.eng.automated = m->automated != 0;
     if ((int)m->expects_reply < PP_REPLY_DEFAULT || (int)m->expects_reply > PP_REPLY_NO) {
-        r = fail(why, why_len, PP_REJ_ENUM, "expects_reply %d is unknown (UNSPECIFIED, YES or NO)",
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "expects_reply %d is unknown (UNSPECIFIED, YES or NO)",
                  (int)m->expects_reply);
         goto out;
     }
@@ -387,7 +389,7 @@ static pp_reject_t decode_partner(ProtobufCAllocator *al, const uint8_t *buf, si
 {
     Partnerpulse__V1__PartnerEvent *m = partnerpulse__v1__partner_event__unpack(al, len, buf);
     if (m == NULL)
-        return fail(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid PartnerEvent protobuf");
+        return pp_event_reject(why, why_len, PP_REJ_UNDECODABLE, "payload is not a valid PartnerEvent protobuf");
     pp_reject_t r = check_foreign_fields(&m->base, 40, why, why_len);
     if (r != PP_OK)
         goto out;
@@ -396,33 +398,33 @@ static pp_reject_t decode_partner(ProtobufCAllocator *al, const uint8_t *buf, si
     if (r != PP_OK)
         goto out;
     if ((int)m->kind < PP_LC_SIGNED || (int)m->kind > PP_LC_PROFILE_CHANGED) {
-        r = fail(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "kind %d is unspecified or unknown", (int)m->kind);
         goto out;
     }
     if ((int)m->partner_type < 0 || (int)m->partner_type > PP_PTYPE_CO_SELL) {
-        r = fail(why, why_len, PP_REJ_ENUM, "partner_type %d is unknown", (int)m->partner_type);
+        r = pp_event_reject(why, why_len, PP_REJ_ENUM, "partner_type %d is unknown", (int)m->partner_type);
         goto out;
     }
     if (m->tier && strlen(m->tier) > PP_TIER_MAX) {
-        r = fail(why, why_len, PP_REJ_STRING, "tier must be at most %d bytes", PP_TIER_MAX);
+        r = pp_event_reject(why, why_len, PP_REJ_STRING, "tier must be at most %d bytes", PP_TIER_MAX);
         goto out;
     }
     if (!copy_str(ev->u.lc.tier, sizeof ev->u.lc.tier, m->tier) ||
         !copy_str(ev->u.lc.owner, sizeof ev->u.lc.owner, m->owner) ||
         !copy_str(ev->u.lc.display_name, sizeof ev->u.lc.display_name, m->display_name)) {
-        r = fail(why, why_len, PP_REJ_STRING, "tier, owner and display_name must be at most %d bytes",
+        r = pp_event_reject(why, why_len, PP_REJ_STRING, "tier, owner and display_name must be at most %d bytes",
                  PP_TEXT_MAX);
         goto out;
     }
     if (!name_ok(m->timezone, PP_EVENT_ZONE_MAX, "/_+-") ||
         !copy_str(ev->u.lc.timezone, sizeof ev->u.lc.timezone, m->timezone)) {
-        r = fail(why, why_len, PP_REJ_TIMEZONE, "timezone must be an IANA zone name such as Europe/Berlin "
+        r = pp_event_reject(why, why_len, PP_REJ_TIMEZONE, "timezone must be an IANA zone name such as Europe/Berlin "
                  "(at most %d bytes of letters, digits and /_+-)", PP_EVENT_ZONE_MAX);
         goto out;
     }
     if (!name_ok(m->calendar, PP_EVENT_CAL_MAX, "_.-") ||
         !copy_str(ev->u.lc.calendar, sizeof ev->u.lc.calendar, m->calendar)) {
-        r = fail(why, why_len, PP_REJ_CALENDAR, "calendar must name a [calendar:NAME] section "
+        r = pp_event_reject(why, why_len, PP_REJ_CALENDAR, "calendar must name a [calendar:NAME] section "
                  "(at most %d bytes of letters, digits and _.-)", PP_EVENT_CAL_MAX);
         goto out;
     }
@@ -432,11 +434,11 @@ static pp_reject_t decode_partner(ProtobufCAllocator *al, const uint8_t *buf, si
             if (m->snooze_rule && strcmp(m->snooze_rule, pp_rule_name((pp_rule_t)i)) == 0)
                 rule = i;
         if (rule < 0) {
-            r = fail(why, why_len, PP_REJ_STRING, "SNOOZE needs snooze_rule set to a rule name (docs/alerts.md)");
+            r = pp_event_reject(why, why_len, PP_REJ_STRING, "SNOOZE needs snooze_rule set to a rule name (docs/alerts.md)");
             goto out;
         }
         if (m->snooze_until_ms < 0) {
-            r = fail(why, why_len, PP_REJ_TIME, "snooze_until_ms must be >= 0");
+            r = pp_event_reject(why, why_len, PP_REJ_TIME, "snooze_until_ms must be >= 0");
             goto out;
         }
         ev->u.lc.snooze_rule = rule;
@@ -457,10 +459,10 @@ pp_reject_t pp_event_decode(pp_topic_t topic, const uint8_t *buf, size_t len, co
     if (why != NULL && why_len > 0)
         why[0] = '\0';
     if (len > lim->max_message_bytes)
-        return fail(why, why_len, PP_REJ_OVERSIZE, "message of %zu bytes exceeds the limit of %zu",
+        return pp_event_reject(why, why_len, PP_REJ_OVERSIZE, "message of %zu bytes exceeds the limit of %zu",
                     len, lim->max_message_bytes);
     if (buf == NULL && len > 0)
-        return fail(why, why_len, PP_REJ_UNDECODABLE, "no payload");
+        return pp_event_reject(why, why_len, PP_REJ_UNDECODABLE, "no payload");
     static const uint8_t empty[1] = {0};
     if (buf == NULL)
         buf = empty;
@@ -485,7 +487,7 @@ pp_reject_t pp_event_decode(pp_topic_t topic, const uint8_t *buf, size_t len, co
         r = decode_partner(&al, buf, len, key, key_len, lim, now_ms, &tmp, why, why_len);
         break;
     default:
-        return fail(why, why_len, PP_REJ_UNDECODABLE, "unknown input topic");
+        return pp_event_reject(why, why_len, PP_REJ_UNDECODABLE, "unknown input topic");
     }
     arena_release(&arena);
     if (r == PP_OK)

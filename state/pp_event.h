@@ -64,6 +64,12 @@ typedef enum pp_reject {
     PP_REJ_TIMEZONE,         /* timezone is not an IANA zone name the daemon knows */
     PP_REJ_CALENDAR,         /* calendar names no configured [calendar:NAME] */
     PP_REJ_CURRENCY,         /* currency is no ISO 4217 code, or has no configured rate */
+    /* input formats (consumers/pp_format.h): the framing around the protobuf */
+    PP_REJ_FORMAT,           /* not the topic's declared format (JSON on a protobuf topic...) */
+    PP_REJ_SR_FRAMING,       /* Schema Registry header truncated or malformed */
+    PP_REJ_SR_SCHEMA_ID,     /* Schema Registry schema id not in the topic's allow-list */
+    PP_REJ_JSON_SYNTAX,      /* not valid JSON */
+    PP_REJ_JSON_MAPPING,     /* JSON that does not map onto the topic's message (field, type, enum name) */
     PP_REJ_COUNT
 } pp_reject_t;
 
@@ -130,6 +136,12 @@ typedef struct pp_event {
 pp_reject_t pp_event_decode(pp_topic_t topic, const uint8_t *buf, size_t len, const char *key,
                             size_t key_len, const pp_limits_t *lim, int64_t now_ms, pp_event_t *ev,
                             char *why, size_t why_len);
+
+/* Write the sentence fmt... into why (NUL-terminated, truncated to why_len;
+ * nothing when why is NULL) and return r: how every decoder of input
+ * (here, consumers/pp_format.c) reports a rejection. */
+pp_reject_t pp_event_reject(char *why, size_t why_len, pp_reject_t r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Stable lower-case name of a rejection ("undecodable", "partner_id", ...). */
 const char *pp_reject_name(pp_reject_t r);

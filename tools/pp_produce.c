@@ -190,56 +190,35 @@ int pp_cmd_produce(int argc, char **argv)
             }
             continue;
         }
-        json_error_t jerr;
-        json_t *obj = json_loads(line, 0, &jerr);
         char err[512] = "";
+        json_t *obj = NULL;
+        uint8_t *pb = NULL;
+        size_t n = 0;
         pp_topic_t topic = PP_TOPIC_DEALS;
-        const ProtobufCMessageDescriptor *desc = NULL;
-        ProtobufCMessage *msg = NULL;
-        if (obj == NULL) {
-            snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
-        } else if (!json_is_object(obj)) {
-            snprintf(err, sizeof err, "expected a JSON object");
-        } else if (!json_is_string(json_object_get(obj, "type")) ||
-                   pp_json_type(json_string_value(json_object_get(obj, "type")), &topic, &desc) != 0) {
-            snprintf(err, sizeof err, "\"type\" must be one of deal, referral, engagement, partner");
-        } else {
-            msg = calloc(1, desc->sizeof_message);
-            protobuf_c_message_init(desc, msg);
-            if (pp_json_to_message(obj, msg, err, sizeof err) == 0) {
-                size_t n = protobuf_c_message_get_packed_size(msg);
-                if (n > cap) {
-                    cap = n * 2;
-                    uint8_t *nb = realloc(buf, cap);
-                    if (nb == NULL)
-                        abort();
-                    buf = nb;
-                }
-                protobuf_c_message_pack(msg, buf);
-                const char *pid = json_string_value(json_object_get(obj, "partner_id"));
-                pp_event_t ev;
-                char why[256];
-                pp_reject_t r = validate ? pp_event_decode(topic, buf, n, NULL, 0, &lim, now_ms(), &ev,
-                                                           why, sizeof why)
-                                         : PP_OK;
-                if (r != PP_OK) {
-                    snprintf(err, sizeof err, "%s", why);
+        /* the daemon's own JSON reading (consumers/pp_json.h): same parse rules, same mapping */
+        if (pp_json_parse(line, strlen(line), &obj, err, sizeof err) == PP_OK &&
+            pp_json_pack_event(obj, PP_TOPIC_COUNT, &topic, &pb, &n, err, sizeof err) == PP_OK) {
+            const char *pid = json_string_value(json_object_get(obj, "partner_id"));
+            pp_event_t ev;
+            char why[256];
+            pp_reject_t r = validate ? pp_event_decode(topic, pb, n, NULL, 0, &lim, now_ms(), &ev, why, sizeof why)
+                                     : PP_OK;
+            if (r != PP_OK) {
+                snprintf(err, sizeof err, "%s", why);
+            } else {
+                rd_kafka_resp_err_t e;
+                do {
+                    e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topics[topic]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                          RD_KAFKA_V_KEY((void *)(pid ? pid : ""), pid ? strlen(pid) : 0),
+                                          RD_KAFKA_V_VALUE(pb, n), RD_KAFKA_V_END);
+                    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        rd_kafka_poll(rk, 50);
+                } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+                if (e) {
+                    snprintf(err, sizeof err, "produce failed: %s", rd_kafka_err2str(e));
                 } else {
-                    rd_kafka_resp_err_t e;
-                    do {
-                        e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topics[topic]),
-                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                              RD_KAFKA_V_KEY((void *)(pid ? pid : ""), pid ? strlen(pid) : 0),
-                                              RD_KAFKA_V_VALUE(buf, n), RD_KAFKA_V_END);
-                        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                            rd_kafka_poll(rk, 50);
-                    } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-                    if (e) {
-                        snprintf(err, sizeof err, "produce failed: %s", rd_kafka_err2str(e));
-                    } else {
-                        produced++;
-                        per[topic]++;
-                    }
+                    produced++;
+                    per[topic]++;
                 }
             }
         }
@@ -247,7 +226,7 @@ int pp_cmd_produce(int argc, char **argv)
             fprintf(stderr, "line %lu: %s\n", lineno, err);
             rejected++;
         }
-        free(msg);
+        free(pb);
         json_decref(obj);
         rd_kafka_poll(rk, 0);
     }

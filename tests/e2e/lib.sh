@@ -115,6 +115,28 @@ produce() {
         -t "engagement=${TOPIC_PREFIX}partner.engagements" -t "partner=${TOPIC_PREFIX}partner.lifecycle" "$@"
 }
 
+# python_venv VENV REQUIREMENTS MODULE: a venv with the pinned packages of
+# REQUIREMENTS, made once and reused while that file is unchanged and MODULE
+# imports (as deploy/bench/run does for its peer); concurrent tests wait on
+# VENV.lock. Fails the test when PyPI cannot be reached.
+python_venv() {
+    local venv=$1 req=$2 module=$3 want
+    want=$(sha256sum "$req" | cut -d' ' -f1)
+    mkdir -p "$(dirname "$venv")"
+    exec 8>"$venv.lock"
+    flock -w 600 8 || fail "timed out waiting for the lock on $venv.lock"
+    if [[ "$(cat "$venv/.pp-requirements" 2>/dev/null)" != "$want" ]] ||
+        ! "$venv/bin/python" -W ignore -c "import $module" 2>/dev/null; then
+        log "installing $(grep -v '^#' "$req" | xargs) into $venv"
+        "$venv/bin/python" -c '' 2>/dev/null || { rm -rf "$venv"; python3 -m venv "$venv" ||
+            fail "python3 -m venv failed: deploy/local/install-deps installs python3-venv"; }
+        timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" ||
+            fail "pip install -r $req into $venv failed (PyPI reachable?)"
+        echo "$want" >"$venv/.pp-requirements"
+    fi
+    exec 8>&-
+}
+
 # start_daemon CONFIG LOGNAME: start partnerpulsed in the background; sets DAEMON_PID
 start_daemon() {
     "$PPD" --config "$1" >>"$WORK/$2.log" 2>&1 &

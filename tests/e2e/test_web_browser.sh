@@ -38,21 +38,7 @@ trap 'rc=$?; set +e; stop_web; (exit $rc); cleanup' EXIT
 # ---- Playwright: a venv with the pinned packages, made once and reused while
 # web-requirements.txt is unchanged (as deploy/bench/run does for its peer)
 VENV=${PP_WEB_VENV:-$ROOT/.run/web-venv}
-req="$E2E_DIR/web-requirements.txt"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-mkdir -p "$(dirname "$VENV")"
-exec 8>"$VENV.lock"
-flock -w 600 8 || fail "timed out waiting for the lock on $VENV.lock"
-if [[ "$(cat "$VENV/.pp-requirements" 2>/dev/null)" != "$want" ]] ||
-    ! "$VENV/bin/python" -c 'import playwright.sync_api' 2>/dev/null; then
-    log "installing $(grep -v '^#' "$req" | xargs) into $VENV"
-    "$VENV/bin/python" -c '' 2>/dev/null || { rm -rf "$VENV"; python3 -m venv "$VENV" ||
-        fail "python3 -m venv failed: deploy/local/install-deps installs python3-venv"; }
-    timeout 600 "$VENV/bin/pip" install -q --disable-pip-version-check -r "$req" ||
-        fail "pip install -r $req into $VENV failed (PyPI reachable?)"
-    echo "$want" >"$VENV/.pp-requirements"
-fi
-exec 8>&-
+python_venv "$VENV" "$E2E_DIR/web-requirements.txt" playwright.sync_api
 
 # ---- the history: 40 gen partners and one with a hostile display name
 "$PP" gen --partners 40 --seed 11 --out "$WORK/events.jsonl"

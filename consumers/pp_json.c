@@ -1,15 +1,13 @@
 /*
- * pp_json: JSON <-> protobuf by reflection over protobuf-c descriptors, so
- * the JSON-lines format follows proto/partnerpulse.proto field for field
- * with no hand-written mapping to keep in sync.
+ * pp_json: the JSON form of the input events (see pp_json.h).
  */
-#include <errno.h>
+#include "pp_json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "partnerpulse.pb-c.h"
-#include "pp_cli.h"
 
 int pp_json_type(const char *type, pp_topic_t *topic, const ProtobufCMessageDescriptor **desc)
 {
@@ -189,4 +187,63 @@ json_t *pp_message_to_json(const ProtobufCMessage *msg)
             json_object_set_new(o, f->name, v);
     }
     return o;
+}
+
+pp_reject_t pp_json_parse(const char *text, size_t len, json_t **ret_obj, char *why, size_t why_len)
+{
+    json_error_t jerr;
+    json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (obj == NULL) {
+        snprintf(why, why_len, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
+        return PP_REJ_JSON_SYNTAX;
+    }
+    *ret_obj = obj;
+    return PP_OK;
+}
+
+pp_reject_t pp_json_pack_event(json_t *obj, pp_topic_t topic, pp_topic_t *ret_topic, uint8_t **ret_buf,
+                               size_t *ret_len, char *why, size_t why_len)
+{
+    static const char *const type_names[PP_TOPIC_COUNT] = {"deal", "referral", "engagement", "partner"};
+    *ret_buf = NULL;
+    if (!json_is_object(obj)) {
+        snprintf(why, why_len, "expected a JSON object");
+        return PP_REJ_JSON_MAPPING;
+    }
+    json_t *type = json_object_get(obj, "type");
+    pp_topic_t t = topic;
+    const ProtobufCMessageDescriptor *desc = NULL;
+    if (type != NULL || topic == PP_TOPIC_COUNT) {
+        if (!json_is_string(type) || pp_json_type(json_string_value(type), &t, &desc) != 0) {
+            snprintf(why, why_len, "\"type\" must be one of deal, referral, engagement, partner");
+            return PP_REJ_JSON_MAPPING;
+        }
+        if (topic != PP_TOPIC_COUNT && t != topic) {
+            snprintf(why, why_len, "\"type\" is \"%s\" but this topic carries %s events: it was published "
+                     "on the wrong topic", json_string_value(type), type_names[topic]);
+            return PP_REJ_WRONG_TOPIC;
+        }
+    } else if (pp_json_type(type_names[topic], &t, &desc) != 0) {
+        snprintf(why, why_len, "unknown input topic");
+        return PP_REJ_JSON_MAPPING;
+    }
+    ProtobufCMessage *msg = calloc(1, desc->sizeof_message);
+    if (msg == NULL)
+        abort();
+    protobuf_c_message_init(desc, msg);
+    pp_reject_t r = PP_REJ_JSON_MAPPING;
+    if (pp_json_to_message(obj, msg, why, why_len) != 0)
+        goto out_msg;
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (buf == NULL)
+        abort();
+    protobuf_c_message_pack(msg, buf);
+    *ret_topic = t;
+    *ret_buf = buf; /* now owned by the caller */
+    *ret_len = n;
+    r = PP_OK;
+out_msg:
+    free(msg); /* its strings point into obj: nothing else to free */
+    return r;
 }
