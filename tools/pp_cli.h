@@ -22,6 +22,7 @@ int pp_cmd_drain(int argc, char **argv);
 int pp_cmd_snooze(int argc, char **argv);
 int pp_cmd_latency(int argc, char **argv);
 int pp_cmd_web(int argc, char **argv); /* tools/pp_web.c: the dashboard server */
+int pp_cmd_notify(int argc, char **argv); /* tools/pp_notify.c: alert delivery */
 
 /* Environment variable value or a default. */
 const char *pp_cli_env(const char *name, const char *dflt);
