@@ -173,6 +173,9 @@ char *pp_notify_render_slack(const pp_notify_alert_t *a, const char *dashboard_u
         put(text, sizeof text, &n, a->partner_id, true);
         put(text, sizeof text, &n, " in the dashboard>", false);
     }
+    /* the episode's id: what the logs and the other destinations key on */
+    put(text, sizeof text, &n, "\nalert ", false);
+    put(text, sizeof text, &n, a->alert_id, true);
     return dump(json_pack("{s:s}", "text", text));
 }
 
