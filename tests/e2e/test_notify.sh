@@ -10,7 +10,8 @@
 #   2. the receiver goes down for 10 s while a second stream raises more
 #      alerts, and notify is killed (-9) meanwhile: once the receiver is back
 #      every transition has arrived (counted as distinct (alert_id, status);
-#      duplicates are allowed, at least once), Alertmanager still holds the
+#      duplicates are allowed, at least once; the receiver's queues, of 5,
+#      fill and pause consumption meanwhile), Alertmanager still holds the
 #      episodes open from before the restart (adopted) and the new ones;
 #   3. a restart of notify with everything delivered delivers nothing again
 #      (the offsets were committed); no secret appears in notify's log.
@@ -72,6 +73,8 @@ retry_initial_ms = 200
 retry_max_ms = 2000
 http_timeout_ms = 3000
 drain_timeout_ms = 3000
+# small, so that the receiver's outage fills its queues and pauses consumption
+queue_max = 5
 log_level = info
 
 [destination:team-slack]
@@ -181,6 +184,8 @@ log "streams A+B: $(wc -l <"$WORK/alerts.jsonl") transitions on the topic"
 wait_delivered 120
 grep -q 'delivery failed, will retry' "$WORK/daemon-notify.log" || fail "no delivery failed while the receiver was down"
 grep -q 'adopted the firing alerts' "$WORK/daemon-notify.log" || fail "the restarted notify adopted nothing"
+grep -q 'msg="consumption paused"' "$WORK/daemon-notify.log" || fail "full queues (queue_max = 5) never paused consumption"
+grep -q 'msg="consumption resumed"' "$WORK/daemon-notify.log" || fail "consumption never resumed"
 
 # ---- 3. restart with everything delivered: nothing again ----
 sleep 2 # a commit interval
