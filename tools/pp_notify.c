@@ -65,20 +65,6 @@ typedef struct notify {
     uint64_t consumed, routed, deliveries, duplicates, undecodable;
 } notify_t;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: partnerpulse notify --config FILE [--check-config]\n"
@@ -232,7 +218,7 @@ static int route(notify_t *n, const rd_kafka_message_t *m)
     }
     if (n->partners && pp_notify_partners_read(n->partners, msg->partner_id, &partner, err, sizeof err) != 0) {
         int64_t delay = pp_notify_backoff_ms(++n->pending_failures, cfg->retry_initial_ms, cfg->retry_max_ms);
-        n->pending_retry_at = mono_ms() + delay;
+        n->pending_retry_at = pp_cli_mono_ms() + delay;
         pp_log(PP_LOG_WARNING, "msg=\"cannot read the partner from Redis; the alert waits\" partner=%s "
                "redis=%s:%d error=\"%s\" retry_in_ms=%" PRId64, msg->partner_id, cfg->redis_host, cfg->redis_port,
                err, delay);
@@ -259,7 +245,7 @@ static int route(notify_t *n, const rd_kafka_message_t *m)
     names[0] = '\0';
     for (int i = 0; i < n_to; i++) {
         /* only this thread pushes: the room checked above is still there */
-        if (pp_notify_dest_push(n->dest[to[i]], &a, rec, wall_ms()) != 0) {
+        if (pp_notify_dest_push(n->dest[to[i]], &a, rec, pp_cli_wall_ms()) != 0) {
             pp_notify_track_done(rec); /* left unacknowledged would block the partition for ever */
             pp_log(PP_LOG_ERR, "msg=\"out of memory rendering an alert; not delivered\" destination=%s alert_id=%s",
                    cfg->dest[to[i]].name, a.alert_id);
@@ -330,7 +316,7 @@ fail:
 /* One turn of the loop: the message in hand first, then one poll. */
 static int step(notify_t *n)
 {
-    if (n->pending && mono_ms() >= n->pending_retry_at) {
+    if (n->pending && pp_cli_mono_ms() >= n->pending_retry_at) {
         int rc = route(n, n->pending);
         if (rc == -ENOMEM)
             return rc;

@@ -11,6 +11,7 @@
 
 #include <ini.h>
 
+#include "pp_ini_key.h"
 #include "pp_log.h"
 
 #define DEST_PREFIX "destination:"
@@ -52,34 +53,17 @@ typedef struct parse_ctx {
     bool failed; /* err holds the reason */
 } parse_ctx_t;
 
-/* One table entry per key: adding a key is one line. off is into the
- * config (section "redis", "topics", "notify") or into a destination
- * (section NULL). */
-typedef enum { K_STR, K_INT, K_BOOL } key_type_t;
-typedef struct key_def {
-    const char *section; /* NULL = [destination:*] */
-    const char *name;
-    key_type_t type;
-    size_t off;
-    size_t cap;  /* K_STR buffer size */
-    long lo, hi; /* K_INT range */
-} key_def_t;
+/* One table entry per key. Section NULL: a key of [destination:*], its
+ * offset into pp_notify_dest_config_t. */
+#define C_STR(sec, key, f) PP_INI_STR_KEY(pp_notify_config_t, sec, key, f)
+#define C_INT(sec, key, f, lo, hi) PP_INI_INT_KEY(pp_notify_config_t, sec, key, f, lo, hi)
+#define C_BOOL(sec, key, f) PP_INI_BOOL_KEY(pp_notify_config_t, sec, key, f)
+#define D_STR(key, f) PP_INI_STR_KEY(pp_notify_dest_config_t, NULL, key, f)
+#define D_INT(key, f, lo, hi) PP_INI_INT_KEY(pp_notify_dest_config_t, NULL, key, f, lo, hi)
 
-#define C_STR(sec, key, f) {sec, key, K_STR, offsetof(pp_notify_config_t, f), sizeof(((pp_notify_config_t *)0)->f), 0, 0}
-#define C_INT(sec, key, f, lo, hi) {sec, key, K_INT, offsetof(pp_notify_config_t, f), 0, lo, hi}
-#define C_BOOL(sec, key, f) {sec, key, K_BOOL, offsetof(pp_notify_config_t, f), 0, 0, 0}
-#define D_STR(key, f) {NULL, key, K_STR, offsetof(pp_notify_dest_config_t, f), sizeof(((pp_notify_dest_config_t *)0)->f), 0, 0}
-#define D_INT(key, f, lo, hi) {NULL, key, K_INT, offsetof(pp_notify_dest_config_t, f), 0, lo, hi}
-
-static const key_def_t keys[] = {
+static const pp_ini_key_t keys[] = {
     C_STR("topics", "alerts", alerts_topic),
-    C_STR("redis", "host", redis_host),
-    C_INT("redis", "port", redis_port, 1, 65535),
-    C_STR("redis", "user", redis_user),
-    C_STR("redis", "password", redis_password),
-    C_INT("redis", "db", redis_db, 0, 1000000),
-    C_STR("redis", "prefix", redis_prefix),
-    C_INT("redis", "timeout_ms", redis_timeout_ms, 10, 600000),
+    PP_INI_REDIS_KEYS(pp_notify_config_t),
     C_STR("notify", "group_id", group_id),
     C_STR("notify", "start", start),
     C_STR("notify", "dashboard_url", dashboard_url),
@@ -96,40 +80,6 @@ static const key_def_t keys[] = {
     D_STR("routing_key", routing_key),
     D_INT("repost_interval_ms", repost_interval_ms, 1000, 3600000),
 };
-
-static bool set_value(parse_ctx_t *p, const char *section, const key_def_t *k, char *base, const char *value)
-{
-    char *field = base + k->off;
-    if (k->type == K_STR) {
-        if (strlen(value) >= k->cap) {
-            snprintf(p->err, p->err_len, "[%s] %s is longer than %zu bytes", section, k->name, k->cap - 1);
-            return false;
-        }
-        memcpy(field, value, strlen(value) + 1);
-        return true;
-    }
-    if (k->type == K_BOOL) {
-        bool yes = strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
-                   strcasecmp(value, "on") == 0;
-        bool no = strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
-                  strcasecmp(value, "off") == 0;
-        if (!yes && !no) {
-            snprintf(p->err, p->err_len, "[%s] %s must be true or false", section, k->name);
-            return false;
-        }
-        *(bool *)(void *)field = yes;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    long v = strtol(value, &end, 10);
-    if (errno || end == value || *end != '\0' || v < k->lo || v > k->hi) {
-        snprintf(p->err, p->err_len, "[%s] %s must be an integer in %ld..%ld", section, k->name, k->lo, k->hi);
-        return false;
-    }
-    *(int *)(void *)field = (int)v;
-    return true;
-}
 
 static pp_notify_dest_config_t *dest_for(parse_ctx_t *p, const char *name)
 {
@@ -177,9 +127,9 @@ static int dest_entry(parse_ctx_t *p, const char *section, const char *name, con
         }
         return r > 0;
     }
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (keys[i].section == NULL && strcmp(name, keys[i].name) == 0)
-            return set_value(p, section, &keys[i], (char *)d, value);
+    const pp_ini_key_t *k = pp_ini_key_find(keys, sizeof keys / sizeof keys[0], NULL, name);
+    if (k != NULL)
+        return pp_ini_key_set(k, d, section, value, p->err, p->err_len) == 0;
     snprintf(p->err, p->err_len,
              "unknown key '%s' in [%s]: the keys are type, url, secret, routing_key, repost_interval_ms, rules, "
              "severities, statuses, partner_types, tiers (docs/notify.md)", name, section);
@@ -222,9 +172,11 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         if (!ok)
             snprintf(p->err, p->err_len, "[notify] log_level must be error, warning, notice, info or debug");
     } else {
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            if (keys[i].section && strcmp(section, keys[i].section) == 0 && strcmp(name, keys[i].name) == 0)
-                return set_value(p, section, &keys[i], (char *)cfg, value) ? 1 : (p->failed = true, 0);
+        const pp_ini_key_t *k = pp_ini_key_find(keys, sizeof keys / sizeof keys[0], section, name);
+        if (k != NULL) {
+            ok = pp_ini_key_set(k, cfg, section, value, p->err, p->err_len) == 0;
+            goto out;
+        }
         if (strcmp(section, "notify") == 0) {
             snprintf(p->err, p->err_len,
                      "unknown key '%s' in [notify]: the keys are group_id, start, dashboard_url, enrich, queue_max, "
@@ -234,6 +186,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         /* other keys of [topics], [redis] and every other section: the daemon's */
     }
+out:
     if (!ok)
         p->failed = true;
     return ok;
@@ -278,16 +231,8 @@ int pp_notify_config_load(const char *path, pp_notify_config_t *cfg, char *err, 
     char why[700];
 
     defaults(cfg);
-    int rc = ini_parse(path, on_entry, &p);
-    if (rc == -1) {
-        snprintf(err, err_len, "%s: cannot open the configuration file: %s", path, strerror(errno));
+    if (pp_ini_parse(path, on_entry, &p, &p.failed, err, err_len) != 0)
         return -1;
-    }
-    if (rc != 0) {
-        snprintf(why, sizeof why, "%s", p.failed ? err : "syntax error");
-        snprintf(err, err_len, "%s:%d: %s", path, rc, why);
-        return -1;
-    }
     if (cfg->n_dest == 0) {
         snprintf(err, err_len, "%s: no [destination:NAME] section: nothing to deliver to (docs/notify.md)", path);
         return -1;

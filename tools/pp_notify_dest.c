@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "pp_cli.h"
 #include "pp_log.h"
 #include "pp_notify_backoff.h"
 #include "pp_notify_http.h"
@@ -61,20 +62,6 @@ struct pp_notify_dest {
     int repost_failures;              /* consecutive */
     bool warned_full;                 /* the open table filled (logged once) */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void job_free(job_t *j)
 {
@@ -173,7 +160,7 @@ static int attempt(pp_notify_dest_t *d, job_t *j, long *retry_after, char *err, 
     int rc;
 
     if (d->dc->kind == PP_NOTIFY_WEBHOOK) {
-        snprintf(ts, sizeof ts, "%" PRId64, wall_ms() / 1000);
+        snprintf(ts, sizeof ts, "%" PRId64, pp_cli_wall_ms() / 1000);
         snprintf(h_ts, sizeof h_ts, "X-Partnerpulse-Timestamp: %s", ts);
         snprintf(h_id, sizeof h_id, "X-Partnerpulse-Alert-Id: %s", j->alert_id);
         snprintf(h_ev, sizeof h_ev, "X-Partnerpulse-Status: %s", pp_notify_status_name(j->status));
@@ -192,7 +179,7 @@ static int attempt(pp_notify_dest_t *d, job_t *j, long *retry_after, char *err, 
     if (d->dc->kind != PP_NOTIFY_ALERTMANAGER)
         return post(d, j->body, headers, retry_after, err, err_len);
 
-    int64_t now = wall_ms();
+    int64_t now = pp_cli_wall_ms();
     if (!j->am_applied)
         am_apply(d, j);
     json_t *arr = json_array();
@@ -263,7 +250,7 @@ static void am_adopt(pp_notify_dest_t *d)
 static void am_repost(pp_notify_dest_t *d)
 {
     char err[256];
-    int64_t now = wall_ms(), ends = am_firing_ends(d, now);
+    int64_t now = pp_cli_wall_ms(), ends = am_firing_ends(d, now);
     int rc = 200;
     for (size_t start = 0; start < d->n_open && rc >= 200 && rc <= 299; start += PP_NOTIFY_AM_CHUNK) {
         json_t *arr = json_array();
@@ -289,7 +276,7 @@ static void am_repost(pp_notify_dest_t *d)
 
 static void timed_wait(pp_notify_dest_t *d, int64_t until_mono)
 {
-    int64_t ms = until_mono - mono_ms();
+    int64_t ms = until_mono - pp_cli_mono_ms();
     if (ms <= 0)
         return;
     if (ms > 1000)
@@ -310,7 +297,7 @@ static void *run(void *arg)
 
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        int64_t now = mono_ms(), wake = now + 1000;
+        int64_t now = pp_cli_mono_ms(), wake = now + 1000;
         if (d->stopping && (d->head == NULL || now >= d->stop_at))
             break;
         if (am && !d->stopping && now >= d->next_repost) {
@@ -319,7 +306,7 @@ static void *run(void *arg)
                 am_adopt(d);
             am_repost(d);
             pthread_mutex_lock(&d->mu);
-            d->next_repost = mono_ms() + d->dc->repost_interval_ms;
+            d->next_repost = pp_cli_mono_ms() + d->dc->repost_interval_ms;
             continue;
         }
         if (am && d->next_repost < wake)
@@ -346,7 +333,7 @@ static void *run(void *arg)
                 int64_t delay = pp_notify_backoff_ms(j->failures, d->cfg->retry_initial_ms, d->cfg->retry_max_ms);
                 if (retry_after * 1000 > delay)
                     delay = retry_after * 1000 < d->cfg->retry_max_ms ? retry_after * 1000 : d->cfg->retry_max_ms;
-                j->next_at = mono_ms() + delay;
+                j->next_at = pp_cli_mono_ms() + delay;
                 pp_log(PP_LOG_WARNING, "msg=\"delivery failed, will retry\" destination=%s type=%s alert_id=%s "
                                        "partner=%s rule=%s status=%s http_status=%d error=\"%s\" attempt=%d "
                                        "retry_in_ms=%" PRId64 " queued=%zu", d->dc->name,
@@ -471,7 +458,7 @@ size_t pp_notify_dest_stop(pp_notify_dest_t *d, int drain_ms)
         return 0;
     pthread_mutex_lock(&d->mu);
     d->stopping = true;
-    d->stop_at = mono_ms() + drain_ms;
+    d->stop_at = pp_cli_mono_ms() + drain_ms;
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
