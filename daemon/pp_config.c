@@ -213,6 +213,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
      * one file can configure both (docs/dashboard.md) */
     if (strcmp(section, "web") == 0)
         return 1;
+    /* read by `partnerpulse notify` (tools/pp_notify_config.c): docs/notify.md */
+    if (strcmp(section, "notify") == 0 || strncmp(section, "destination:", 12) == 0)
+        return 1;
     STR_KEY("topics", "deals", cfg->topics[PP_TOPIC_DEALS])
     STR_KEY("topics", "referrals", cfg->topics[PP_TOPIC_REFERRALS])
     STR_KEY("topics", "engagements", cfg->topics[PP_TOPIC_ENGAGEMENTS])

@@ -6,11 +6,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
 #include "pp_cli.h"
 #include "pp_gen.h"
+
+int64_t pp_cli_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t pp_cli_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 const char *pp_cli_env(const char *name, const char *dflt)
 {
@@ -98,6 +113,7 @@ static void usage(FILE *out)
             "  drain              read the input topics as fast as a bare consumer can (benchmark ceiling)\n"
             "  latency            produce at a steady rate; p50/p99 produce -> Redis visible and -> alert\n"
             "  web --config FILE  serve the read-only live dashboard over HTTP (docs/dashboard.md)\n"
+            "  notify --config FILE  deliver alerts to Slack, webhooks, PagerDuty, Alertmanager (docs/notify.md)\n"
             "\n"
             "'partnerpulse COMMAND --help' explains each command's options.\n"
             "Defaults target the local stack (deploy/local/up): Kafka 127.0.0.1:19092,\n"
@@ -114,7 +130,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"drain", pp_cmd_drain}, {"snooze", pp_cmd_snooze}, {"latency", pp_cmd_latency}, {"web", pp_cmd_web}};
+    } cmds[] = {{"produce", pp_cmd_produce}, {"gen", pp_gen_main}, {"show", pp_cmd_show}, {"top", pp_cmd_top}, {"topics", pp_cmd_topics}, {"alerts", pp_cmd_alerts}, {"dlq", pp_cmd_dlq}, {"drain", pp_cmd_drain}, {"snooze", pp_cmd_snooze}, {"latency", pp_cmd_latency}, {"web", pp_cmd_web}, {"notify", pp_cmd_notify}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

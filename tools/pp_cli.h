@@ -5,6 +5,7 @@
 #define PP_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
@@ -23,6 +24,12 @@ int pp_cmd_drain(int argc, char **argv);
 int pp_cmd_snooze(int argc, char **argv);
 int pp_cmd_latency(int argc, char **argv);
 int pp_cmd_web(int argc, char **argv); /* tools/pp_web.c: the dashboard server */
+int pp_cmd_notify(int argc, char **argv); /* tools/pp_notify.c: alert delivery */
+
+/* Milliseconds of CLOCK_MONOTONIC (intervals, deadlines) and of
+ * CLOCK_REALTIME (Unix ms: timestamps others read). */
+int64_t pp_cli_mono_ms(void);
+int64_t pp_cli_wall_ms(void);
 
 /* Environment variable value or a default. */
 const char *pp_cli_env(const char *name, const char *dflt);

@@ -11,6 +11,8 @@
 
 #include <ini.h>
 
+#include "pp_ini_key.h"
+
 #ifndef PP_WEB_ASSETS_DIR
 #define PP_WEB_ASSETS_DIR "web"
 #endif
@@ -38,26 +40,11 @@ typedef struct parse_ctx {
     bool failed; /* err holds the reason */
 } parse_ctx_t;
 
-/* One table entry per key: adding a key is one line. */
-typedef struct key_def {
-    const char *section;
-    const char *name;
-    size_t off;      /* offsetof the field in pp_web_config_t */
-    size_t cap;      /* string buffer size; 0 = an int field */
-    long lo, hi;     /* int range */
-} key_def_t;
+#define STR(sec, key, field) PP_INI_STR_KEY(pp_web_config_t, sec, key, field)
+#define INT(sec, key, field, lo, hi) PP_INI_INT_KEY(pp_web_config_t, sec, key, field, lo, hi)
 
-#define STR(sec, key, field) {sec, key, offsetof(pp_web_config_t, field), sizeof(((pp_web_config_t *)0)->field), 0, 0}
-#define INT(sec, key, field, lo, hi) {sec, key, offsetof(pp_web_config_t, field), 0, lo, hi}
-
-static const key_def_t keys[] = {
-    STR("redis", "host", redis_host),
-    INT("redis", "port", redis_port, 1, 65535),
-    STR("redis", "user", redis_user),
-    STR("redis", "password", redis_password),
-    INT("redis", "db", redis_db, 0, 1000000),
-    STR("redis", "prefix", redis_prefix),
-    INT("redis", "timeout_ms", redis_timeout_ms, 10, 600000),
+static const pp_ini_key_t keys[] = {
+    PP_INI_REDIS_KEYS(pp_web_config_t),
     STR("web", "listen", listen),
     INT("web", "port", port, 0, 65535),
     STR("web", "token", token),
@@ -78,29 +65,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 
     if (!in_web && strcmp(section, "redis") != 0)
         return 1; /* the daemon's sections */
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const key_def_t *k = &keys[i];
-        char *field = (char *)p->cfg + k->off;
-        if (strcmp(section, k->section) != 0 || strcmp(name, k->name) != 0)
-            continue;
-        if (k->cap > 0) {
-            if (strlen(value) >= k->cap) {
-                snprintf(p->err, p->err_len, "[%s] %s is longer than %zu bytes", section, name, k->cap - 1);
-                p->failed = true;
-                return 0;
-            }
-            memcpy(field, value, strlen(value) + 1);
-            return 1;
-        }
-        char *end;
-        errno = 0;
-        long v = strtol(value, &end, 10);
-        if (errno || end == value || *end != '\0' || v < k->lo || v > k->hi) {
-            snprintf(p->err, p->err_len, "[%s] %s must be an integer in %ld..%ld", section, name, k->lo, k->hi);
+    const pp_ini_key_t *k = pp_ini_key_find(keys, sizeof keys / sizeof keys[0], section, name);
+    if (k != NULL) {
+        if (pp_ini_key_set(k, p->cfg, section, value, p->err, p->err_len) != 0) {
             p->failed = true;
             return 0;
         }
-        *(int *)(void *)field = (int)v;
         return 1;
     }
     if (in_web) {
@@ -117,19 +87,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 int pp_web_config_load(const char *path, pp_web_config_t *cfg, char *err, size_t err_len)
 {
     parse_ctx_t p = {.cfg = cfg, .err = err, .err_len = err_len};
-    char why[600];
 
     pp_web_config_defaults(cfg);
-    int rc = ini_parse(path, on_entry, &p);
-    if (rc == -1) {
-        snprintf(err, err_len, "%s: cannot open the configuration file: %s", path, strerror(errno));
+    if (pp_ini_parse(path, on_entry, &p, &p.failed, err, err_len) != 0)
         return -1;
-    }
-    if (rc != 0) {
-        snprintf(why, sizeof why, "%s", p.failed ? err : "syntax error");
-        snprintf(err, err_len, "%s:%d: %s", path, rc, why);
-        return -1;
-    }
     if (cfg->redis_prefix[0] == '\0' || strchr(cfg->redis_prefix, '{') != NULL) {
         snprintf(err, err_len, "%s: [redis] prefix must be non-empty and must not contain '{'", path);
         return -1;

@@ -90,3 +90,11 @@ Test(config, reporting_set_after_its_rate_of_1_is_fine)
     cr_assert_eq(cfg.policy->money.n_rates, 1);
     cr_assert_str_eq(cfg.policy->money.rates[0].code, "USD");
 }
+
+Test(config, notify_sections_are_left_to_partnerpulse_notify)
+{
+    cr_assert_eq(load("[notify]\ngroup_id = pp-notify\ndashboard_url = http://x\n"
+                      "[destination:oncall]\ntype = pagerduty\nrouting_key = abc\nseverities = critical\n"
+                      "[destination:am]\ntype = alertmanager\nurl = http://127.0.0.1:9093\n"),
+                 0, "%s", err);
+}
